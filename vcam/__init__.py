@@ -1,0 +1,6 @@
+"""vcam: a real-time virtual camera that blurs or replaces the background behind a person."""
+from vcam.config import Settings
+from vcam.errors import VcamError
+
+__version__ = "0.1.0"
+__all__ = ["Settings", "VcamError", "__version__"]

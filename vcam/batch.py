@@ -1,0 +1,192 @@
+"""Files through the same engine as live video: pictures, folders of pictures, videos.
+
+Contract (scripts rely on it):
+- a matte (8-bit grey PNG) or cut-out (RGBA PNG) of an image is named ``<stem>.png``; other
+  effects keep the image's suffix; an input file is never overwritten;
+- the images of a folder are independent photos: no temporal state is carried between them;
+- a video gives exactly one output per decoded frame, in order (``000000.png``... in a folder, or
+  one video file), with the same temporal smoothing as live mode;
+- every output is written under a temporary name and renamed when complete, so a failure leaves
+  the finished outputs and nothing partial.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from vcam import media
+from vcam.capture import VideoSource
+from vcam.config import Settings
+from vcam.engine import Engine
+from vcam.errors import VcamError
+from vcam.output import VIDEO_FOURCC, VideoFileSink
+from vcam.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]   # (done, total, what)
+
+
+@dataclass(frozen=True)
+class Job:
+    input: Path
+    output: Path          # a file, or for a video's frames a folder
+    video: bool
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def plan(inputs: list[Path], output: Path, effect: str) -> list[Job]:
+    """Work out every output path before anything is written; raise on any conflict."""
+    files: list[Path] = []
+    for given in inputs:
+        path = Path(given).expanduser()
+        if not path.exists():
+            raise VcamError(f"input {path} does not exist", "check the path")
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and (_is_image(p) or p.suffix.lower() in VIDEO_SUFFIXES))
+            if not found:
+                raise VcamError(f"folder {path} holds no pictures or videos",
+                                f"expected files ending in {', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
+            files += found
+        else:
+            files.append(path)
+    output = Path(output).expanduser()
+    single_file_out = len(files) == 1 and output.suffix and not output.is_dir()
+    frames_as_pictures = effect in ("matte", "cutout")
+    jobs = []
+    for f in files:
+        video = not _is_image(f)
+        if single_file_out:
+            target = output
+            if video and (effect == "cutout" or (frames_as_pictures and output.suffix.lower() not in VIDEO_FOURCC)):
+                raise VcamError(f"the {effect} of a video is a folder of PNG pictures", f"give a folder as --output, not {output}")
+            if video and not frames_as_pictures and output.suffix.lower() not in VIDEO_FOURCC:
+                raise VcamError(f"cannot write video {output}", f"name it with one of: {', '.join(VIDEO_FOURCC)}")
+            if not video and not _is_image(output):
+                raise VcamError(f"cannot write a picture to {output}", "name it .png or .jpg, or give a folder")
+        elif video:
+            target = (output if len(files) == 1 else output / f.stem) if frames_as_pictures else output / f"{f.stem}.mp4"
+        else:
+            target = output / (f"{f.stem}.png" if frames_as_pictures else f.name)
+        jobs.append(Job(f, target, video))
+    seen: dict[Path, Path] = {}
+    inputs_resolved = {j.input.resolve() for j in jobs}
+    for j in jobs:
+        key = j.output.resolve()
+        if key in seen:
+            raise VcamError(f"{seen[key]} and {j.input} would both be written to {j.output}", "process them separately")
+        if key in inputs_resolved:
+            raise VcamError(f"output {j.output} is an input file", "choose another output folder so nothing is overwritten")
+        seen[key] = j.input
+    return jobs
+
+
+def _prepare_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise VcamError(f"output {folder} is a file, expected a folder", "give a folder, or a single input")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VcamError(f"cannot create output folder {folder} ({exc.strerror})", "choose a writable place") from None
+    probe = folder / f".vcam-write-test-{id(folder)}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        raise VcamError(f"output folder {folder} is not writable", "choose another output folder") from None
+
+
+class Processor:
+    """Runs jobs through one :class:`Engine`; reports progress; collects failures."""
+
+    def __init__(self, settings: Settings, progress: Optional[Progress] = None) -> None:
+        self.settings = settings
+        self.effect = settings.effect.effect
+        self.progress = progress or (lambda done, total, what: None)
+        self.engine = Engine(settings)
+        self.failures: list[str] = []
+        self.written = 0
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> "Processor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _render(self, rgb: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
+        (matte) or RGBA (cut-out)."""
+        alpha = self.engine.process(rgb, out, {})
+        if self.effect in ("matte", "cutout"):
+            alpha = alpha[:, ::-1] if self.settings.effect.mirror else alpha
+            return alpha if self.effect == "matte" else np.dstack((out, alpha))
+        return out
+
+    def run(self, jobs: list[Job]) -> None:
+        for folder in {j.output if (j.video and self.effect in ("matte", "cutout")) else j.output.parent for j in jobs}:
+            _prepare_folder(folder)
+        images = [j for j in jobs if not j.video]
+        for i, job in enumerate(images):
+            try:
+                self._image(job)
+            except VcamError as exc:
+                self.failures.append(str(exc))
+                log.error("%s", exc)
+            self.progress(i + 1, len(images), job.input.name)
+        for job in (j for j in jobs if j.video):
+            try:
+                self._video(job)
+            except VcamError as exc:
+                self.failures.append(str(exc))
+                log.error("%s", exc)
+
+    def _image(self, job: Job) -> None:
+        rgb = media.load_image(job.input)
+        self.engine.reset()   # photos are independent: no state from the previous one
+        out = np.empty_like(rgb)
+        if self.effect == "cutout" and job.output.suffix.lower() != ".png":
+            raise VcamError(f"a cut-out needs transparency: cannot write {job.output}", "name it .png")
+        media.write_image(job.output, self._render(rgb, out))
+        self.written += 1
+
+    def _video(self, job: Job) -> None:
+        source = VideoSource(job.input, live=False)
+        self.engine.reset()
+        w, h = source.size
+        rgb = np.empty((h, w, 3), np.uint8)
+        out = np.empty_like(rgb)
+        sink = None
+        if job.output.suffix.lower() in VIDEO_FOURCC:
+            sink = VideoFileSink(job.output, w, h, source.fps)
+        total = source.frame_count or 0
+        n = 0
+        try:
+            while source.read(rgb):
+                picture = self._render(rgb, out)
+                if sink is not None:
+                    sink.send(out)   # a matte video is the grey alpha in all three channels
+                else:
+                    media.write_image(job.output / f"{n:06d}.png", picture)
+                n += 1
+                self.progress(n, max(total, n), job.input.name)
+        except BaseException:
+            if sink is not None:
+                sink.close(keep=False)
+            raise
+        finally:
+            source.close()
+        if n == 0:
+            raise VcamError(f"{job.input} has no readable frames", "check that the video plays")
+        if sink is not None:
+            sink.close()
+        self.written += n

@@ -1,0 +1,346 @@
+"""Frame sources (camera, video file, still image, demo) and the capture thread.
+
+A :class:`Source` fills a caller's RGB uint8 buffer with its next frame. :class:`Capture` runs a
+source in its own thread and always hands the newest frame to the next stage.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional, Protocol, Union
+
+import cv2
+import numpy as np
+
+from vcam import media
+from vcam.config import CaptureSettings
+from vcam.errors import VcamError
+from vcam.handoff import Frame, FramePool, Mailbox, run_thread
+from vcam.resources import IMAGE_SUFFIXES, demo_image
+
+log = logging.getLogger(__name__)
+cv2.setLogLevel(2)  # OpenCV's own warnings would repeat what our errors say better
+
+
+class Source(Protocol):
+    name: str
+    size: tuple[int, int]   # (width, height) of the frames read() writes
+    fps: float              # the rate it delivers at
+    live: bool              # paced in real time (camera, demo, paced file)
+
+    def wait(self) -> None:
+        """Sleep until the next frame is due (paced sources); a camera paces itself in read()."""
+
+    def read(self, out: np.ndarray) -> bool:
+        """Fill ``out`` (height, width, 3 RGB uint8) with the next frame; False when none comes."""
+
+    def close(self) -> None: ...
+
+
+class _Clock:
+    """Paces a synthetic or file source at ``fps``; skips ahead instead of bursting when late."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps
+        self.next_t = 0.0
+
+    def wait(self) -> None:
+        now = time.perf_counter()
+        if self.next_t > now:
+            time.sleep(self.next_t - now)
+            self.next_t += self.interval
+        else:
+            self.next_t = now + self.interval
+
+
+class CameraSource:
+    """A webcam by index or device path. Asks for the size and rate (MJPG from 720p up)."""
+
+    live = True
+
+    def __init__(self, device: Union[int, str], width: int, height: int, fps: float) -> None:
+        self.name = f"camera {device}"
+        if sys.platform.startswith("linux"):
+            path = Path(f"/dev/video{device}" if isinstance(device, int) else device)
+            if not path.exists():
+                raise VcamError(f"no camera at {path}", "connect a camera, check `ls /dev/video*`, or use --source demo")
+        cap = cv2.VideoCapture(device)
+        if not cap.isOpened():
+            cap.release()
+            raise VcamError(f"cannot open {self.name}", "check that it is connected and that you may use it, or use --source demo")
+        if width >= 1280 or height >= 720:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        cap.set(cv2.CAP_PROP_FPS, fps)
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise VcamError(f"{self.name} opened but gives no frames",
+                            "it may be in use by another app: close that app and try again")
+        self._cap = cap
+        self._bgr = first
+        self.size = (first.shape[1], first.shape[0])
+        got_fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = got_fps if 1 <= got_fps <= 240 else fps
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("ascii", "replace")
+        log.info("%s gives %dx%d at %.1f fps (%s); asked for %dx%d at %.1f",
+                 self.name, *self.size, self.fps, fourcc, width, height, fps)
+
+    def wait(self) -> None:
+        pass
+
+    def read(self, out: np.ndarray) -> bool:
+        ok, self._bgr = self._cap.read(self._bgr)
+        if not ok or self._bgr is None or self._bgr.shape != out.shape:
+            return False
+        cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB, dst=out)
+        return True
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class VideoSource:
+    """A video file; ``live`` paces it at its own rate and loops it, otherwise every frame once."""
+
+    def __init__(self, path: Union[str, Path], *, live: bool = True) -> None:
+        path = media.check_file(Path(path), "video")
+        self.name = str(path)
+        self.live = live
+        self._cap = cv2.VideoCapture(str(path))
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok or first is None:
+            self._cap.release()
+            raise VcamError(f"cannot read {path} as a video", "give an .mp4, .avi, .mov, .mkv or .webm file")
+        self._bgr = first
+        self._first_pending = True
+        self.size = (first.shape[1], first.shape[0])
+        got_fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = got_fps if 1 <= got_fps <= 240 else 30.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count: Optional[int] = count if count > 0 else None
+        self._clock = _Clock(self.fps)
+
+    def wait(self) -> None:
+        if self.live:
+            self._clock.wait()
+
+    def read(self, out: np.ndarray) -> bool:
+        if self._first_pending:
+            self._first_pending = False
+            ok = True
+        else:
+            ok, self._bgr = self._cap.read(self._bgr)
+            if not ok and self.live:   # loop
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, self._bgr = self._cap.read(self._bgr)
+        if not ok or self._bgr is None or self._bgr.shape != out.shape:
+            return False
+        cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB, dst=out)
+        return True
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class ImageSource:
+    """A still picture, repeated at ``fps``."""
+
+    live = True
+
+    def __init__(self, path: Union[str, Path], fps: float = 30.0) -> None:
+        self.name = str(path)
+        self._image = media.load_image(Path(path))
+        self.size = (self._image.shape[1], self._image.shape[0])
+        self.fps = fps
+        self._clock = _Clock(fps)
+
+    def wait(self) -> None:
+        self._clock.wait()
+
+    def read(self, out: np.ndarray) -> bool:
+        np.copyto(out, self._image)
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class DemoSource:
+    """A public-domain portrait (NASA's astronaut photo) that sways and breathes like a person on
+    a call, so vcam can be tried, tested and benchmarked with no camera."""
+
+    live = True
+    name = "demo"
+
+    def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0, *, paced: bool = True) -> None:
+        img = media.load_image(demo_image(), "demo portrait")
+        self.size = (int(width), int(height))
+        self.fps = fps
+        self._paced = paced
+        self._clock = _Clock(fps)
+        self._n = 0
+        # Cover-fit the portrait once; each frame is then one affine warp straight into the output.
+        self._image = media.cover_fit(img, *self.size)
+
+    def wait(self) -> None:
+        if self._paced:
+            self._clock.wait()
+
+    def read(self, out: np.ndarray) -> bool:
+        t = self._n / self.fps
+        self._n += 1
+        w, h = self.size
+        angle = 2.0 * math.sin(2 * math.pi * t / 5.0)
+        scale = 1.06 + 0.03 * math.sin(2 * math.pi * t / 7.0)
+        m = cv2.getRotationMatrix2D((w / 2, h * 0.6), angle, scale)
+        m[0, 2] += 0.04 * w * math.sin(2 * math.pi * t / 4.0)
+        m[1, 2] += 0.015 * h * math.sin(2 * math.pi * t / 3.0)
+        cv2.warpAffine(self._image, m, self.size, dst=out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _first_camera() -> Optional[int]:
+    if sys.platform.startswith("linux"):
+        indices = sorted(int(p.name[5:]) for p in Path("/dev").glob("video*") if p.name[5:].isdigit())
+        return indices[0] if indices else None
+    return 0
+
+
+def open_source(settings: CaptureSettings, *, live: bool = True) -> Source:
+    """Open what ``settings.source`` names, or raise one clear :class:`VcamError`."""
+    spec = settings.source.strip()
+    w, h, fps = int(settings.width), int(settings.height), settings.fps
+    if spec == "demo":
+        return DemoSource(w, h, fps, paced=live)
+    if spec == "auto":
+        index = _first_camera()
+        if index is not None:
+            try:
+                return CameraSource(index, w, h, fps)
+            except VcamError as exc:
+                log.warning("%s; using the demo source", exc)
+        else:
+            log.warning("no camera found; using the demo source (pick one with --source)")
+        return DemoSource(w, h, fps, paced=live)
+    if spec.isdigit():
+        return CameraSource(int(spec), w, h, fps)
+    if spec.startswith("/dev/"):
+        return CameraSource(spec, w, h, fps)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise VcamError(f"source {spec!r} is neither a camera nor an existing file",
+                        "give a camera index (0), a device path, a video or image file, or 'demo'")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(path, fps)
+    return VideoSource(path, live=live)
+
+
+class Capture:
+    """Runs a source in a thread; :meth:`get` returns the newest frame, older ones are dropped.
+
+    Frames are delivered at ``size`` (the output size): a source of another size (after a switch)
+    is scaled to it. Release each frame you get with ``frame.release()``.
+    """
+
+    def __init__(self, source: Source, size: Optional[tuple[int, int]] = None) -> None:
+        self.size = size or source.size
+        self._source = source
+        self._pending: Optional[Source] = None
+        self._lock = threading.Lock()
+        self._pool = FramePool((self.size[1], self.size[0], 3))
+        self._scratch: Optional[np.ndarray] = None
+        self.mailbox = Mailbox()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self.frames = 0
+        self.error: Optional[str] = None
+        self.finished = threading.Event()
+
+    @property
+    def source(self) -> Source:
+        return self._pending or self._source
+
+    @property
+    def pool(self) -> FramePool:
+        return self._pool
+
+    def start(self) -> "Capture":
+        self._thread = run_thread("capture", self._run)
+        return self
+
+    def switch(self, source: Source) -> None:
+        """Use an already opened ``source`` from the next frame on; the old one is closed."""
+        with self._lock:
+            old, self._pending = self._pending, source
+        if old is not None:
+            old.close()
+
+    def get(self, timeout: Optional[float] = None) -> Optional[Frame]:
+        return self.mailbox.get(timeout)
+
+    def _read_into(self, source: Source, out: np.ndarray) -> bool:
+        if source.size == self.size:
+            return source.read(out)
+        w, h = source.size
+        if self._scratch is None or self._scratch.shape != (h, w, 3):
+            self._scratch = np.empty((h, w, 3), np.uint8)
+        if not source.read(self._scratch):
+            return False
+        cv2.resize(self._scratch, self.size, dst=out, interpolation=cv2.INTER_AREA)
+        return True
+
+    def _run(self) -> None:
+        seq = generation = 0
+        try:
+            while not self._stop.is_set():
+                with self._lock:
+                    if self._pending is not None:
+                        self._source.close()
+                        self._source, self._pending = self._pending, None
+                        self.error = None
+                        generation += 1
+                    source = self._source
+                source.wait()
+                frame = self._pool.acquire()
+                t0 = time.perf_counter()
+                if not self._read_into(source, frame.image):
+                    frame.release()
+                    if source is self._source and self._pending is None:
+                        if source.live:
+                            self.error = f"{source.name} stopped giving frames"
+                            log.error("%s", self.error)
+                        break
+                    continue
+                t1 = time.perf_counter()
+                seq += 1
+                frame.seq, frame.t_capture, frame.generation = seq, t1, generation
+                frame.times["capture"] = t1 - t0
+                self.frames += 1
+                self.mailbox.put(frame)
+        except Exception as exc:  # a broken device must not take the app down silently
+            self.error = f"{self._source.name} failed: {exc}"
+            log.exception("capture failed")
+        finally:
+            self.finished.set()
+            self.mailbox.close()
+
+    def stop(self) -> None:
+        """Stop the thread and close the source; safe to call twice."""
+        self._stop.set()
+        self.mailbox.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        with self._lock:
+            for src in (self._source, self._pending):
+                if src is not None:
+                    src.close()
+            self._pending = None

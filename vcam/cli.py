@@ -1,0 +1,164 @@
+"""Command line: argparse -> Settings -> Pipeline (live) or Processor (files). Nothing else."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Optional
+
+from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODELS, CaptureSettings, EffectSettings, MatteSettings,
+                         OutputSettings, SegmentSettings, Settings, parse_colour)
+from vcam.errors import VcamError
+
+log = logging.getLogger("vcam")
+
+
+def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...]) -> None:
+    p.add_argument("--effect", choices=effects, default="blur", help="what to do with the background (default: blur)")
+    p.add_argument("--background", metavar="FILE", help="image or video for --effect replace")
+    p.add_argument("--color", default="green", help="colour for --effect color: #RRGGBB, R,G,B or a name (default: green)")
+    p.add_argument("--blur", type=float, default=EffectSettings.blur,
+                   help=f"blur strength, the Gaussian sigma in pixels at 720p (default: {EffectSettings.blur:g})")
+    p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
+    p.add_argument("--backend", default="mediapipe", help="segmentation backend (default: mediapipe)")
+    p.add_argument("--model", default="general", help=f"segmentation model: {', '.join(MODELS)} (default: general)")
+    p.add_argument("--smoothing", type=float, default=MatteSettings.smoothing,
+                   help=f"temporal smoothing of the matte, 0 (off) to 1 (default: {MatteSettings.smoothing:g})")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vcam", description="Real-time virtual camera: blur or replace the background behind you.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the virtual camera headless (Ctrl-C stops)")
+    run.add_argument("--source", default="auto",
+                     help="camera index or device path, a video or image file, or 'demo' (default: first camera, else demo)")
+    run.add_argument("--width", type=int, default=1280, help="capture width asked of the camera (default: 1280)")
+    run.add_argument("--height", type=int, default=720, help="capture height (default: 720)")
+    run.add_argument("--fps", type=float, default=30.0, help="frame rate (default: 30)")
+    run.add_argument("--output", default="virtual", help="'virtual' (virtual camera), 'null', or a video file path (default: virtual)")
+    run.add_argument("--output-device", metavar="DEVICE", help="virtual camera device, e.g. /dev/video10")
+    run.add_argument("--frames", type=int, metavar="N", help="stop after N frames have been written to the output")
+    run.add_argument("--stats", action="store_true", help="print fps, latency, CPU and per-stage ms every second")
+    _segment_args(run, LIVE_EFFECTS)
+
+    proc = sub.add_parser("process", help="process pictures, folders of pictures or videos")
+    proc.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="picture, folder of pictures, or video")
+    proc.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output file or folder")
+    _segment_args(proc, FILE_EFFECTS)
+    proc.set_defaults(effect="matte")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
+                            color=parse_colour(args.color), mirror=args.mirror)
+    common = dict(segment=SegmentSettings(backend=args.backend, model=args.model),
+                  matte=MatteSettings(smoothing=args.smoothing), effect=effect)
+    if args.command == "run":
+        return Settings(capture=CaptureSettings(source=args.source, width=args.width, height=args.height, fps=args.fps),
+                        output=OutputSettings(target=args.output, device=args.output_device),
+                        **common)
+    return Settings(**common)
+
+
+class _Progress:
+    """A one-line progress bar on standard error."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._last = ""
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
+        if self.tty:
+            sys.stderr.write("\r" + line[:100].ljust(len(self._last)))
+        elif done == total or done % 50 == 0:
+            sys.stderr.write(line + "\n")
+        self._last = line[:100]
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.tty and self._last:
+            sys.stderr.write("\n")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vcam.pipeline import Pipeline
+    from vcam.stats import format_line
+
+    if args.frames is not None and args.frames < 1:
+        raise VcamError(f"--frames must be at least 1, got {args.frames}", "give a positive count")
+    settings = settings_from_args(args)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    pipeline = Pipeline(settings, max_frames=args.frames)
+    try:
+        pipeline.start()
+        s = pipeline.stats()
+        print(f"vcam: {s['source']} -> {s['output']}, {s['size'][0]}x{s['size'][1]} at {pipeline.fps:g} fps"
+              f"{'' if args.frames else '; Ctrl-C stops'}", file=sys.stderr)
+        while not stop.is_set() and not pipeline.wait(1.0):
+            if args.stats:
+                print(format_line(pipeline.stats()), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pipeline.close()
+        signal.signal(signal.SIGTERM, previous)
+    s = pipeline.stats()
+    if s["error"]:
+        print(f"vcam: {s['error']}", file=sys.stderr)
+        return 1
+    if args.frames and pipeline.publisher is not None:
+        print(f"vcam: wrote {pipeline.publisher.sent} frames to {s['output']}", file=sys.stderr)
+    return 0
+
+
+def _process(args: argparse.Namespace) -> int:
+    from vcam.batch import Processor, plan
+
+    settings = settings_from_args(args)
+    jobs = plan(args.inputs, args.output, settings.effect.effect)
+    progress = _Progress()
+    with Processor(settings, progress) as processor:
+        try:
+            processor.run(jobs)
+        finally:
+            progress.end()
+    print(f"vcam: wrote {processor.written} file(s) to {args.output}", file=sys.stderr)
+    if processor.failures:
+        print(f"vcam: {len(processor.failures)} input(s) failed; see the messages above", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    debug = args.debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if args.verbose else logging.WARNING,
+                        format="vcam: %(message)s", stream=sys.stderr)
+    try:
+        return _run(args) if args.command == "run" else _process(args)
+    except VcamError as exc:
+        if debug:
+            raise
+        print(f"vcam: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

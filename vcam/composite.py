@@ -1,0 +1,114 @@
+"""Effects: put the person over a blurred, replaced or coloured background.
+
+A :class:`Compositor` is built for one frame size; everything it needs per frame (the blurred
+background, the scaled background picture) lives in buffers made here once. Backgrounds are
+loaded and scaled when the compositor is built, so a bad file fails before it replaces anything.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from vcam import kernels, media
+from vcam.config import EffectSettings
+from vcam.errors import VcamError
+from vcam.resources import VIDEO_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+# Blur at reduced resolution: a Gaussian of sigma s on a frame scaled down by f looks the same
+# as sigma s*f at full size once scaled back up, for a fraction of the cost.
+BLUR_SIGMA_SMALL = 3.0
+
+
+class _VideoBackground:
+    """A looping background video, scaled to cover the frame, one step per output frame."""
+
+    def __init__(self, path: Path, size: tuple[int, int]) -> None:
+        self._path = path
+        self._cap = cv2.VideoCapture(str(path))
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok or first is None:
+            self._cap.release()
+            raise VcamError(f"background {path} cannot be read as a video", "give an .mp4, .webm, .mov or .avi file")
+        w, h = size
+        fh, fw = first.shape[:2]
+        scale = max(w / fw, h / fh)
+        cw, ch = min(fw, round(w / scale)), min(fh, round(h / scale))
+        x0, y0 = (fw - cw) // 2, (fh - ch) // 2
+        self._crop = (slice(y0, y0 + ch), slice(x0, x0 + cw))
+        self._size = size
+        self._bgr = first
+        self._scaled = np.empty((h, w, 3), np.uint8)
+
+    def read_into(self, out: np.ndarray) -> None:
+        ok, self._bgr = self._cap.read(self._bgr)
+        if not ok:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, self._bgr = self._cap.read(self._bgr)
+            if not ok:
+                return  # keep the last good background rather than fail mid-call
+        cv2.resize(self._bgr[self._crop], self._size, dst=self._scaled, interpolation=cv2.INTER_AREA)
+        cv2.cvtColor(self._scaled, cv2.COLOR_BGR2RGB, dst=out)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class Compositor:
+    """``apply(frame, alpha, out)`` writes the effect of ``settings`` for frames of ``size``."""
+
+    def __init__(self, settings: EffectSettings, size: tuple[int, int]) -> None:
+        self.settings = settings
+        self.size = w, h = size
+        self._bg = np.empty((h, w, 3), np.uint8)
+        self._video: Optional[_VideoBackground] = None
+        self._colour = np.array(settings.color, np.uint8)
+        effect = settings.effect
+        if effect == "replace":
+            path = media.check_file(Path(settings.background).expanduser(), "background")
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                self._video = _VideoBackground(path, size)
+                self._video.read_into(self._bg)
+            else:
+                self._bg[...] = media.cover_fit(media.load_image(path, "background"), w, h)
+        elif effect == "blur":
+            sigma = settings.blur * h / 720.0
+            self._factor = max(1.0, sigma / BLUR_SIGMA_SMALL)
+            small = (max(1, round(w / self._factor)), max(1, round(h / self._factor)))
+            self._small = np.empty((small[1], small[0], 3), np.uint8)
+            self._small_blur = np.empty_like(self._small)
+            self._sigma_small = sigma / self._factor
+
+    def _blur_background(self, frame: np.ndarray) -> None:
+        cv2.resize(frame, self._small.shape[1::-1], dst=self._small, interpolation=cv2.INTER_AREA)
+        cv2.GaussianBlur(self._small, (0, 0), self._sigma_small, dst=self._small_blur, borderType=cv2.BORDER_REFLECT)
+        cv2.resize(self._small_blur, self.size, dst=self._bg, interpolation=cv2.INTER_LINEAR)
+
+    def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
+        """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into ``out``."""
+        effect, mirror = self.settings.effect, self.settings.mirror
+        if effect in ("none", "cutout"):   # a cut-out is the frame itself, made RGBA by the caller
+            if mirror:
+                cv2.flip(frame, 1, dst=out)
+            else:
+                np.copyto(out, frame)
+        elif effect == "color":
+            kernels.blend_color(frame, self._colour, alpha, out, mirror)
+        elif effect == "matte":
+            cv2.cvtColor(cv2.flip(alpha, 1) if mirror else alpha, cv2.COLOR_GRAY2RGB, dst=out)
+        else:
+            if effect == "blur":
+                self._blur_background(frame)
+            elif self._video is not None:
+                self._video.read_into(self._bg)
+            kernels.blend(frame, self._bg, alpha, out, mirror)
+
+    def close(self) -> None:
+        if self._video is not None:
+            self._video.close()
+            self._video = None

@@ -1,0 +1,200 @@
+"""Settings for every stage: frozen dataclasses, checked when built, saved and loaded as JSON.
+
+The CLI and the UI only ever build a :class:`Settings` and hand it to the pipeline; nothing else
+carries options around.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from vcam.errors import VcamError
+
+LIVE_EFFECTS = ("none", "blur", "replace", "color")
+FILE_EFFECTS = LIVE_EFFECTS + ("matte", "cutout")
+MODELS = ("general", "landscape")
+
+NAMED_COLOURS = {
+    "green": (0, 177, 64),
+    "blue": (0, 71, 187),
+    "black": (0, 0, 0),
+    "white": (255, 255, 255),
+    "gray": (128, 128, 128),
+    "grey": (128, 128, 128),
+}
+
+
+def _check_number(name: str, value: Any, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise VcamError(f"{name} must be a number, got {value!r}", f"give a value from {lo} to {hi}")
+    if not lo <= value <= hi:
+        raise VcamError(f"{name} is {value}, expected {lo} to {hi}", f"give a value from {lo} to {hi}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise VcamError(f"unknown {name} {value!r}", f"expected one of: {', '.join(choices)}")
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    """``#RRGGBB``, ``R,G,B`` or a name (green, blue, black, white, grey) -> RGB."""
+    t = text.strip().lower()
+    if t in NAMED_COLOURS:
+        return NAMED_COLOURS[t]
+    try:
+        if t.startswith("#") and len(t) == 7:
+            rgb = tuple(int(t[i:i + 2], 16) for i in (1, 3, 5))
+        else:
+            rgb = tuple(int(v) for v in t.split(","))
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+        raise VcamError(f"cannot read colour {text!r}",
+                        "use #RRGGBB, R,G,B with values 0-255, or one of: " + ", ".join(NAMED_COLOURS))
+    return rgb  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """``source``: ``auto`` (first camera, else demo), a camera index, a device path, a video or
+    image file, or ``demo``. The size and rate are asked of cameras and the demo; files keep theirs."""
+    source: str = "auto"
+    width: int = 1280
+    height: int = 720
+    fps: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source:
+            raise VcamError(f"source must be text, got {self.source!r}",
+                            "give a camera index, a device path, a file or 'demo'")
+        _check_number("width", self.width, 16, 7680)
+        _check_number("height", self.height, 16, 4320)
+        _check_number("fps", self.fps, 1, 240)
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    backend: str = "mediapipe"
+    model: str = "general"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, str) or not self.backend:
+            raise VcamError(f"backend must be a name, got {self.backend!r}", "for example 'mediapipe'")
+        if not isinstance(self.model, str) or not self.model:
+            raise VcamError(f"model must be a name, got {self.model!r}", "for example 'general'")
+
+
+@dataclass(frozen=True)
+class MatteSettings:
+    """``smoothing``: 0 (off) to 1 (strongest) temporal smoothing of a still matte; changes larger
+    than ``motion`` (in alpha units) pass straight through, so a moving person is never trailed."""
+    smoothing: float = 0.6
+    motion: float = 0.25
+
+    def __post_init__(self) -> None:
+        _check_number("smoothing", self.smoothing, 0.0, 1.0)
+        _check_number("motion", self.motion, 0.01, 1.0)
+
+
+@dataclass(frozen=True)
+class EffectSettings:
+    """``blur``: strength of the background blur, the Gaussian sigma in pixels of a 720p frame
+    (scaled with the frame height). ``background``: image or video file for ``replace``."""
+    effect: str = "blur"
+    blur: float = 16.0
+    background: Optional[str] = None
+    color: tuple[int, int, int] = (0, 177, 64)
+    mirror: bool = False
+
+    def __post_init__(self) -> None:
+        _check_choice("effect", self.effect, FILE_EFFECTS)
+        _check_number("blur", self.blur, 1.0, 100.0)
+        if self.effect == "replace" and not self.background:
+            raise VcamError("effect 'replace' needs a background", "pass --background IMAGE_OR_VIDEO")
+        if (not isinstance(self.color, tuple) or len(self.color) != 3
+                or not all(isinstance(c, int) and 0 <= c <= 255 for c in self.color)):
+            raise VcamError(f"color must be three integers 0-255, got {self.color!r}", "for example (0, 177, 64)")
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """``target``: ``virtual`` (a virtual camera), ``null`` (discard), or a video file path.
+    ``device``/``backend`` pick the virtual camera; ``pacing`` holds the output to ``fps``."""
+    target: str = "virtual"
+    device: Optional[str] = None
+    backend: Optional[str] = None
+    fps: Optional[float] = None
+    pacing: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, str) or not self.target:
+            raise VcamError(f"output must be text, got {self.target!r}", "give 'virtual', 'null' or a file path")
+        if self.fps is not None:
+            _check_number("output fps", self.fps, 1, 240)
+
+
+@dataclass(frozen=True)
+class Settings:
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    matte: MatteSettings = field(default_factory=MatteSettings)
+    effect: EffectSettings = field(default_factory=EffectSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+
+    def replace(self, **stages: Any) -> "Settings":
+        """A copy with whole stages replaced, e.g. ``s.replace(effect=EffectSettings("none"))``."""
+        return dataclasses.replace(self, **stages)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        if not isinstance(data, dict):
+            raise VcamError(f"settings must be a JSON object, got {type(data).__name__}", "delete the file to reset")
+        kinds = {f.name: f.default_factory for f in dataclasses.fields(cls)}  # type: ignore[misc]
+        stages = {}
+        for name, value in data.items():
+            if name not in kinds or not isinstance(value, dict):
+                raise VcamError(f"unknown settings section {name!r}", f"expected: {', '.join(kinds)}")
+            stage_cls = type(kinds[name]())
+            known = {f.name for f in dataclasses.fields(stage_cls)}
+            unknown = set(value) - known
+            if unknown:
+                raise VcamError(f"unknown setting {name}.{sorted(unknown)[0]}", f"expected: {', '.join(sorted(known))}")
+            if "color" in value and isinstance(value["color"], list):
+                value = {**value, "color": tuple(value["color"])}
+            try:
+                stages[name] = stage_cls(**value)
+            except TypeError as exc:
+                raise VcamError(f"bad settings section {name!r}: {exc}", "delete the file to reset") from None
+        return cls(**stages)
+
+    def save(self, path: Path) -> None:
+        """Write atomically: the previous file stays whole until the new one is complete."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.to_dict(), f, indent=2)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> "Settings":
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise VcamError(f"settings file {path} does not exist", "run once to create it") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise VcamError(f"settings file {path} is unreadable ({exc})", "delete it to reset") from None
+        return cls.from_dict(data)

@@ -1,0 +1,114 @@
+"""One frame through segment -> matte -> composite: the same code for live video and for files.
+
+Settings changes are built first, in the caller's thread, so a bad background or model raises
+there and the parts in use stay; the new parts are swapped in at the start of the next frame.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+
+from vcam import segment
+from vcam.composite import Compositor
+from vcam.config import Settings
+from vcam.matte import Matte
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.segmenter = segment.create(settings.segment)
+        self.matte = Matte(settings.matte)
+        self.compositor: Optional[Compositor] = None
+        self._staged: Optional[tuple[Settings, Optional[segment.Segmenter], Optional[Compositor]]] = None
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def prepare(self, size: tuple[int, int]) -> None:
+        """Build the compositor for frames of ``size`` (width, height) now, not on the first frame."""
+        if self.compositor is None or self.compositor.size != size:
+            old, self.compositor = self.compositor, Compositor(self.settings.effect, size)
+            if old is not None:
+                old.close()
+
+    def stage(self, settings: Settings, size: tuple[int, int]) -> None:
+        """Build what ``settings`` changes (raising :class:`~vcam.VcamError` on bad input, with
+        nothing changed); it takes effect at the next :meth:`process`."""
+        with self._lock:
+            previous = self._staged
+        current = previous[0] if previous else self.settings
+        seg = segment.create(settings.segment) if settings.segment != current.segment else None
+        try:
+            comp = Compositor(settings.effect, size) if settings.effect != current.effect else None
+        except BaseException:
+            if seg is not None:
+                seg.close()
+            raise
+        if previous is not None:  # staged twice between frames: keep what still applies
+            seg = seg or previous[1]
+            comp = comp or previous[2]
+        with self._lock:
+            previous, self._staged = self._staged, (settings, seg, comp)
+        for part in previous[1:] if previous else ():
+            if part is not None and part is not seg and part is not comp:
+                part.close()
+
+    def _swap_staged(self) -> None:
+        with self._lock:
+            staged, self._staged = self._staged, None
+        if staged is None:
+            return
+        settings, seg, comp = staged
+        if seg is not None:
+            self.segmenter.close()
+            self.segmenter = seg
+            self.matte.reset()
+        if comp is not None:
+            if self.compositor is not None:
+                self.compositor.close()
+            self.compositor = comp
+        self.matte.settings = settings.matte
+        self.settings = settings
+
+    def update(self, settings: Settings, size: tuple[int, int]) -> None:
+        """Apply ``settings`` at once (for callers that process frames in their own thread)."""
+        self.stage(settings, size)
+        self._swap_staged()
+
+    def reset(self) -> None:
+        """Forget temporal state: the next frame is unrelated to the last."""
+        self.matte.reset()
+
+    def process(self, frame: np.ndarray, out: np.ndarray, times: dict, generation: Optional[int] = None) -> np.ndarray:
+        """Composite ``frame`` into ``out``; record stage seconds in ``times``; return the alpha
+        (uint8, reused by the next call). A new ``generation`` (source) resets temporal state."""
+        if self._staged is not None:
+            self._swap_staged()
+        if generation is not None and generation != self._generation:
+            self._generation = generation
+            self.matte.reset()
+        size = (frame.shape[1], frame.shape[0])
+        self.prepare(size)
+        t0 = time.perf_counter()
+        raw = self.segmenter.segment(frame)
+        t1 = time.perf_counter()
+        alpha = self.matte.update(raw, size)
+        t2 = time.perf_counter()
+        self.compositor.apply(frame, alpha, out)
+        t3 = time.perf_counter()
+        times["segment"] = t1 - t0
+        times["matte"] = t2 - t1
+        times["composite"] = t3 - t2
+        return alpha
+
+    def close(self) -> None:
+        """Release the model and any background video; safe to call twice."""
+        with self._lock:
+            staged, self._staged = self._staged, None
+        for part in (staged[1:] if staged else ()) + (self.segmenter, self.compositor):
+            if part is not None:
+                part.close()
+        self.compositor = None

@@ -1,0 +1,202 @@
+"""Where frames go: a virtual camera, a video file, or nowhere; and the pacing of the output.
+
+A :class:`Sink` takes RGB uint8 frames of the size it was opened with. :class:`Publisher` is the
+output stage: it takes the newest composited frame, holds the output to its frame rate, and keeps
+a virtual camera fed (repeating the last frame) when no new one comes in time.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional, Protocol
+
+import cv2
+import numpy as np
+
+from vcam.config import OutputSettings
+from vcam.errors import VcamError
+from vcam.handoff import Frame, Mailbox
+from vcam.media import partial_name
+from vcam.stats import Stats
+
+log = logging.getLogger(__name__)
+
+VIRTUAL_CAMERA_FIX = {
+    "linux": "load v4l2loopback: sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vcam",
+    "win32": "install OBS Studio and start its virtual camera once",
+    "darwin": "install OBS Studio and start its virtual camera once",
+}
+
+VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+
+
+class Sink(Protocol):
+    name: str
+    keep_fed: bool   # repeat the last frame when no new one comes (a device apps are watching)
+
+    def send(self, frame: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class VirtualCameraSink:
+    """A pyvirtualcam camera (v4l2loopback on Linux, OBS on Windows and macOS)."""
+
+    keep_fed = True
+
+    def __init__(self, width: int, height: int, fps: float, *,
+                 device: Optional[str] = None, backend: Optional[str] = None) -> None:
+        import pyvirtualcam
+
+        if backend is not None and backend not in pyvirtualcam.camera.BACKENDS:
+            raise VcamError(f"unknown virtual camera backend {backend!r}",
+                            f"expected one of: {', '.join(pyvirtualcam.camera.BACKENDS) or 'none installed'}")
+        try:
+            self._cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB,
+                                            device=device, backend=backend)
+        except Exception as exc:  # pyvirtualcam raises RuntimeError listing every backend's reason
+            reason = " / ".join(str(exc).splitlines()) or type(exc).__name__
+            where = f" {device}" if device else ""
+            fix = VIRTUAL_CAMERA_FIX.get(sys.platform, VIRTUAL_CAMERA_FIX["linux"])
+            if device:
+                fix = f"check that {device} is a virtual camera device and not in use, or {fix}"
+            raise VcamError(f"no virtual camera{where} available ({reason})", fix) from None
+        self.name = f"virtual camera {self._cam.device} ({self._cam.backend})"
+        log.info("publishing to %s at %dx%d %.0f fps", self.name, width, height, fps)
+
+    def send(self, frame: np.ndarray) -> None:
+        self._cam.send(frame)
+
+    def close(self) -> None:
+        if self._cam is not None:
+            self._cam.close()
+            self._cam = None
+
+
+class VideoFileSink:
+    """A video file, written under a temporary name and renamed into place by :meth:`close`."""
+
+    keep_fed = False
+
+    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
+        self.path = Path(path).expanduser()
+        suffix = self.path.suffix.lower()
+        if suffix not in VIDEO_FOURCC:
+            raise VcamError(f"cannot write video {self.path}: unknown type {suffix or '(none)'}",
+                            f"name it with one of: {', '.join(VIDEO_FOURCC)}")
+        if not self.path.parent.is_dir():
+            raise VcamError(f"folder {self.path.parent} does not exist", "create it or choose another output")
+        if not os.access(self.path.parent, os.W_OK):
+            raise VcamError(f"folder {self.path.parent} is not writable", "choose another output folder")
+        self.name = str(self.path)
+        self._tmp = partial_name(self.path)
+        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*VIDEO_FOURCC[suffix]),
+                                       float(fps), (int(width), int(height)))
+        if not self._writer.isOpened():
+            self._tmp.unlink(missing_ok=True)
+            raise VcamError(f"cannot write video {self.path}", "choose a writable .mp4 or .avi path")
+        self._bgr = np.empty((int(height), int(width), 3), np.uint8)
+        self.frames = 0
+
+    def send(self, frame: np.ndarray) -> None:
+        cv2.cvtColor(frame, cv2.COLOR_RGB2BGR, dst=self._bgr)
+        self._writer.write(self._bgr)
+        self.frames += 1
+
+    def close(self, *, keep: bool = True) -> None:
+        """Finish the file; with ``keep=False`` (or no frame written) nothing is left behind."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if keep and self.frames:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+class NullSink:
+    """Discards frames: for benchmarks and tests."""
+
+    keep_fed = False
+    name = "null"
+
+    def send(self, frame: np.ndarray) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def open_sink(settings: OutputSettings, width: int, height: int, fps: float) -> Sink:
+    target = settings.target
+    if target == "null":
+        return NullSink()
+    if target == "virtual":
+        return VirtualCameraSink(width, height, fps, device=settings.device, backend=settings.backend)
+    return VideoFileSink(Path(target), width, height, fps)
+
+
+class Publisher:
+    """The output stage. ``run()`` loops until ``stop`` is set or the mailbox closes.
+
+    With pacing, frames go out no faster than ``fps``; a newer frame that arrives while one waits
+    for its turn replaces it. A sink that must stay fed gets the last frame again when no new
+    frame arrives within one and a half frame intervals.
+    """
+
+    def __init__(self, sink: Sink, fps: float, stats: Stats, *, pacing: bool = True,
+                 max_frames: Optional[int] = None, on_done: Optional[Callable[[], None]] = None) -> None:
+        self.sink = sink
+        self.interval = 1.0 / fps
+        self.stats = stats
+        self.pacing = pacing
+        self.max_frames = max_frames
+        self.on_done = on_done
+        self.sent = 0
+        self.error: Optional[str] = None
+
+    def run(self, mailbox: Mailbox, stop: threading.Event) -> None:
+        held: Optional[Frame] = None
+        last_t = -1e9
+        try:
+            while not stop.is_set():
+                frame = mailbox.get(timeout=1.5 * self.interval if self.sink.keep_fed else 0.25)
+                now = time.perf_counter()
+                if frame is None:
+                    if mailbox.closed:
+                        break
+                    if held is not None and self.sink.keep_fed and now - last_t >= self.interval:
+                        self.sink.send(held.image)
+                        last_t = now
+                        self.stats.record_repeat()
+                    continue
+                if self.pacing and now < last_t + 0.9 * self.interval:
+                    time.sleep(last_t + 0.9 * self.interval - now)
+                    newer = mailbox.get(timeout=0)
+                    if newer is not None:
+                        frame.release()
+                        frame = newer
+                t0 = time.perf_counter()
+                self.sink.send(frame.image)
+                last_t = time.perf_counter()
+                frame.times["output"] = last_t - t0
+                self.stats.record(frame.times, frame.t_capture, last_t)
+                if held is not None:
+                    held.release()
+                held = frame
+                self.sent += 1
+                if self.max_frames is not None and self.sent >= self.max_frames:
+                    break
+        except Exception as exc:
+            self.error = f"{self.sink.name} failed: {exc}"
+            log.exception("output failed")
+        finally:
+            if held is not None:
+                held.release()
+            if self.on_done is not None:
+                self.on_done()

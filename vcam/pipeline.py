@@ -1,0 +1,152 @@
+"""The live pipeline: capture thread -> processing thread -> output thread.
+
+Each hand-off holds one frame at most and the newest wins, so a slow stage drops frames instead of
+adding lag. ``update(settings)`` applies changes while running; when a new part cannot be built
+(bad background, camera missing) it raises and the running pipeline keeps what it had.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Optional
+
+from vcam import kernels
+from vcam.capture import Capture, open_source
+from vcam.config import Settings
+from vcam.engine import Engine
+from vcam.handoff import FramePool, Mailbox, run_thread
+from vcam.output import Publisher, open_sink
+from vcam.stats import Stats
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """``with Pipeline(settings) as p: p.wait()``. ``max_frames`` stops after that many frames
+    have been published. ``close()`` is safe to call twice."""
+
+    def __init__(self, settings: Settings, *, max_frames: Optional[int] = None) -> None:
+        self.settings = settings
+        self.max_frames = max_frames
+        self.stats_ = Stats()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.error: Optional[str] = None
+        self.capture: Optional[Capture] = None
+        self.engine: Optional[Engine] = None
+        self.publisher: Optional[Publisher] = None
+        self._to_output = Mailbox()
+        self._update_lock = threading.Lock()
+
+    # -- life cycle -----------------------------------------------------------------------------
+    def start(self) -> "Pipeline":
+        """Open the source, the model and the sink (raising :class:`~vcam.VcamError` with
+        everything closed again if one fails), then start the threads."""
+        s = self.settings
+        try:
+            kernels.warm_up()
+            source = open_source(s.capture)
+            self.capture = Capture(source)
+            self.size = self.capture.size
+            self.engine = Engine(s)
+            self.engine.prepare(self.size)
+            self.fps = s.output.fps or source.fps
+            sink = open_sink(s.output, *self.size, self.fps)
+        except BaseException:
+            self.close()
+            raise
+        self._out_pool = FramePool((self.size[1], self.size[0], 3))
+        self.publisher = Publisher(sink, self.fps, self.stats_, pacing=s.output.pacing,
+                                   max_frames=self.max_frames, on_done=self._done.set)
+        self.capture.start()
+        self._threads = [
+            run_thread("process", self._process_loop),
+            run_thread("output", lambda: self.publisher.run(self._to_output, self._stop)),
+        ]
+        log.info("running: %s -> %s at %dx%d", source.name, sink.name, *self.size)
+        return self
+
+    def __enter__(self) -> "Pipeline":
+        return self.start() if not self._threads else self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the pipeline has finished (frame count reached, source ended, or a stage
+        failed); True if it has."""
+        return self._done.wait(timeout)
+
+    def close(self) -> None:
+        """Stop the threads, release the camera, close the device; safe to call twice."""
+        self._stop.set()
+        self._to_output.close()
+        if self.capture is not None:
+            self.capture.stop()
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout=5)
+        self._threads = []
+        if self.publisher is not None:
+            self.publisher.sink.close()
+        if self.engine is not None:
+            self.engine.close()
+        self._done.set()
+
+    stop = close
+
+    # -- the processing thread -------------------------------------------------------------------
+    def _process_loop(self) -> None:
+        engine, capture = self.engine, self.capture
+        try:
+            while not self._stop.is_set():
+                frame = capture.get(timeout=0.5)
+                if frame is None:
+                    if capture.mailbox.closed:
+                        break
+                    continue
+                out = self._out_pool.acquire()
+                engine.process(frame.image, out.image, out.times, frame.generation)
+                out.times["capture"] = frame.times.get("capture", 0.0)
+                out.seq, out.t_capture, out.generation = frame.seq, frame.t_capture, frame.generation
+                frame.release()
+                self._to_output.put(out)
+        except Exception as exc:
+            self.error = f"processing failed: {exc}"
+            log.exception("processing failed")
+        finally:
+            self._to_output.close()
+
+    # -- live changes ---------------------------------------------------------------------------
+    def update(self, settings: Settings) -> None:
+        """Apply new settings while running. Raises :class:`~vcam.VcamError` and keeps the
+        current state when a new part cannot be opened."""
+        with self._update_lock:
+            old = self.settings
+            new_source = open_source(settings.capture) if settings.capture != old.capture else None
+            try:
+                self.engine.stage(settings, self.size)
+            except BaseException:
+                if new_source is not None:
+                    new_source.close()
+                raise
+            if new_source is not None:
+                self.capture.switch(new_source)
+            if settings.output != old.output:
+                log.warning("output settings change on the next start")
+                settings = settings.replace(output=old.output)
+            self.settings = settings
+
+    # -- what the UI and the CLI read -----------------------------------------------------------
+    def stats(self) -> dict:
+        snap = self.stats_.snapshot()
+        snap.update(
+            source=self.capture.source.name if self.capture else None,
+            output=self.publisher.sink.name if self.publisher else None,
+            size=list(self.size) if self.capture else None,
+            dropped=(self.capture.mailbox.dropped if self.capture else 0) + self._to_output.dropped,
+            error=self.error or (self.capture.error if self.capture else None)
+            or (self.publisher.error if self.publisher else None),
+        )
+        return snap

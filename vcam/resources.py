@@ -1,0 +1,37 @@
+"""Where the shipped models and pictures are, installed or in a source checkout."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
+
+def _package_dir(name: str) -> Path:
+    """``vcam.assets`` installed, or ``assets/`` beside ``vcam/`` in a source checkout."""
+    spec = importlib.util.find_spec(f"vcam.{name}")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    checkout = Path(__file__).resolve().parent.parent / name
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"vcam's {name}/ folder is missing: reinstall with `pip install .`")
+
+
+def assets_dir() -> Path:
+    return _package_dir("assets")
+
+
+def models_dir() -> Path:
+    return _package_dir("models")
+
+
+def demo_image() -> Path:
+    return assets_dir() / "demo.jpg"
+
+
+def backgrounds() -> list[Path]:
+    """The shipped backgrounds, sorted by name."""
+    folder = assets_dir() / "backgrounds"
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES)

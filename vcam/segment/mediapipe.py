@@ -1,0 +1,51 @@
+"""MediaPipe selfie segmentation (MobileNetV3-based), the models shipped in mediapipe 0.10.21.
+
+``general``: 256x256 input, best quality. ``landscape``: 256x144 input, faster.
+The frame is scaled to the model's input here, into a buffer kept between frames, so MediaPipe
+itself resizes nothing and the matte comes back at model resolution.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import cv2
+import numpy as np
+
+from vcam.config import MODELS
+from vcam.errors import VcamError
+
+log = logging.getLogger(__name__)
+
+INPUT_SIZES = {"general": (256, 256), "landscape": (256, 144)}
+
+
+class MediaPipeSegmenter:
+    def __init__(self, model: str = "general") -> None:
+        if model not in MODELS:
+            raise VcamError(f"unknown MediaPipe model {model!r}", f"expected one of: {', '.join(MODELS)}")
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        try:
+            from mediapipe.python.solutions import selfie_segmentation
+        except ImportError as exc:
+            raise VcamError(f"mediapipe cannot be imported ({exc})",
+                            "reinstall vcam: pip install --force-reinstall 'mediapipe==0.10.21'") from None
+        self.name = f"mediapipe/{model}"
+        self.output_size = INPUT_SIZES[model]
+        self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == "general" else 1)
+        w, h = self.output_size
+        self._input = np.empty((h, w, 3), np.uint8)
+
+    def segment(self, frame: np.ndarray) -> np.ndarray:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
+        if frame.shape[1::-1] == self.output_size:
+            small = frame
+        else:
+            small = cv2.resize(frame, self.output_size, dst=self._input, interpolation=cv2.INTER_AREA)
+        return self._graph.process(small).segmentation_mask
+
+    def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
