@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+import cv2
 import numpy as np
 
 from vcam import media
@@ -127,10 +128,9 @@ class Processor:
         """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
         (matte) or RGBA (cut-out)."""
         alpha = self.engine.process(rgb, out, {})
-        if self.effect in ("matte", "cutout"):
-            alpha = alpha[:, ::-1] if self.settings.effect.mirror else alpha
-            return alpha if self.effect == "matte" else np.dstack((out, alpha))
-        return out
+        if self.effect == "matte":
+            return alpha
+        return np.dstack((out, alpha)) if self.effect == "cutout" else out
 
     def run(self, jobs: list[Job]) -> None:
         for folder in {j.output if (j.video and self.effect in ("matte", "cutout")) else j.output.parent for j in jobs}:
@@ -152,6 +152,8 @@ class Processor:
 
     def _image(self, job: Job) -> None:
         rgb = media.load_image(job.input)
+        if self.settings.capture.mirror:
+            rgb = np.ascontiguousarray(rgb[:, ::-1])
         self.engine.reset()   # photos are independent: no state from the previous one
         out = np.empty_like(rgb)
         if self.effect == "cutout" and job.output.suffix.lower() != ".png":
@@ -172,6 +174,9 @@ class Processor:
         n = 0
         try:
             while source.read(rgb):
+                if self.settings.capture.mirror:
+                    cv2.flip(rgb, 1, dst=out)
+                    rgb, out = out, rgb
                 picture = self._render(rgb, out)
                 if sink is not None:
                     sink.send(out)   # a matte video is the grey alpha in all three channels

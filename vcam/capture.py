@@ -251,13 +251,14 @@ class Capture:
     is scaled to it. Release each frame you get with ``frame.release()``.
     """
 
-    def __init__(self, source: Source, size: Optional[tuple[int, int]] = None) -> None:
+    def __init__(self, source: Source, size: Optional[tuple[int, int]] = None, *, mirror: bool = False) -> None:
         self.size = size or source.size
         self._source = source
         self._pending: Optional[Source] = None
         self._lock = threading.Lock()
         self._pool = FramePool((self.size[1], self.size[0], 3))
-        self._scratch: Optional[np.ndarray] = None
+        self._scratch: dict[str, np.ndarray] = {}
+        self.mirror = mirror  # flip left to right; may be changed while running
         self.mailbox = Mailbox()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -287,15 +288,26 @@ class Capture:
     def get(self, timeout: Optional[float] = None) -> Optional[Frame]:
         return self.mailbox.get(timeout)
 
+    def _buffer(self, name: str, size: tuple[int, int]) -> np.ndarray:
+        buf = self._scratch.get(name)
+        if buf is None or buf.shape[1::-1] != size:
+            buf = self._scratch[name] = np.empty((size[1], size[0], 3), np.uint8)
+        return buf
+
     def _read_into(self, source: Source, out: np.ndarray) -> bool:
-        if source.size == self.size:
-            return source.read(out)
-        w, h = source.size
-        if self._scratch is None or self._scratch.shape != (h, w, 3):
-            self._scratch = np.empty((h, w, 3), np.uint8)
-        if not source.read(self._scratch):
+        """Read straight into ``out`` when the source has the output size and no mirroring is
+        asked; otherwise through a buffer kept for the purpose."""
+        same_size = source.size == self.size
+        mirror = self.mirror
+        buf = out if same_size and not mirror else self._buffer("read", source.size)
+        if not source.read(buf):
             return False
-        cv2.resize(self._scratch, self.size, dst=out, interpolation=cv2.INTER_AREA)
+        if not same_size:
+            scaled = self._buffer("scaled", self.size) if mirror else out
+            cv2.resize(buf, self.size, dst=scaled, interpolation=cv2.INTER_AREA)
+            buf = scaled
+        if mirror:
+            cv2.flip(buf, 1, dst=out)
         return True
 
     def _run(self) -> None:

@@ -57,14 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
-                            color=parse_colour(args.color), mirror=args.mirror)
+                            color=parse_colour(args.color))
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model),
                   matte=MatteSettings(smoothing=args.smoothing), effect=effect)
     if args.command == "run":
-        return Settings(capture=CaptureSettings(source=args.source, width=args.width, height=args.height, fps=args.fps),
+        return Settings(capture=CaptureSettings(source=args.source, width=args.width, height=args.height, fps=args.fps,
+                                                mirror=args.mirror),
                         output=OutputSettings(target=args.output, device=args.output_device),
                         **common)
-    return Settings(**common)
+    return Settings(capture=CaptureSettings(mirror=args.mirror), **common)
 
 
 class _Progress:

@@ -80,33 +80,31 @@ class Compositor:
             sigma = settings.blur * h / 720.0
             self._factor = max(1.0, sigma / BLUR_SIGMA_SMALL)
             small = (max(1, round(w / self._factor)), max(1, round(h / self._factor)))
+            self._shrink = kernels.Downscaler(size, small)
             self._small = np.empty((small[1], small[0], 3), np.uint8)
             self._small_blur = np.empty_like(self._small)
             self._sigma_small = sigma / self._factor
 
     def _blur_background(self, frame: np.ndarray) -> None:
-        cv2.resize(frame, self._small.shape[1::-1], dst=self._small, interpolation=cv2.INTER_AREA)
+        self._shrink(frame, self._small)
         cv2.GaussianBlur(self._small, (0, 0), self._sigma_small, dst=self._small_blur, borderType=cv2.BORDER_REFLECT)
         cv2.resize(self._small_blur, self.size, dst=self._bg, interpolation=cv2.INTER_LINEAR)
 
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into ``out``."""
-        effect, mirror = self.settings.effect, self.settings.mirror
+        effect = self.settings.effect
         if effect in ("none", "cutout"):   # a cut-out is the frame itself, made RGBA by the caller
-            if mirror:
-                cv2.flip(frame, 1, dst=out)
-            else:
-                np.copyto(out, frame)
+            np.copyto(out, frame)
         elif effect == "color":
-            kernels.blend_color(frame, self._colour, alpha, out, mirror)
+            kernels.blend_color(frame, self._colour, alpha, out)
         elif effect == "matte":
-            cv2.cvtColor(cv2.flip(alpha, 1) if mirror else alpha, cv2.COLOR_GRAY2RGB, dst=out)
+            cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         else:
             if effect == "blur":
                 self._blur_background(frame)
             elif self._video is not None:
                 self._video.read_into(self._bg)
-            kernels.blend(frame, self._bg, alpha, out, mirror)
+            kernels.blend(frame, self._bg, alpha, out)
 
     def close(self) -> None:
         if self._video is not None:

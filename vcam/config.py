@@ -63,11 +63,13 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 @dataclass(frozen=True)
 class CaptureSettings:
     """``source``: ``auto`` (first camera, else demo), a camera index, a device path, a video or
-    image file, or ``demo``. The size and rate are asked of cameras and the demo; files keep theirs."""
+    image file, or ``demo``. The size and rate are asked of cameras and the demo; files keep theirs.
+    ``mirror`` flips frames left to right as they are captured (a selfie view)."""
     source: str = "auto"
     width: int = 1280
     height: int = 720
     fps: float = 30.0
+    mirror: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -76,6 +78,9 @@ class CaptureSettings:
         _check_number("width", self.width, 16, 7680)
         _check_number("height", self.height, 16, 4320)
         _check_number("fps", self.fps, 1, 240)
+
+    def replace(self, **changes: Any) -> "CaptureSettings":
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,6 @@ class EffectSettings:
     blur: float = 16.0
     background: Optional[str] = None
     color: tuple[int, int, int] = (0, 177, 64)
-    mirror: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)

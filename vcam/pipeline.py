@@ -47,7 +47,7 @@ class Pipeline:
         try:
             kernels.warm_up()
             source = open_source(s.capture)
-            self.capture = Capture(source)
+            self.capture = Capture(source, mirror=s.capture.mirror)
             self.size = self.capture.size
             self.engine = Engine(s)
             self.engine.prepare(self.size)
@@ -124,7 +124,8 @@ class Pipeline:
         current state when a new part cannot be opened."""
         with self._update_lock:
             old = self.settings
-            new_source = open_source(settings.capture) if settings.capture != old.capture else None
+            reopen = settings.capture.replace(mirror=old.capture.mirror) != old.capture
+            new_source = open_source(settings.capture) if reopen else None
             try:
                 self.engine.stage(settings, self.size)
             except BaseException:
@@ -133,6 +134,7 @@ class Pipeline:
                 raise
             if new_source is not None:
                 self.capture.switch(new_source)
+            self.capture.mirror = settings.capture.mirror
             if settings.output != old.output:
                 log.warning("output settings change on the next start")
                 settings = settings.replace(output=old.output)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import os
 
-import cv2
+from typing import Optional
+
 import numpy as np
 
 from vcam.config import MODELS
 from vcam.errors import VcamError
+from vcam.kernels import Downscaler
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +37,18 @@ class MediaPipeSegmenter:
         self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == "general" else 1)
         w, h = self.output_size
         self._input = np.empty((h, w, 3), np.uint8)
+        self._shrink: Optional[Downscaler] = None
 
     def segment(self, frame: np.ndarray) -> np.ndarray:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
-        if frame.shape[1::-1] == self.output_size:
+        size = frame.shape[1::-1]
+        if size == self.output_size:
             small = frame
         else:
-            small = cv2.resize(frame, self.output_size, dst=self._input, interpolation=cv2.INTER_AREA)
+            if self._shrink is None or self._shrink.src_size != size:
+                self._shrink = Downscaler(size, self.output_size)
+            small = self._shrink(frame, self._input)
         return self._graph.process(small).segmentation_mask
 
     def close(self) -> None:
