@@ -68,29 +68,33 @@ def blend_color(fg, color, alpha, out):
 class Downscaler:
     """Scale frames of one size down to another, fast and without aliasing.
 
-    OpenCV's area average is fast only for whole-number factors, so a frame is first averaged
-    down by the largest whole factors that keep it at least the target size (dropping the few
-    edge pixels that do not fill a block), then scaled the last, less-than-2x step bilinearly.
+    Halving with a 2x2 block average is OpenCV's fastest scaling path (0.15 ms for a 720p
+    frame here, where one general area resize to 256x144 takes 1.4 ms), so a frame is halved
+    while it stays at least the target size (an odd edge row or column is dropped), and a last
+    short step, if any, reaches the exact size.
     """
 
     def __init__(self, src_size: tuple, dst_size: tuple) -> None:
-        (sw, sh), (dw, dh) = src_size, dst_size
-        kx, ky = max(1, sw // dw), max(1, sh // dh)
-        self.src_size = (sw, sh)
-        self.dst_size = (dw, dh)
-        self.mid_size = (sw // kx, sh // ky)
-        self._crop = (slice(0, ky * self.mid_size[1]), slice(0, kx * self.mid_size[0]))
-        self._mid = None if self.mid_size == self.dst_size else np.empty((self.mid_size[1], self.mid_size[0], 3), np.uint8)
-        self._area = (kx, ky) != (1, 1)
+        (w, h), (dw, dh) = src_size, dst_size
+        self.src_size, self.dst_size = (w, h), (dw, dh)
+        self._steps = []   # (crop of the previous image, size, buffer)
+        while w // 2 >= dw and h // 2 >= dh:
+            crop = (slice(0, h - h % 2), slice(0, w - w % 2))
+            w, h = w // 2, h // 2
+            self._steps.append((crop, (w, h), np.empty((h, w, 3), np.uint8)))
+        self._last = (w, h) != (dw, dh)
+        if self._steps and not self._last:
+            self._steps[-1] = self._steps[-1][:2] + (None,)   # the last halving writes into dst
 
     def __call__(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        first = dst if self._mid is None else self._mid
-        if self._area:
-            cv2.resize(src[self._crop], self.mid_size, dst=first, interpolation=cv2.INTER_AREA)
-        else:
-            np.copyto(first, src)
-        if self._mid is not None:
-            cv2.resize(self._mid, self.dst_size, dst=dst, interpolation=cv2.INTER_LINEAR)
+        image = src
+        for i, (crop, size, buf) in enumerate(self._steps):
+            final = i == len(self._steps) - 1 and not self._last
+            image = cv2.resize(image[crop], size, dst=dst if final else buf, interpolation=cv2.INTER_AREA)
+        if self._last:
+            cv2.resize(image, self.dst_size, dst=dst, interpolation=cv2.INTER_AREA)
+        elif not self._steps:
+            np.copyto(dst, src)
         return dst
 
 

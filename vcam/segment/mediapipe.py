@@ -6,8 +6,10 @@ itself resizes nothing and the matte comes back at model resolution (the matte s
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 
 from typing import Optional
 
@@ -22,6 +24,20 @@ log = logging.getLogger(__name__)
 INPUT_SIZES = {"general": (256, 256), "landscape": (256, 144)}
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for a moment: MediaPipe's C++ logs bypass Python."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class MediaPipeSegmenter:
     def __init__(self, model: str = "general") -> None:
         if model not in MODELS:
@@ -34,9 +50,11 @@ class MediaPipeSegmenter:
                             "reinstall vcam: pip install --force-reinstall 'mediapipe==0.10.21'") from None
         self.name = f"mediapipe/{model}"
         self.output_size = INPUT_SIZES[model]
-        self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == "general" else 1)
         w, h = self.output_size
-        self._input = np.empty((h, w, 3), np.uint8)
+        self._input = np.zeros((h, w, 3), np.uint8)
+        with _native_stderr_silenced():  # TFLite and absl chatter on the first inference
+            self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == "general" else 1)
+            self._graph.process(self._input)
         self._warp_for: Optional[tuple[int, int]] = None
         self._warp = np.zeros((2, 3), np.float32)
 
