@@ -56,8 +56,11 @@ def plan(inputs: list[Path], output: Path, effect: str) -> list[Job]:
                 raise VcamError(f"folder {path} holds no pictures or videos",
                                 f"expected files ending in {', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
             files += found
-        else:
+        elif _is_image(path) or path.suffix.lower() in VIDEO_SUFFIXES:
             files.append(path)
+        else:
+            raise VcamError(f"input {path} is neither a picture nor a video",
+                            f"give files ending in {', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
     output = Path(output).expanduser()
     single_file_out = len(files) == 1 and output.suffix and not output.is_dir()
     frames_as_pictures = effect in ("matte", "cutout")

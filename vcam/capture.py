@@ -64,11 +64,13 @@ class CameraSource:
 
     def __init__(self, device: Union[int, str], width: int, height: int, fps: float) -> None:
         self.name = f"camera {device}"
+        api = cv2.CAP_ANY
         if sys.platform.startswith("linux"):
             path = Path(f"/dev/video{device}" if isinstance(device, int) else device)
             if not path.exists():
                 raise VcamError(f"no camera at {path}", "connect a camera, check `ls /dev/video*`, or use --source demo")
-        cap = cv2.VideoCapture(device)
+            api = cv2.CAP_V4L2
+        cap = cv2.VideoCapture(device, api)
         if not cap.isOpened():
             cap.release()
             raise VcamError(f"cannot open {self.name}", "check that it is connected and that you may use it, or use --source demo")
