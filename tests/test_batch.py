@@ -134,12 +134,6 @@ def test_video_blur_keeps_the_frame_count(tmp_path, moving_video):
     assert not [n for n in names(tmp_path) if "partial" in n]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "vcam/batch.py Processor.run (line 139) prepares j.output as a folder for every matte/cutout "
-    "video job, also when the output is a video file (-o matte.mp4, which plan() accepts and "
-    "_video writes through VideoFileSink): an empty folder matte.mp4 is made, VideoFileSink.close "
-    "(vcam/output.py line 117) then fails os.replace onto it with IsADirectoryError, a traceback "
-    "instead of a VcamError, and the .partial file is left behind"))
 def test_video_matte_to_a_video_file(tmp_path, moving_video):
     video, decoded, _ = moving_video
     out = tmp_path / "matte.mp4"

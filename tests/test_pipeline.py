@@ -95,12 +95,6 @@ def test_capture_pool_never_grows(started, astronaut_png):
     assert pipeline.capture.pool.grown == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "vcam/pipeline.py Pipeline.start makes the output FramePool with 3 frames, but the output "
-    "stage can hold two (the last frame kept for repeats plus the one it is pacing) while one "
-    "waits in the mailbox and the processing thread fills a fourth: the pool grows whenever "
-    "frames come faster than the output rate (always at --fps below the source's, now and then "
-    "at equal rates when the CPU is busy)"))
 def test_output_pool_never_grows(started, astronaut_png):
     """Frames come three times faster than the output takes them: the newest wins and the
     preallocated output buffers are still enough."""

@@ -136,7 +136,9 @@ class Processor:
         return np.dstack((out, alpha)) if self.effect == "cutout" else out
 
     def run(self, jobs: list[Job]) -> None:
-        for folder in {j.output if (j.video and self.effect in ("matte", "cutout")) else j.output.parent for j in jobs}:
+        frames_to_folder = self.effect in ("matte", "cutout")
+        for folder in {j.output if j.video and frames_to_folder and j.output.suffix.lower() not in VIDEO_FOURCC
+                       else j.output.parent for j in jobs}:
             _prepare_folder(folder)
         images = [j for j in jobs if not j.video]
         for i, job in enumerate(images):
@@ -144,14 +146,14 @@ class Processor:
                 self._image(job)
             except VcamError as exc:
                 self.failures.append(str(exc))
-                log.error("%s", exc)
+                log.error("error: %s", exc)
             self.progress(i + 1, len(images), job.input.name)
         for job in (j for j in jobs if j.video):
             try:
                 self._video(job)
             except VcamError as exc:
                 self.failures.append(str(exc))
-                log.error("%s", exc)
+                log.error("error: %s", exc)
 
     def _image(self, job: Job) -> None:
         rgb = media.load_image(job.input)

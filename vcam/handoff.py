@@ -3,8 +3,9 @@
 A producer takes a :class:`Frame` from a :class:`FramePool`, fills it, and ``put``s it in a
 :class:`Mailbox`. If a frame was still waiting there, that older frame is dropped (back to the
 pool), never the new one. The consumer ``get``s the newest frame and, when done with it,
-``release``s it to the pool. Three buffers per hand-off are enough: one being written, one
-waiting, one being read.
+``release``s it to the pool. A pool needs one buffer per place a frame can be: three for a
+plain hand-off (one being written, one waiting, one being read), four before the output stage,
+which also keeps the last frame it sent to send again.
 """
 from __future__ import annotations
 

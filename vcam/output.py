@@ -113,9 +113,13 @@ class VideoFileSink:
             return
         self._writer.release()
         self._writer = None
-        if keep and self.frames:
-            os.replace(self._tmp, self.path)
-        else:
+        try:
+            if keep and self.frames:
+                os.replace(self._tmp, self.path)
+                return
+        except OSError as exc:
+            raise VcamError(f"cannot write {self.path} ({exc.strerror})", "choose another output path") from None
+        finally:
             self._tmp.unlink(missing_ok=True)
 
 

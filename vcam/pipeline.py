@@ -56,7 +56,8 @@ class Pipeline:
         except BaseException:
             self.close()
             raise
-        self._out_pool = FramePool((self.size[1], self.size[0], 3))
+        # Written, waiting, held back by pacing, and the last one sent (kept to repeat).
+        self._out_pool = FramePool((self.size[1], self.size[0], 3), count=4)
         self.publisher = Publisher(sink, self.fps, self.stats_, pacing=s.output.pacing,
                                    max_frames=self.max_frames, on_done=self._done.set)
         self.capture.start()
