@@ -1,0 +1,238 @@
+"""Matte refinement (temporal smoothing, scaling to the frame) and the segmenter registry."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vcam import segment
+from vcam.config import MatteSettings, SegmentSettings
+from vcam.errors import VcamError
+from vcam.matte import Matte
+
+SMALL = (16, 12)          # model resolution (height, width) of the synthetic raw mattes
+SIZE = (48, 32)           # frame size (width, height)
+
+
+def rounded(raw: np.ndarray) -> np.ndarray:
+    return np.floor(np.clip(raw.astype(np.float64), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def random_raw(seed: int, shape=SMALL) -> np.ndarray:
+    return np.random.default_rng(seed).random(shape, dtype=np.float32)
+
+
+# --- shape, dtype, range -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(48, 32), (16, 12), (7, 5), (100, 20)])
+def test_update_returns_uint8_alpha_of_the_asked_size(size):
+    alpha = Matte(MatteSettings(smoothing=0.6)).update(random_raw(0), size)
+    assert alpha.dtype == np.uint8
+    assert alpha.shape == (size[1], size[0])
+
+
+def test_update_of_a_flat_matte_is_flat_at_any_size():
+    raw = np.full(SMALL, 0.4, np.float32)
+    alpha = Matte().update(raw, SIZE)
+    assert np.all(alpha == round(0.4 * 255))
+
+
+def test_update_clips_values_outside_0_1():
+    raw = np.full(SMALL, 1.7, np.float32)
+    raw[:, : SMALL[1] // 2] = -0.6
+    matte = Matte(MatteSettings(smoothing=0.0))
+    alpha = matte.update(raw, (SMALL[1], SMALL[0]))
+    assert set(np.unique(alpha)) == {0, 255}
+    for seed in range(5):  # and over time, whatever comes in: both ends reached, nothing wraps
+        raw = random_raw(seed) * 3 - 1
+        alpha = matte.update(raw, (SMALL[1], SMALL[0]))
+        np.testing.assert_array_equal(alpha, rounded(raw))
+
+
+def test_update_rejects_a_matte_that_is_not_float32_2d():
+    matte = Matte()
+    with pytest.raises(ValueError, match="float32"):
+        matte.update(np.zeros(SMALL, np.float64), SIZE)
+    with pytest.raises(ValueError, match="float32"):
+        matte.update(np.zeros(SMALL + (1,), np.float32), SIZE)
+
+
+# --- temporal behaviour --------------------------------------------------------------------------
+
+def test_smoothing_zero_returns_the_raw_matte_every_frame():
+    matte = Matte(MatteSettings(smoothing=0.0))
+    for seed in range(4):
+        raw = random_raw(seed)
+        alpha = matte.update(raw, (SMALL[1], SMALL[0]))
+        np.testing.assert_array_equal(alpha, rounded(raw))
+
+
+def test_first_frame_is_the_raw_matte_whatever_the_smoothing():
+    raw = random_raw(1)
+    alpha = Matte(MatteSettings(smoothing=1.0)).update(raw, (SMALL[1], SMALL[0]))
+    np.testing.assert_array_equal(alpha, rounded(raw))
+
+
+def test_still_scene_stays_still():
+    raw = random_raw(2)
+    matte = Matte(MatteSettings(smoothing=1.0))
+    first = matte.update(raw, SIZE).copy()
+    for _ in range(10):
+        np.testing.assert_array_equal(matte.update(raw.copy(), SIZE), first)
+
+
+def test_still_scene_after_a_small_change_converges_and_then_stays_still():
+    base = np.full(SMALL, 0.5, np.float32)
+    target = base + np.float32(0.06)            # a change well under ``motion``
+    matte = Matte(MatteSettings(smoothing=0.6, motion=0.25))
+    matte.update(base, SIZE)
+    history = [matte.update(target, SIZE).copy() for _ in range(40)]
+    goal = round(0.56 * 255)
+    assert np.all(history[0] < goal)             # damped: not there at once
+    assert np.abs(history[-1].astype(int) - goal).max() <= 1
+    np.testing.assert_array_equal(history[-1], history[-2])   # settled: no more flicker
+
+
+def test_big_change_passes_through_at_once():
+    matte = Matte(MatteSettings(smoothing=1.0, motion=0.25))
+    still = np.zeros(SMALL, np.float32)
+    for _ in range(5):
+        matte.update(still, SIZE)
+    moved = still.copy()
+    moved[:, SMALL[1] // 2:] = 0.3              # >= motion: a person moving in
+    alpha = matte.update(moved, (SMALL[1], SMALL[0]))
+    np.testing.assert_array_equal(alpha, rounded(moved))
+    # and moving out again is not trailed either
+    alpha = matte.update(still, (SMALL[1], SMALL[0]))
+    assert np.all(alpha == 0)
+
+
+def test_small_jitter_is_damped():
+    low = np.full(SMALL, 0.48, np.float32)
+    high = np.full(SMALL, 0.52, np.float32)
+
+    def peak_to_peak(smoothing: float) -> int:
+        matte = Matte(MatteSettings(smoothing=smoothing, motion=0.25))
+        values = [int(matte.update(low if i % 2 else high, SIZE)[0, 0]) for i in range(30)]
+        tail = values[10:]
+        return max(tail) - min(tail)
+
+    raw_swing = peak_to_peak(0.0)
+    assert raw_swing >= 9                         # 0.04 * 255: jitter reaches the output unsmoothed
+    assert peak_to_peak(1.0) <= raw_swing // 3
+    assert peak_to_peak(0.6) < raw_swing
+
+
+def test_reset_forgets_the_previous_frames():
+    a = np.full(SMALL, 0.5, np.float32)
+    b = np.full(SMALL, 0.55, np.float32)
+    matte = Matte(MatteSettings(smoothing=1.0))
+    for _ in range(5):
+        matte.update(a, SIZE)
+    smoothed = matte.update(b, SIZE).copy()
+    assert np.all(smoothed < rounded(b)[0, 0])     # without reset, the old frames hold it back
+    matte.reset()
+    np.testing.assert_array_equal(matte.update(b, SIZE), np.full((SIZE[1], SIZE[0]), rounded(b)[0, 0]))
+
+
+def test_a_new_matte_resolution_starts_fresh():
+    matte = Matte(MatteSettings(smoothing=1.0))
+    for _ in range(3):
+        matte.update(np.zeros(SMALL, np.float32), SIZE)
+    other = np.full((8, 8), 0.55, np.float32)
+    assert np.all(matte.update(other, (8, 8)) == rounded(other))
+
+
+def test_settings_changes_take_effect_on_the_next_update():
+    matte = Matte(MatteSettings(smoothing=1.0))
+    matte.update(np.full(SMALL, 0.5, np.float32), SIZE)
+    matte.settings = MatteSettings(smoothing=0.0)
+    raw = np.full(SMALL, 0.55, np.float32)
+    np.testing.assert_array_equal(matte.update(raw, (SMALL[1], SMALL[0])), rounded(raw))
+
+
+def test_upscaled_alpha_keeps_the_shape_of_the_raw_matte():
+    raw = np.zeros(SMALL, np.float32)
+    raw[:, : SMALL[1] // 2] = 1.0                  # person on the left half
+    alpha = Matte().update(raw, SIZE)
+    w = SIZE[0]
+    assert np.all(alpha[:, : w // 2 - 3] == 255)
+    assert np.all(alpha[:, w // 2 + 3:] == 0)
+
+
+# --- segmenters ----------------------------------------------------------------------------------
+
+def test_unknown_backend_is_one_clear_error():
+    with pytest.raises(VcamError, match="unknown segmentation backend 'nope'.*mediapipe"):
+        segment.create(SegmentSettings(backend="nope"))
+
+
+def test_registered_backend_is_built_by_name():
+    class Flat:
+        name = "flat"
+        output_size = (8, 6)
+
+        def __init__(self, settings):
+            self.settings = settings
+
+        def segment(self, frame):
+            return np.ones((6, 8), np.float32)
+
+        def close(self):
+            pass
+
+    segment.register("test-flat", Flat)
+    try:
+        seg = segment.create(SegmentSettings(backend="test-flat", model="x"))
+        assert isinstance(seg, Flat) and seg.settings.model == "x"
+        assert "test-flat" in segment.backends()
+    finally:
+        segment._BACKENDS.pop("test-flat", None)
+
+
+def test_mediapipe_rejects_an_unknown_model():
+    with pytest.raises(VcamError, match="unknown MediaPipe model 'huge'"):
+        segment.create(SegmentSettings(model="huge"))
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    data = pytest.importorskip("skimage.data")
+    return data.astronaut()
+
+
+@pytest.mark.parametrize("model", ["general", "landscape"])
+def test_mediapipe_finds_the_astronaut(astronaut, model):
+    import cv2
+
+    seg = segment.create(SegmentSettings(model=model))
+    try:
+        raw = seg.segment(astronaut)
+        assert raw.dtype == np.float32
+        assert raw.shape == (seg.output_size[1], seg.output_size[0])
+        assert raw.min() >= 0.0 and raw.max() <= 1.0
+        m = cv2.resize(raw, (512, 512), interpolation=cv2.INTER_LINEAR)
+        assert m[40:140, 170:280].mean() > 0.8      # face
+        assert m[220:400, 60:300].mean() > 0.8      # suit
+        assert m[0:60, 0:60].mean() < 0.2           # flag, top left
+        assert m[0:60, 452:512].mean() < 0.2        # wall, top right
+        assert m[0:180, 380:500].mean() < 0.2       # the shuttle model
+
+        # through the matte stage to a frame-sized alpha
+        alpha = Matte(MatteSettings(smoothing=0.0)).update(raw, (512, 512))
+        assert alpha.shape == (512, 512) and alpha.dtype == np.uint8
+        assert alpha[40:140, 170:280].mean() > 0.8 * 255
+        assert alpha[0:60, 452:512].mean() < 0.2 * 255
+    finally:
+        seg.close()
+        seg.close()   # safe twice
+
+
+def test_mediapipe_rejects_a_frame_that_is_not_rgb_uint8(astronaut):
+    seg = segment.create(SegmentSettings())
+    try:
+        with pytest.raises(ValueError, match="RGB uint8"):
+            seg.segment(astronaut[..., 0])
+        with pytest.raises(ValueError, match="RGB uint8"):
+            seg.segment(astronaut.astype(np.float32))
+    finally:
+        seg.close()
