@@ -222,10 +222,6 @@ def test_replace_with_a_short_video_keeps_showing_it(tmp_path):
     comp.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: composite._VideoBackground drops the frame it reads in __init__ and Compositor then "
-    "calls read_into(), which for a one-frame video fails (OpenCV cannot seek back to frame 0 "
-    "and read it again), so the background stays the uninitialised np.empty buffer"))
 def test_replace_with_a_single_frame_video_keeps_showing_it(tmp_path):
     path = write_two_tone_video(tmp_path / "one.mp4", 1)
     comp = Compositor(EffectSettings("replace", background=str(path)), SIZE)

@@ -101,10 +101,6 @@ def test_load_jpeg_is_close_to_what_was_written(tmp_path):
     assert np.abs(img[:, W // 2 + 2:].astype(int) - rgb[:, W // 2 + 2:]).max() < 25
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: media.load_image reads with cv2.IMREAD_UNCHANGED, which ignores the EXIF Orientation "
-    "tag, so a phone photo (stored sideways, tagged to be turned) loads sideways; "
-    "cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH would apply it (alpha is dropped anyway)"))
 def test_load_jpeg_applies_its_exif_orientation(tmp_path):
     pil = pytest.importorskip("PIL.Image")
     stored = np.zeros((20, 40, 3), np.uint8)       # as the sensor stored it: 40 wide, 20 tall

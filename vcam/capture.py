@@ -111,21 +111,12 @@ class VideoSource:
     """A video file; ``live`` paces it at its own rate and loops it, otherwise every frame once."""
 
     def __init__(self, path: Union[str, Path], *, live: bool = True) -> None:
-        path = media.check_file(Path(path), "video")
-        self.name = str(path)
+        self._video = media.VideoReader(Path(path))
+        self.name = str(self._video.path)
         self.live = live
-        self._cap = cv2.VideoCapture(str(path))
-        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
-        if not ok or first is None:
-            self._cap.release()
-            raise VcamError(f"cannot read {path} as a video", "give an .mp4, .avi, .mov, .mkv or .webm file")
-        self._bgr = first
-        self._first_pending = True
-        self.size = (first.shape[1], first.shape[0])
-        got_fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = got_fps if 1 <= got_fps <= 240 else 30.0
-        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count: Optional[int] = count if count > 0 else None
+        self.size = self._video.size
+        self.fps = self._video.fps
+        self.frame_count = self._video.frame_count
         self._clock = _Clock(self.fps)
 
     def wait(self) -> None:
@@ -133,21 +124,14 @@ class VideoSource:
             self._clock.wait()
 
     def read(self, out: np.ndarray) -> bool:
-        if self._first_pending:
-            self._first_pending = False
-            ok = True
-        else:
-            ok, self._bgr = self._cap.read(self._bgr)
-            if not ok and self.live:   # loop
-                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, self._bgr = self._cap.read(self._bgr)
-        if not ok or self._bgr is None or self._bgr.shape != out.shape:
+        bgr = self._video.read(loop=self.live)
+        if bgr is None:
             return False
-        cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB, dst=out)
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out)
         return True
 
     def close(self) -> None:
-        self._cap.release()
+        self._video.close()
 
 
 class ImageSource:

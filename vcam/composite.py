@@ -29,34 +29,24 @@ class _VideoBackground:
     """A looping background video, scaled to cover the frame, one step per output frame."""
 
     def __init__(self, path: Path, size: tuple[int, int]) -> None:
-        self._path = path
-        self._cap = cv2.VideoCapture(str(path))
-        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
-        if not ok or first is None:
-            self._cap.release()
-            raise VcamError(f"background {path} cannot be read as a video", "give an .mp4, .webm, .mov or .avi file")
-        w, h = size
-        fh, fw = first.shape[:2]
+        self._video = media.VideoReader(path, "background")
+        w, h = self._size = size
+        fw, fh = self._video.size
         scale = max(w / fw, h / fh)
         cw, ch = min(fw, round(w / scale)), min(fh, round(h / scale))
         x0, y0 = (fw - cw) // 2, (fh - ch) // 2
         self._crop = (slice(y0, y0 + ch), slice(x0, x0 + cw))
-        self._size = size
-        self._bgr = first
         self._scaled = np.empty((h, w, 3), np.uint8)
 
     def read_into(self, out: np.ndarray) -> None:
-        ok, self._bgr = self._cap.read(self._bgr)
-        if not ok:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, self._bgr = self._cap.read(self._bgr)
-            if not ok:
-                return  # keep the last good background rather than fail mid-call
-        cv2.resize(self._bgr[self._crop], self._size, dst=self._scaled, interpolation=cv2.INTER_AREA)
+        bgr = self._video.read(loop=True)
+        if bgr is None:
+            return  # keep the last good background rather than fail mid-call
+        cv2.resize(bgr[self._crop], self._size, dst=self._scaled, interpolation=cv2.INTER_AREA)
         cv2.cvtColor(self._scaled, cv2.COLOR_BGR2RGB, dst=out)
 
     def close(self) -> None:
-        self._cap.release()
+        self._video.close()
 
 
 class Compositor:

@@ -75,8 +75,10 @@ class CaptureSettings:
         if not isinstance(self.source, str) or not self.source:
             raise VcamError(f"source must be text, got {self.source!r}",
                             "give a camera index, a device path, a file or 'demo'")
-        _check_number("width", self.width, 16, 7680)
-        _check_number("height", self.height, 16, 4320)
+        for name, value, hi in (("width", self.width, 7680), ("height", self.height, 4320)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise VcamError(f"{name} must be a whole number, got {value!r}", f"give a value from 16 to {hi}")
+            _check_number(name, value, 16, hi)
         _check_number("fps", self.fps, 1, 240)
 
     def replace(self, **changes: Any) -> "CaptureSettings":
@@ -183,15 +185,19 @@ class Settings:
     def save(self, path: Path) -> None:
         """Write atomically: the previous file stays whole until the new one is complete."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        except OSError as exc:
+            raise VcamError(f"cannot save settings to {path} ({exc.strerror})", "check the folder's permissions") from None
         try:
             with os.fdopen(fd, "w") as f:
                 json.dump(self.to_dict(), f, indent=2)
             os.replace(tmp, path)
-        except BaseException:
+        except OSError as exc:
+            raise VcamError(f"cannot save settings to {path} ({exc.strerror})", "check that it is a writable file") from None
+        finally:
             Path(tmp).unlink(missing_ok=True)
-            raise
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -43,7 +44,8 @@ def check_file(path: Path, what: str) -> Path:
 def load_image(path: Path, what: str = "image") -> np.ndarray:
     """Read a picture file as RGB uint8, or raise one clear :class:`VcamError`."""
     path = check_file(path, what)
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    # IMREAD_COLOR applies the EXIF orientation (phone photos); ANYDEPTH keeps 16-bit and float.
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if img is None or img.size == 0:
         raise VcamError(f"{what} {path} cannot be read as a picture",
                         f"give a {', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} file")
@@ -51,6 +53,51 @@ def load_image(path: Path, what: str = "image") -> np.ndarray:
         raise VcamError(f"{what} {path} is {img.shape[1]}x{img.shape[0]}, over {MAX_PIXELS // 1_000_000} megapixels",
                         "scale it down first")
     return to_rgb8(img)
+
+
+class VideoReader:
+    """A video file read frame by frame in BGR, into one buffer, optionally looping.
+
+    The first frame is read on opening (a file that gives none is refused) and is the first
+    ``read()``. At the end, ``loop`` starts again: by seeking, or by reopening the file where
+    seeking fails (OpenCV cannot seek some short files).
+    """
+
+    def __init__(self, path: Path, what: str = "video") -> None:
+        self.path = check_file(Path(path), what)
+        self._cap = cv2.VideoCapture(str(self.path))
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok or first is None:
+            self._cap.release()
+            raise VcamError(f"{what} {self.path} cannot be read as a video", "give an .mp4, .avi, .mov, .mkv or .webm file")
+        self.frame = first
+        self._first_pending = True
+        self.size = (first.shape[1], first.shape[0])
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1 <= fps <= 240 else 30.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count: Optional[int] = count if count > 0 else None
+
+    def read(self, *, loop: bool) -> Optional[np.ndarray]:
+        """The next frame (BGR, a buffer reused by the next call), or None at the end."""
+        if self._first_pending:
+            self._first_pending = False
+            return self.frame
+        ok, frame = self._cap.read(self.frame)
+        if not ok and loop:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self._cap.read(self.frame)
+            if not ok:
+                self._cap.release()
+                self._cap = cv2.VideoCapture(str(self.path))
+                ok, frame = self._cap.read(self.frame)
+        if not ok or frame is None or frame.shape != self.frame.shape:
+            return None
+        self.frame = frame
+        return frame
+
+    def close(self) -> None:
+        self._cap.release()
 
 
 def cover_fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
