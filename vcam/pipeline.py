@@ -10,15 +10,21 @@ import logging
 import threading
 from typing import Optional
 
+import cv2
+import numpy as np
+
 from vcam import kernels
 from vcam.capture import Capture, open_source
 from vcam.config import Settings
 from vcam.engine import Engine
+from vcam.errors import VcamError
 from vcam.handoff import FramePool, Mailbox, run_thread
 from vcam.output import Publisher, open_sink
 from vcam.stats import Stats
 
 log = logging.getLogger(__name__)
+
+PREVIEW_WIDTH = 480   # default width of the frames preview() returns
 
 
 class Pipeline:
@@ -38,6 +44,11 @@ class Pipeline:
         self.publisher: Optional[Publisher] = None
         self._to_output = Mailbox()
         self._update_lock = threading.Lock()
+        # Preview for the UI: made by the processing thread only after preview() asked for one.
+        self._preview_lock = threading.Lock()
+        self._preview_asked = False
+        self._preview_width = PREVIEW_WIDTH
+        self._preview: Optional[tuple[np.ndarray, np.ndarray]] = None
 
     # -- life cycle -----------------------------------------------------------------------------
     def start(self) -> "Pipeline":
@@ -109,6 +120,8 @@ class Pipeline:
                     continue
                 out = self._out_pool.acquire()
                 engine.process(frame.image, out.image, out.times, frame.generation)
+                if self._preview_asked:   # before the input frame goes back to its pool
+                    self._keep_preview(out.image, frame.image)
                 out.times["capture"] = frame.times.get("capture", 0.0)
                 out.seq, out.t_capture, out.generation = frame.seq, frame.t_capture, frame.generation
                 frame.release()
@@ -142,6 +155,30 @@ class Pipeline:
             self.settings = settings
 
     # -- what the UI and the CLI read -----------------------------------------------------------
+    def preview(self, width: int = PREVIEW_WIDTH) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """Copies of the latest (output, input) frames, RGB uint8 scaled down to ``width`` pixels
+        wide (never up), or None until the first is made. Each call asks the processing thread to
+        make the next one, so nothing is spent on previews while nobody polls for them."""
+        if isinstance(width, bool) or not isinstance(width, int) or not 16 <= width <= 7680:
+            raise VcamError(f"preview width must be a whole number from 16 to 7680, got {width!r}")
+        with self._preview_lock:
+            self._preview_width = width
+            self._preview_asked = True
+            if self._preview is None:
+                return None
+            return self._preview[0].copy(), self._preview[1].copy()
+
+    def _keep_preview(self, output: np.ndarray, frame: np.ndarray) -> None:
+        h, w = output.shape[:2]
+        with self._preview_lock:
+            pw = min(self._preview_width, w)
+            size = (pw, max(1, round(h * pw / w)))
+            if self._preview is None or self._preview[0].shape[1::-1] != size:
+                self._preview = (np.empty((size[1], size[0], 3), np.uint8), np.empty((size[1], size[0], 3), np.uint8))
+            for src, dst in zip((output, frame), self._preview):
+                cv2.resize(src, size, dst=dst, interpolation=cv2.INTER_AREA)
+            self._preview_asked = False
+
     def stats(self) -> dict:
         snap = self.stats_.snapshot()
         snap.update(
