@@ -52,8 +52,8 @@ def asymmetric_picture(h: int = H, w: int = W) -> np.ndarray:
 # --- DemoSource ----------------------------------------------------------------------------------
 
 def test_demo_source_gives_frames_of_the_asked_size_that_move():
-    src = DemoSource(W, H, 30.0, paced=False)
-    assert src.size == (W, H) and src.live
+    src = DemoSource(W, H, 30.0, live=False)
+    assert src.size == (W, H) and not src.live
     out = np.zeros((H, W, 3), np.uint8)
     frames = []
     for _ in range(16):
@@ -69,7 +69,7 @@ def test_demo_source_gives_frames_of_the_asked_size_that_move():
 
 @pytest.mark.parametrize("size", [(64, 36), (36, 64), (17, 16)])
 def test_demo_source_any_aspect(size):
-    src = DemoSource(*size, paced=False)
+    src = DemoSource(*size, live=False)
     out = np.zeros((size[1], size[0], 3), np.uint8)
     assert src.read(out)
     assert out.std() > 5
@@ -232,7 +232,7 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
 
 
 def test_capture_delivers_newest_frames_in_order_and_stops_twice():
-    cap = Capture(DemoSource(W, H, 30.0, paced=False)).start()
+    cap = Capture(DemoSource(W, H, 30.0, live=False)).start()
     try:
         seqs = []
         for _ in range(5):
@@ -255,7 +255,7 @@ def test_capture_delivers_newest_frames_in_order_and_stops_twice():
 
 
 def test_capture_drops_old_frames_when_the_reader_is_slow():
-    cap = Capture(DemoSource(W, H, 30.0, paced=False)).start()
+    cap = Capture(DemoSource(W, H, 240.0)).start()    # live, and fast
     try:
         first = cap.get(timeout=5)
         first_seq = first.seq                     # read before release: the pool reuses the object
@@ -267,6 +267,22 @@ def test_capture_drops_old_frames_when_the_reader_is_slow():
         assert cap.mailbox.dropped > 0            # older frames were dropped
         newest.release()
         assert cap.pool.grown == 0
+    finally:
+        cap.stop()
+
+
+def test_capture_of_a_source_that_is_not_live_loses_no_frame():
+    """Files processed as fast as possible: the capture waits for the reader, nothing dropped."""
+    cap = Capture(DemoSource(W, H, 30.0, live=False)).start()
+    try:
+        seqs = []
+        for _ in range(8):
+            frame = cap.get(timeout=5)
+            seqs.append(frame.seq)
+            frame.release()
+            time.sleep(0.02)                      # a slow reader
+        assert seqs == list(range(1, 9))
+        assert cap.mailbox.dropped == 0
     finally:
         cap.stop()
 
@@ -311,9 +327,13 @@ def test_capture_mirror_flips_left_to_right(tmp_path, scaled):
 def test_capture_of_a_finished_file_ends_without_error(tmp_path):
     src = VideoSource(write_counting_video(tmp_path / "short.mp4", 3), live=False)
     cap = Capture(src).start()
+    seqs = []
+    while (frame := cap.get(timeout=10)) is not None:   # None once the file has ended
+        seqs.append(frame.seq)
+        frame.release()
     assert cap.finished.wait(timeout=10)
     assert cap.error is None                      # a file that ends is not a failure
-    assert cap.frames == 3
+    assert seqs == [1, 2, 3]                      # every frame, none dropped
     cap.stop()
 
 

@@ -184,7 +184,7 @@ class Processor:
                     rgb, out = out, rgb
                 picture = self._render(rgb, out)
                 if sink is not None:
-                    sink.send(out)   # a matte video is the grey alpha in all three channels
+                    sink.send(sink.convert(out))   # a matte video is the grey alpha in all three channels
                 else:
                     media.write_image(job.output / f"{n:06d}.png", picture)
                 n += 1

@@ -30,7 +30,8 @@ class Source(Protocol):
     name: str
     size: tuple[int, int]   # (width, height) of the frames read() writes
     fps: float              # the rate it delivers at
-    live: bool              # paced in real time (camera, demo, paced file)
+    live: bool              # paced in real time (camera, demo, paced file); else as fast as
+                            # the pipeline takes frames, none dropped
 
     def wait(self) -> None:
         """Sleep until the next frame is due (paced sources); a camera paces itself in read()."""
@@ -108,12 +109,14 @@ class CameraSource:
 
 
 class VideoSource:
-    """A video file; ``live`` paces it at its own rate and loops it, otherwise every frame once."""
+    """A video file; ``live`` paces it at its own rate, otherwise frames come as fast as they
+    are taken. ``loop`` (by default when live) starts again at the end instead of ending."""
 
-    def __init__(self, path: Union[str, Path], *, live: bool = True) -> None:
+    def __init__(self, path: Union[str, Path], *, live: bool = True, loop: Optional[bool] = None) -> None:
         self._video = media.VideoReader(Path(path))
         self.name = str(self._video.path)
         self.live = live
+        self.loop = live if loop is None else loop
         self.size = self._video.size
         self.fps = self._video.fps
         self.frame_count = self._video.frame_count
@@ -124,7 +127,7 @@ class VideoSource:
             self._clock.wait()
 
     def read(self, out: np.ndarray) -> bool:
-        bgr = self._video.read(loop=self.live)
+        bgr = self._video.read(loop=self.loop)
         if bgr is None:
             return False
         cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out)
@@ -137,17 +140,17 @@ class VideoSource:
 class ImageSource:
     """A still picture, repeated at ``fps``."""
 
-    live = True
-
-    def __init__(self, path: Union[str, Path], fps: float = 30.0) -> None:
+    def __init__(self, path: Union[str, Path], fps: float = 30.0, *, live: bool = True) -> None:
         self.name = str(path)
+        self.live = live
         self._image = media.load_image(Path(path))
         self.size = (self._image.shape[1], self._image.shape[0])
         self.fps = fps
         self._clock = _Clock(fps)
 
     def wait(self) -> None:
-        self._clock.wait()
+        if self.live:
+            self._clock.wait()
 
     def read(self, out: np.ndarray) -> bool:
         np.copyto(out, self._image)
@@ -161,21 +164,20 @@ class DemoSource:
     """A public-domain portrait (NASA's astronaut photo) that sways and breathes like a person on
     a call, so vcam can be tried, tested and benchmarked with no camera."""
 
-    live = True
     name = "demo"
 
-    def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0, *, paced: bool = True) -> None:
+    def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0, *, live: bool = True) -> None:
         img = media.load_image(demo_image(), "demo portrait")
         self.size = (int(width), int(height))
         self.fps = fps
-        self._paced = paced
+        self.live = live
         self._clock = _Clock(fps)
         self._n = 0
         # Cover-fit the portrait once; each frame is then one affine warp straight into the output.
         self._image = media.cover_fit(img, *self.size)
 
     def wait(self) -> None:
-        if self._paced:
+        if self.live:
             self._clock.wait()
 
     def read(self, out: np.ndarray) -> bool:
@@ -194,6 +196,35 @@ class DemoSource:
         pass
 
 
+class SyntheticSource:
+    """The demo's moving portrait rendered once into memory (``frames`` of them) and played in a
+    loop: a source that costs one copy per frame, for measuring everything after capture."""
+
+    name = "synthetic"
+
+    def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0, *,
+                 live: bool = True, frames: int = 30) -> None:
+        demo = DemoSource(width, height, fps, live=False)
+        self.size, self.fps, self.live = demo.size, fps, live
+        self._frames = np.empty((frames, height, width, 3), np.uint8)
+        for f in self._frames:
+            demo.read(f)
+        self._n = 0
+        self._clock = _Clock(fps)
+
+    def wait(self) -> None:
+        if self.live:
+            self._clock.wait()
+
+    def read(self, out: np.ndarray) -> bool:
+        np.copyto(out, self._frames[self._n % len(self._frames)])
+        self._n += 1
+        return True
+
+    def close(self) -> None:
+        pass
+
+
 def _first_camera() -> Optional[int]:
     if sys.platform.startswith("linux"):
         indices = sorted(int(p.name[5:]) for p in Path("/dev").glob("video*") if p.name[5:].isdigit())
@@ -206,7 +237,9 @@ def open_source(settings: CaptureSettings, *, live: bool = True) -> Source:
     spec = settings.source.strip()
     w, h, fps = int(settings.width), int(settings.height), settings.fps
     if spec == "demo":
-        return DemoSource(w, h, fps, paced=live)
+        return DemoSource(w, h, fps, live=live)
+    if spec == "synthetic":
+        return SyntheticSource(w, h, fps, live=live)
     if spec == "auto":
         index = _first_camera()
         if index is not None:
@@ -216,7 +249,7 @@ def open_source(settings: CaptureSettings, *, live: bool = True) -> Source:
                 log.warning("%s; using the demo source", exc)
         else:
             log.warning("no camera found; using the demo source (pick one with --source)")
-        return DemoSource(w, h, fps, paced=live)
+        return DemoSource(w, h, fps, live=live)
     if spec.isdigit():
         return CameraSource(int(spec), w, h, fps)
     if spec.startswith("/dev/"):
@@ -226,8 +259,8 @@ def open_source(settings: CaptureSettings, *, live: bool = True) -> Source:
         raise VcamError(f"source {spec!r} is neither a camera nor an existing file",
                         "give a camera index (0), a device path, a video or image file, or 'demo'")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path, fps)
-    return VideoSource(path, live=live)
+        return ImageSource(path, fps, live=live)
+    return VideoSource(path, live=live, loop=True)
 
 
 class Capture:
@@ -323,13 +356,13 @@ class Capture:
                 frame.seq, frame.t_capture, frame.generation = seq, t1, generation
                 frame.times["capture"] = t1 - t0
                 self.frames += 1
-                self.mailbox.put(frame)
+                self.mailbox.put(frame, wait=not source.live)
         except Exception as exc:  # a broken device must not take the app down silently
             self.error = f"{self._source.name} failed: {exc}"
             log.exception("capture failed")
         finally:
             self.finished.set()
-            self.mailbox.close()
+            self.mailbox.close(drop=False)   # the last frame of a file still goes through
 
     def stop(self) -> None:
         """Stop the thread and close the source; safe to call twice."""

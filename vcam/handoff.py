@@ -55,7 +55,8 @@ class FramePool:
 
 
 class Mailbox:
-    """A one-slot, newest-wins hand-off between two threads."""
+    """A one-slot hand-off between two threads: newest wins, or, with ``put(wait=True)`` (files
+    processed as fast as they can be, where no frame may be lost), the producer waits its turn."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -64,9 +65,14 @@ class Mailbox:
         self.put_count = 0
         self.dropped = 0
 
-    def put(self, item: Frame) -> None:
+    def put(self, item: Frame, *, wait: bool = False) -> None:
         with self._cond:
-            old, self._item = self._item, item
+            if wait:
+                self._cond.wait_for(lambda: self._item is None or self._closed)
+            if self._closed:   # the consumer has gone: the frame goes straight back
+                old = item
+            else:
+                old, self._item = self._item, item
             self.put_count += 1
             if old is not None:
                 self.dropped += 1
@@ -80,13 +86,18 @@ class Mailbox:
             if self._item is None and not self._closed:
                 self._cond.wait_for(lambda: self._item is not None or self._closed, timeout)
             item, self._item = self._item, None
+            if item is not None:
+                self._cond.notify_all()   # a waiting producer may go on
             return item
 
-    def close(self) -> None:
-        """Wake any waiter; the waiting frame (if any) goes back to its pool."""
+    def close(self, *, drop: bool = True) -> None:
+        """Wake every waiter; nothing more can be put. The waiting frame, if any, goes back to
+        its pool, or with ``drop=False`` (the producer has ended) stays to be taken."""
         with self._cond:
             self._closed = True
-            item, self._item = self._item, None
+            item = None
+            if drop:
+                item, self._item = self._item, None
             self._cond.notify_all()
         if item is not None:
             item.release()

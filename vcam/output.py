@@ -38,7 +38,11 @@ class Sink(Protocol):
     name: str
     keep_fed: bool   # repeat the last frame when no new one comes (a device apps are watching)
 
-    def send(self, frame: np.ndarray) -> None: ...
+    def convert(self, frame: np.ndarray) -> np.ndarray:
+        """RGB uint8 -> what ``send`` takes (the device's native format); one conversion at most,
+        into a buffer the sink keeps."""
+
+    def send(self, data: np.ndarray) -> None: ...
 
     def close(self) -> None: ...
 
@@ -56,8 +60,12 @@ class VirtualCameraSink:
             raise VcamError(f"unknown virtual camera backend {backend!r}",
                             f"expected one of: {', '.join(pyvirtualcam.camera.BACKENDS) or 'none installed'}")
         try:
-            self._cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB,
-                                            device=device, backend=backend)
+            cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB, device=device, backend=backend)
+            if cam.native_fmt == pyvirtualcam.PixelFormat.I420:
+                # Publish I420 directly: our one conversion replaces the backend's.
+                cam.close()
+                cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.I420,
+                                          device=device, backend=backend)
         except Exception as exc:  # pyvirtualcam raises RuntimeError listing every backend's reason
             reason = " / ".join(str(exc).splitlines()) or type(exc).__name__
             where = f" {device}" if device else ""
@@ -65,11 +73,19 @@ class VirtualCameraSink:
             if device:
                 fix = f"check that {device} is a virtual camera device and not in use, or {fix}"
             raise VcamError(f"no virtual camera{where} available ({reason})", fix) from None
-        self.name = f"virtual camera {self._cam.device} ({self._cam.backend})"
+        self._cam = cam
+        self.fmt = cam.fmt.name
+        self._i420 = np.empty((height * 3 // 2, width), np.uint8) if self.fmt == "I420" else None
+        self.name = f"virtual camera {cam.device} ({cam.backend}, {self.fmt})"
         log.info("publishing to %s at %dx%d %.0f fps", self.name, width, height, fps)
 
-    def send(self, frame: np.ndarray) -> None:
-        self._cam.send(frame)
+    def convert(self, frame: np.ndarray) -> np.ndarray:
+        if self._i420 is None:
+            return frame
+        return cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420, dst=self._i420)
+
+    def send(self, data: np.ndarray) -> None:
+        self._cam.send(data)
 
     def close(self) -> None:
         if self._cam is not None:
@@ -102,9 +118,11 @@ class VideoFileSink:
         self._bgr = np.empty((int(height), int(width), 3), np.uint8)
         self.frames = 0
 
-    def send(self, frame: np.ndarray) -> None:
-        cv2.cvtColor(frame, cv2.COLOR_RGB2BGR, dst=self._bgr)
-        self._writer.write(self._bgr)
+    def convert(self, frame: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(frame, cv2.COLOR_RGB2BGR, dst=self._bgr)
+
+    def send(self, data: np.ndarray) -> None:
+        self._writer.write(data)
         self.frames += 1
 
     def close(self, *, keep: bool = True) -> None:
@@ -129,7 +147,10 @@ class NullSink:
     keep_fed = False
     name = "null"
 
-    def send(self, frame: np.ndarray) -> None:
+    def convert(self, frame: np.ndarray) -> np.ndarray:
+        return frame
+
+    def send(self, data: np.ndarray) -> None:
         pass
 
     def close(self) -> None:
@@ -166,6 +187,7 @@ class Publisher:
 
     def run(self, mailbox: Mailbox, stop: threading.Event) -> None:
         held: Optional[Frame] = None
+        held_data: Optional[np.ndarray] = None
         last_t = -1e9
         try:
             while not stop.is_set():
@@ -175,7 +197,7 @@ class Publisher:
                     if mailbox.closed:
                         break
                     if held is not None and self.sink.keep_fed and now - last_t >= self.interval:
-                        self.sink.send(held.image)
+                        self.sink.send(held_data)   # still in the sink's buffer, or the held frame
                         last_t = now
                         self.stats.record_repeat()
                     continue
@@ -186,13 +208,16 @@ class Publisher:
                         frame.release()
                         frame = newer
                 t0 = time.perf_counter()
-                self.sink.send(frame.image)
+                data = self.sink.convert(frame.image)
+                t1 = time.perf_counter()
+                self.sink.send(data)
                 last_t = time.perf_counter()
-                frame.times["output"] = last_t - t0
+                frame.times["convert"] = t1 - t0
+                frame.times["output"] = last_t - t1
                 self.stats.record(frame.times, frame.t_capture, last_t)
                 if held is not None:
                     held.release()
-                held = frame
+                held, held_data = frame, data
                 self.sent += 1
                 if self.max_frames is not None and self.sent >= self.max_frames:
                     break

@@ -125,12 +125,12 @@ class Pipeline:
                 out.times["capture"] = frame.times.get("capture", 0.0)
                 out.seq, out.t_capture, out.generation = frame.seq, frame.t_capture, frame.generation
                 frame.release()
-                self._to_output.put(out)
+                self._to_output.put(out, wait=not capture.source.live)
         except Exception as exc:
             self.error = f"processing failed: {exc}"
             log.exception("processing failed")
         finally:
-            self._to_output.close()
+            self._to_output.close(drop=False)
 
     # -- live changes ---------------------------------------------------------------------------
     def update(self, settings: Settings) -> None:

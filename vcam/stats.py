@@ -7,7 +7,7 @@ from collections import deque
 
 import numpy as np
 
-STAGES = ("capture", "segment", "matte", "composite", "output")
+STAGES = ("capture", "segment", "matte", "composite", "convert", "output")
 
 
 class Stats:
