@@ -52,6 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output file or folder")
     _segment_args(proc, FILE_EFFECTS)
     proc.set_defaults(effect="matte")
+
+    bench = sub.add_parser("bench", help="measure fps, per-stage ms, latency and CPU of the real pipeline")
+    bench.add_argument("--source", default="synthetic",
+                       help="synthetic (demo frames prepared in memory), demo, or a video/picture file, "
+                            "scaled to each resolution (default: synthetic)")
+    bench.add_argument("--resolution", nargs="+", default=["640x480", "1280x720", "1920x1080"], metavar="WxH",
+                       help="one or more sizes (default: 640x480 1280x720 1920x1080)")
+    bench.add_argument("--effects", nargs="+", default=None, choices=LIVE_EFFECTS, metavar="EFFECT",
+                       help=f"effects to measure, from {', '.join(LIVE_EFFECTS)} (default: --effect)")
+    bench.add_argument("--frames", type=int, default=150, help="frames per phase and run (default: 150)")
+    bench.add_argument("--seconds", type=float, help="instead of --frames: seconds per phase at --fps")
+    bench.add_argument("--fps", type=float, default=30.0, help="target rate of the live phase (default: 30)")
+    bench.add_argument("--sink", choices=("virtual", "null"), default="virtual",
+                       help="virtual: through pyvirtualcam and the I420 conversion into a discarding device; "
+                            "null: nowhere (default: virtual)")
+    bench.add_argument("--json", action="store_true", help="print one JSON document (a list of runs) on standard output")
+    bench.add_argument("--plot", metavar="PATH.png", help="save a per-stage bar chart")
+    _segment_args(bench, LIVE_EFFECTS)
     return parser
 
 
@@ -60,7 +78,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             color=parse_colour(args.color))
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model),
                   matte=MatteSettings(smoothing=args.smoothing), effect=effect)
-    if args.command == "run":
+    if args.command in ("run", "bench"):
+        if args.command == "bench":
+            return Settings(capture=CaptureSettings(source=args.source, fps=args.fps, mirror=args.mirror), **common)
         return Settings(capture=CaptureSettings(source=args.source, width=args.width, height=args.height, fps=args.fps,
                                                 mirror=args.mirror),
                         output=OutputSettings(target=args.output, device=args.output_device),
@@ -141,6 +161,35 @@ def _process(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    from vcam import bench
+
+    if args.frames < 10:
+        raise VcamError(f"--frames must be at least 10, got {args.frames}", "give more frames")
+    if args.seconds is not None and not 1 <= args.seconds <= 3600:
+        raise VcamError(f"--seconds must be 1 to 3600, got {args.seconds}", "give a duration in seconds")
+    frames = round(args.seconds * args.fps) if args.seconds else args.frames
+    base = settings_from_args(args)
+    sizes = [bench.parse_resolution(r) for r in args.resolution]
+    progress = _Progress()
+    results = []
+    for size in sizes:
+        for effect in args.effects or [args.effect]:
+            settings = base.replace(effect=EffectSettings(effect=effect, blur=base.effect.blur,
+                                                          background=base.effect.background, color=base.effect.color))
+            results.append(bench.measure(bench.Run(args.source, size, settings, frames, args.fps, args.sink), progress))
+    progress.end()
+    if args.plot:
+        bench.plot(results, args.plot)
+    print(json.dumps(results, indent=2) if args.json else bench.table(results))
+    return 0
+
+
+COMMANDS = {"run": _run, "process": _process, "bench": _bench}
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -151,7 +200,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if args.verbose else logging.WARNING,
                         format="vcam: %(message)s", stream=sys.stderr)
     try:
-        return _run(args) if args.command == "run" else _process(args)
+        return COMMANDS[args.command](args)
     except VcamError as exc:
         if debug:
             raise

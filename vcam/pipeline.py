@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vcam import kernels
-from vcam.capture import Capture, open_source
+from vcam.capture import Capture, Source, open_source
 from vcam.config import Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
@@ -29,12 +29,18 @@ PREVIEW_WIDTH = 480   # default width of the frames preview() returns
 
 class Pipeline:
     """``with Pipeline(settings) as p: p.wait()``. ``max_frames`` stops after that many frames
-    have been published. ``close()`` is safe to call twice."""
+    have been published. ``source`` (already open) replaces the one ``settings.capture`` names,
+    and ``size`` scales the source's frames to another output size (benchmarks).
+    ``close()`` is safe to call twice."""
 
-    def __init__(self, settings: Settings, *, max_frames: Optional[int] = None) -> None:
+    def __init__(self, settings: Settings, *, max_frames: Optional[int] = None,
+                 source: Optional[Source] = None, size: Optional[tuple[int, int]] = None,
+                 stats_window: int = 120) -> None:
         self.settings = settings
         self.max_frames = max_frames
-        self.stats_ = Stats()
+        self._given_source = source
+        self._given_size = size
+        self.stats_ = Stats(stats_window)
         self._stop = threading.Event()
         self._done = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -57,8 +63,8 @@ class Pipeline:
         s = self.settings
         try:
             kernels.warm_up()
-            source = open_source(s.capture)
-            self.capture = Capture(source, mirror=s.capture.mirror)
+            source = self._given_source or open_source(s.capture)
+            self.capture = Capture(source, self._given_size, mirror=s.capture.mirror)
             self.size = self.capture.size
             self.engine = Engine(s)
             self.engine.prepare(self.size)

@@ -8,6 +8,8 @@ from collections import deque
 import numpy as np
 
 STAGES = ("capture", "segment", "matte", "composite", "convert", "output")
+# What a frame costs the pipeline once it has been captured: decode and pacing are not in it.
+PROCESSING = ("segment", "matte", "composite", "convert", "output")
 
 
 class Stats:
@@ -17,6 +19,7 @@ class Stats:
         self._lock = threading.Lock()
         self._times = {s: deque(maxlen=window) for s in STAGES}
         self._latency = deque(maxlen=window)
+        self._processing = deque(maxlen=window)
         self._sent = deque(maxlen=window)
         self.frames = 0
         self.repeats = 0
@@ -29,6 +32,7 @@ class Stats:
                 if stage in self._times:
                     self._times[stage].append(seconds)
             self._latency.append(t_sent - t_capture)
+            self._processing.append(sum(times.get(s, 0.0) for s in PROCESSING))
             self._sent.append(t_sent)
             self.frames += 1
 
@@ -37,11 +41,13 @@ class Stats:
             self.repeats += 1
 
     def snapshot(self) -> dict:
-        """fps, frames, repeats, latency_ms, cpu_percent (of one core, since the last snapshot),
-        and for each stage its median and 95th-percentile milliseconds."""
+        """fps, frames, repeats, latency_ms (median, and latency_p95_ms), processing_ms (median
+        of each frame's sum of PROCESSING stages), cpu_percent (of one core, since the last
+        snapshot), and for each stage its median and 95th-percentile milliseconds."""
         with self._lock:
             times = {s: list(d) for s, d in self._times.items()}
             latency = list(self._latency)
+            processing = list(self._processing)
             sent = list(self._sent)
             frames, repeats = self.frames, self.repeats
         wall, cpu = time.perf_counter(), time.process_time()
@@ -59,6 +65,8 @@ class Stats:
             "repeats": repeats,
             "fps": fps,
             "latency_ms": float(np.median(latency) * 1000) if latency else 0.0,
+            "latency_p95_ms": float(np.percentile(latency, 95) * 1000) if latency else 0.0,
+            "processing_ms": float(np.median(processing) * 1000) if processing else 0.0,
             "cpu_percent": self._cpu,
             "stages": stages,
         }

@@ -1,0 +1,170 @@
+"""``vcam bench``: the real pipeline, measured. Nothing here processes a frame itself.
+
+Each run has two phases on the same settings:
+
+1. throughput: the source unpaced (every frame goes through, none dropped) and output pacing
+   off, so the stages run as fast as they can: end-to-end fps, per-stage median and 95th
+   percentile, and ``processing_ms`` (the median of each frame's segment + matte + composite +
+   convert + output time; decode and pacing excluded);
+2. live: the source paced at the target rate and the output paced, as on a call: CPU per frame,
+   CPU use in % of one core, and the latency added from capture to send.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from vcam.capture import open_source
+from vcam.config import OutputSettings, Settings
+from vcam.errors import VcamError
+from vcam.pipeline import Pipeline
+from vcam.stats import PROCESSING, STAGES
+
+Progress = Callable[[int, int, str], None]
+
+
+class DiscardBackend:
+    """A pyvirtualcam backend that drops frames but, like v4l2loopback, asks for I420: so the
+    benchmark pays for pyvirtualcam's checks and our one colour conversion, as live does."""
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: Optional[str], **kw) -> None:
+        self._device = device or "discard"
+
+    def send(self, frame: np.ndarray) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def device(self) -> str:
+        return self._device
+
+    def native_fourcc(self) -> int:
+        from pyvirtualcam.util import encode_fourcc
+
+        return encode_fourcc("I420")
+
+
+def _register_discard() -> None:
+    import pyvirtualcam
+
+    pyvirtualcam.register_backend("discard", DiscardBackend)
+
+
+@dataclass(frozen=True)
+class Run:
+    source: str               # synthetic, demo, or a video/picture file (scaled to ``size``)
+    size: tuple[int, int]
+    settings: Settings
+    frames: int = 150
+    fps: float = 30.0         # the live phase's target rate
+    sink: str = "virtual"     # virtual (pyvirtualcam, discarding backend) or null
+
+
+def _phase(run: Run, *, live: bool, progress: Optional[Progress], label: str) -> tuple[dict, float, float]:
+    capture = run.settings.capture.replace(source=run.source, width=run.size[0], height=run.size[1], fps=run.fps)
+    output = OutputSettings(target="virtual" if run.sink == "virtual" else "null",
+                            backend="discard" if run.sink == "virtual" else None, fps=run.fps, pacing=live)
+    settings = run.settings.replace(capture=capture, output=output)
+    source = open_source(capture, live=live)
+    pipeline = Pipeline(settings, max_frames=run.frames, source=source, size=run.size, stats_window=run.frames)
+    try:
+        pipeline.start()
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        while not pipeline.wait(0.2):
+            if progress is not None:
+                progress(pipeline.stats_.frames, run.frames, label)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    finally:
+        pipeline.close()
+    snap = pipeline.stats()
+    if snap["error"]:
+        raise VcamError(f"benchmark run failed: {snap['error']}", "run `vcam run` with the same options to see why")
+    if progress is not None:
+        progress(snap["frames"], run.frames, label)
+    return snap, wall, cpu
+
+
+def measure(run: Run, progress: Optional[Progress] = None) -> dict:
+    """One run object: settings, throughput figures, live figures."""
+    if run.sink == "virtual":
+        _register_discard()
+    name = f"{run.size[0]}x{run.size[1]} {run.settings.effect.effect}"
+    fast, fast_wall, _ = _phase(run, live=False, progress=progress, label=f"{name} throughput")
+    live, live_wall, live_cpu = _phase(run, live=True, progress=progress, label=f"{name} live")
+    frames = max(live["frames"], 1)
+    return {
+        "source": run.source,
+        "resolution": f"{run.size[0]}x{run.size[1]}",
+        "effect": run.settings.effect.effect,
+        "backend": run.settings.segment.backend,
+        "model": run.settings.segment.model,
+        "sink": run.sink,
+        "frames": fast["frames"],
+        "processing_ms": fast["processing_ms"],
+        "fps": fast["fps"],
+        "stages": {s: fast["stages"][s] for s in STAGES if s in fast["stages"]},
+        "target_fps": run.fps,
+        "live_fps": frames / live_wall if live_wall > 0 else 0.0,
+        "latency_ms": live["latency_ms"],
+        "latency_p95_ms": live["latency_p95_ms"],
+        "cpu_ms_per_frame": 1000.0 * live_cpu / frames,
+        "cpu_percent": 100.0 * live_cpu / live_wall if live_wall > 0 else 0.0,
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+
+
+def table(results: list[dict]) -> str:
+    """A plain-text table, one line per run."""
+    head = (f"{'run':<22} {'fps':>6} {'proc ms':>8} " + " ".join(f"{s[:9]:>9}" for s in STAGES)
+            + f" {'lat ms':>7} {'cpu%':>5} {'cpu ms/f':>8} {'MB':>5}")
+    lines = [head, "-" * len(head)]
+    for r in results:
+        stages = " ".join(f"{r['stages'].get(s, {}).get('median_ms', 0.0):9.2f}" for s in STAGES)
+        lines.append(f"{r['resolution'] + ' ' + r['effect']:<22} {r['fps']:6.1f} {r['processing_ms']:8.2f} {stages}"
+                     f" {r['latency_ms']:7.1f} {r['cpu_percent']:5.0f} {r['cpu_ms_per_frame']:8.2f} {r['peak_memory_mb']:5.0f}")
+    lines.append(f"stage columns: median ms (throughput phase); processing = {' + '.join(PROCESSING)}; "
+                 f"latency and CPU at the target fps (live phase)")
+    return "\n".join(lines)
+
+
+def plot(results: list[dict], path: str) -> None:
+    """A stacked bar per run: the median ms of each stage."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise VcamError("--plot needs matplotlib", "pip install matplotlib") from None
+    labels = [f"{r['resolution']}\n{r['effect']}" for r in results]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(results)), 4.5))
+    bottom = np.zeros(len(results))
+    for stage in STAGES:
+        values = np.array([r["stages"].get(stage, {}).get("median_ms", 0.0) for r in results])
+        ax.bar(labels, values, bottom=bottom, label=stage)
+        bottom += values
+    ax.set_ylabel("ms per frame (median)")
+    ax.set_title("vcam per-stage cost")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        raise VcamError(f"cannot write plot {path} ({exc.strerror})", "choose a writable .png path") from None
+    finally:
+        plt.close(fig)
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise VcamError(f"cannot read resolution {text!r}", "write it as WIDTHxHEIGHT, e.g. 1280x720") from None
+    if not (16 <= w <= 7680 and 16 <= h <= 4320):
+        raise VcamError(f"resolution {text} is out of range", "use 16x16 to 7680x4320")
+    return w, h
