@@ -1,0 +1,83 @@
+"""`vcam bench` end to end: the real pipeline measured, one JSON document on standard output."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import pytest
+from skimage import data
+
+from vcam import bench
+from vcam.config import Settings
+from vcam.errors import VcamError
+from vcam.stats import PROCESSING
+
+
+def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vcam", "bench", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_bench_json_is_one_document_with_every_figure(tmp_path):
+    plot = tmp_path / "stages.png"
+    result = run_cli("--resolution", "320x240", "160x120", "--effects", "blur", "color", "--frames", "20",
+                     "--json", "--plot", str(plot), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(result.stdout)               # the whole of stdout is one JSON document
+    assert [(r["resolution"], r["effect"]) for r in runs] == [
+        ("320x240", "blur"), ("320x240", "color"), ("160x120", "blur"), ("160x120", "color")]
+    for r in runs:
+        assert r["frames"] == 20
+        assert set(PROCESSING) <= set(r["stages"])
+        medians = [r["stages"][s]["median_ms"] for s in PROCESSING]
+        p95s = [r["stages"][s]["p95_ms"] for s in PROCESSING]
+        assert all(m <= p for m, p in zip(medians, p95s))
+        # the median of per-frame sums lies between the largest stage median and the sum of p95s
+        assert max(medians) <= r["processing_ms"] <= sum(p95s) + 1e-6
+        assert r["fps"] > 0 and r["live_fps"] > 0
+        assert 0 < r["cpu_ms_per_frame"] and 0 < r["cpu_percent"]
+        assert 0 < r["latency_ms"] <= r["latency_p95_ms"]
+        assert r["peak_memory_mb"] > 50
+        assert r["sink"] == "virtual" and r["stages"]["convert"]["median_ms"] > 0   # RGB -> I420
+    assert "throughput" in result.stderr and "live" in result.stderr              # progress on stderr
+    picture = cv2.imread(str(plot))
+    assert picture is not None and picture.shape[0] >= 300
+
+
+def test_bench_table_by_default(tmp_path):
+    result = run_cli("--resolution", "160x120", "--frames", "12", "--sink", "null", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["run", "fps", "proc"]
+    assert lines[2].startswith("160x120 blur")
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--resolution", "wide"), "cannot read resolution"),
+    (("--resolution", "99999x10"), "out of range"),
+    (("--frames", "3"), "--frames must be at least 10"),
+    (("--source", "missing.mp4"), "neither a camera nor an existing file"),
+])
+def test_bench_bad_options_exit_2(tmp_path, args, words):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_source_is_scaled_to_the_resolution_asked(tmp_path):
+    path = tmp_path / "clip.mp4"
+    picture = cv2.cvtColor(cv2.resize(data.astronaut(), (96, 64)), cv2.COLOR_RGB2BGR)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (96, 64))
+    for _ in range(6):
+        writer.write(picture)
+    writer.release()
+    run = bench.measure(bench.Run(str(path), (200, 150), Settings(), frames=15, sink="null"))
+    assert run["resolution"] == "200x150" and run["frames"] == 15   # a 6-frame file, looped and scaled
+
+
+def test_parse_resolution():
+    assert bench.parse_resolution("1280x720") == (1280, 720)
+    with pytest.raises(VcamError):
+        bench.parse_resolution("1280")
