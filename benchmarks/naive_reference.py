@@ -6,7 +6,7 @@ The reference, per frame (the loop of the issue that set the target): MediaPipe'
 landscape model on the full frame, threshold 0.75, 5x5 dilate, 10x10 box blur,
 ``accumulateWeighted`` at 0.5, full-resolution Gaussian blur with sigma 15, float blend.
 vcam is measured with ``vcam bench``'s own code (throughput phase, ``processing_ms``) on the same
-synthetic frames. Both medians come from the same process, one after the other, so the ratio
+demo frames. Both medians come from the same process, one after the other, so the ratio
 holds on a noisy machine even when the absolute figures move.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vcam import bench
-from vcam.capture import SyntheticSource
+from vcam.capture import DemoSource
 from vcam.config import Settings
 
 
@@ -27,7 +27,7 @@ def naive_ms(width: int, height: int, frames: int) -> float:
     import mediapipe as mp
 
     seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
-    source = SyntheticSource(width, height, live=False)
+    source = DemoSource(width, height, live=False)
     frame = np.empty((height, width, 3), np.uint8)
     kernel = np.ones((5, 5), np.uint8)
     avg = None
@@ -60,7 +60,7 @@ def main() -> None:
     for text in args.resolution:
         w, h = bench.parse_resolution(text)
         naive = naive_ms(w, h, args.frames)
-        run = bench.measure(bench.Run("synthetic", (w, h), Settings(), args.frames))
+        run = bench.measure(bench.Run("demo", (w, h), Settings(), args.frames))
         rows.append({"resolution": text, "naive_ms": naive, "vcam_processing_ms": run["processing_ms"],
                      "speedup": naive / run["processing_ms"]})
         print(f"{text}: naive {naive:.1f} ms/frame, vcam {run['processing_ms']:.2f} ms/frame, "

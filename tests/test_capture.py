@@ -52,9 +52,10 @@ def asymmetric_picture(h: int = H, w: int = W) -> np.ndarray:
 # --- DemoSource ----------------------------------------------------------------------------------
 
 def test_demo_source_gives_frames_of_the_asked_size_that_move():
-    src = DemoSource(W, H, 30.0, live=False)
-    assert src.size == (W, H) and not src.live
-    out = np.zeros((H, W, 3), np.uint8)
+    w, h = 640, 360                               # big enough for the sway to move a pixel a frame
+    src = DemoSource(w, h, 30.0, live=False)
+    assert src.size == (w, h) and not src.live
+    out = np.zeros((h, w, 3), np.uint8)
     frames = []
     for _ in range(16):
         src.wait()                                # unpaced: returns at once

@@ -57,7 +57,7 @@ def _register_discard() -> None:
 
 @dataclass(frozen=True)
 class Run:
-    source: str               # synthetic, demo, or a video/picture file (scaled to ``size``)
+    source: str               # demo, or a video/picture file (scaled to ``size``)
     size: tuple[int, int]
     settings: Settings
     frames: int = 150

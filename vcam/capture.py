@@ -161,20 +161,22 @@ class ImageSource:
 
 
 class DemoSource:
-    """A public-domain portrait (NASA's astronaut photo) that sways and breathes like a person on
-    a call, so vcam can be tried, tested and benchmarked with no camera."""
+    """A public-domain portrait (NASA's astronaut photo) that sways like a person on a call, so
+    vcam can be tried, tested and benchmarked with no camera. Each frame is a window moved over
+    the portrait, scaled once: one copy per frame, so the demo costs next to nothing itself."""
 
     name = "demo"
+    SWAY = 0.08   # share of the frame the window travels
 
     def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0, *, live: bool = True) -> None:
         img = media.load_image(demo_image(), "demo portrait")
-        self.size = (int(width), int(height))
+        self.size = w, h = (int(width), int(height))
         self.fps = fps
         self.live = live
         self._clock = _Clock(fps)
         self._n = 0
-        # Cover-fit the portrait once; each frame is then one affine warp straight into the output.
-        self._image = media.cover_fit(img, *self.size)
+        self._margin = (round(w * self.SWAY), round(h * self.SWAY / 2))
+        self._image = media.cover_fit(img, w + self._margin[0], h + self._margin[1])
 
     def wait(self) -> None:
         if self.live:
@@ -184,41 +186,9 @@ class DemoSource:
         t = self._n / self.fps
         self._n += 1
         w, h = self.size
-        angle = 2.0 * math.sin(2 * math.pi * t / 5.0)
-        scale = 1.06 + 0.03 * math.sin(2 * math.pi * t / 7.0)
-        m = cv2.getRotationMatrix2D((w / 2, h * 0.6), angle, scale)
-        m[0, 2] += 0.04 * w * math.sin(2 * math.pi * t / 4.0)
-        m[1, 2] += 0.015 * h * math.sin(2 * math.pi * t / 3.0)
-        cv2.warpAffine(self._image, m, self.size, dst=out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        return True
-
-    def close(self) -> None:
-        pass
-
-
-class SyntheticSource:
-    """The demo's moving portrait rendered once into memory (``frames`` of them) and played in a
-    loop: a source that costs one copy per frame, for measuring everything after capture."""
-
-    name = "synthetic"
-
-    def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0, *,
-                 live: bool = True, frames: int = 30) -> None:
-        demo = DemoSource(width, height, fps, live=False)
-        self.size, self.fps, self.live = demo.size, fps, live
-        self._frames = np.empty((frames, height, width, 3), np.uint8)
-        for f in self._frames:
-            demo.read(f)
-        self._n = 0
-        self._clock = _Clock(fps)
-
-    def wait(self) -> None:
-        if self.live:
-            self._clock.wait()
-
-    def read(self, out: np.ndarray) -> bool:
-        np.copyto(out, self._frames[self._n % len(self._frames)])
-        self._n += 1
+        x = round(self._margin[0] * (0.5 + 0.5 * math.sin(2 * math.pi * t / 4.0)))
+        y = round(self._margin[1] * (0.5 + 0.5 * math.sin(2 * math.pi * t / 3.0)))
+        np.copyto(out, self._image[y:y + h, x:x + w])
         return True
 
     def close(self) -> None:
@@ -238,8 +208,6 @@ def open_source(settings: CaptureSettings, *, live: bool = True) -> Source:
     w, h, fps = int(settings.width), int(settings.height), settings.fps
     if spec == "demo":
         return DemoSource(w, h, fps, live=live)
-    if spec == "synthetic":
-        return SyntheticSource(w, h, fps, live=live)
     if spec == "auto":
         index = _first_camera()
         if index is not None:

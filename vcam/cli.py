@@ -54,9 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     proc.set_defaults(effect="matte")
 
     bench = sub.add_parser("bench", help="measure fps, per-stage ms, latency and CPU of the real pipeline")
-    bench.add_argument("--source", default="synthetic",
-                       help="synthetic (demo frames prepared in memory), demo, or a video/picture file, "
-                            "scaled to each resolution (default: synthetic)")
+    bench.add_argument("--source", default="demo",
+                       help="demo, or a video/picture file, scaled to each resolution (default: demo)")
     bench.add_argument("--resolution", nargs="+", default=["640x480", "1280x720", "1920x1080"], metavar="WxH",
                        help="one or more sizes (default: 640x480 1280x720 1920x1080)")
     bench.add_argument("--effects", nargs="+", default=None, choices=LIVE_EFFECTS, metavar="EFFECT",

@@ -74,6 +74,6 @@ class Stats:
 
 def format_line(snap: dict) -> str:
     """One human line: fps, latency, CPU, per-stage median ms."""
-    parts = [f"{snap['fps']:5.1f} fps", f"latency {snap['latency_ms']:5.1f} ms", f"cpu {snap['cpu_percent']:4.0f}%"]
-    parts += [f"{s} {v['median_ms']:.1f}" for s, v in snap["stages"].items()]
-    return " | ".join(parts[:3]) + " | ms: " + " ".join(parts[3:])
+    head = (f"{snap['fps']:5.1f} fps | processing {snap['processing_ms']:5.1f} ms | latency {snap['latency_ms']:5.1f} ms"
+            f" | cpu {snap['cpu_percent']:4.0f}%")
+    return head + " | ms: " + " ".join(f"{s} {v['median_ms']:.1f}" for s, v in snap["stages"].items())
