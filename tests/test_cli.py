@@ -36,11 +36,12 @@ def assert_one_clear_error(result: subprocess.CompletedProcess, *words: str) -> 
     return errors[0]
 
 
-def test_no_arguments_prints_help(tmp_path):
-    result = vcam(tmp_path)
+def test_help_lists_the_commands(tmp_path):
+    """(``vcam`` alone opens the control panel: see test_ui.py.)"""
+    result = vcam(tmp_path, "--help")
     assert result.returncode == 0
     assert result.stdout.startswith("usage: vcam")
-    assert "run" in result.stdout and "process" in result.stdout
+    assert "run" in result.stdout and "process" in result.stdout and "ui" in result.stdout
     assert list(tmp_path.iterdir()) == []
 
 

@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vcam", description="Real-time virtual camera: blur or replace the background behind you.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    ui = sub.add_parser("ui", help="open the control panel and tray (what `vcam` alone does)")
+    ui.add_argument("--screenshot", type=Path, metavar="PATH.png",
+                    help="save a picture of the panel with the demo source running, then exit")
+    ui.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    ui.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
+
     run = sub.add_parser("run", help="run the virtual camera headless (Ctrl-C stops)")
     run.add_argument("--source", default="auto",
                      help="camera index or device path, a video or image file, or 'demo' (default: first camera, else demo)")
@@ -186,15 +192,30 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "process": _process, "bench": _bench}
+def _ui(args: argparse.Namespace) -> int:
+    try:
+        from vcam.ui import app
+    except ImportError as exc:
+        raise VcamError(f"the control panel cannot load Qt ({exc})",
+                        "reinstall vcam (it needs PySide6), or use `vcam run` without a panel") from None
+    if args.screenshot is None:
+        return app.run()
+    width, height, frames = app.screenshot(args.screenshot)
+    print(f"vcam: saved {args.screenshot} ({width}x{height})", file=sys.stderr)
+    if not frames:
+        print("vcam: the preview showed no frame in time; the picture shows the status area", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"run": _run, "process": _process, "bench": _bench, "ui": _ui}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:   # `vcam` alone opens the app
+        args = parser.parse_args(["ui"])
     debug = args.debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if args.verbose else logging.WARNING,
                         format="vcam: %(message)s", stream=sys.stderr)

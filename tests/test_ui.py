@@ -1,0 +1,421 @@
+"""The control panel and tray on Qt's offscreen platform, over the real pipeline (demo source,
+null output or the recording virtual camera from conftest.py), and the screenshot command."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before Qt is imported
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from vcam import VcamError, resources
+from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
+from vcam.pipeline import Pipeline
+from vcam.ui import devices
+from vcam.ui.app import _wait
+from vcam.ui.controller import Controller
+from vcam.ui.panel import Panel
+from vcam.ui.tray import Tray
+
+GREEN = (0, 177, 64)
+TIMEOUT = 60.0   # only a hung pipeline gets near it
+
+
+@pytest.fixture(scope="module")
+def qapp() -> QApplication:
+    return QApplication.instance() or QApplication(["vcam-tests"])
+
+
+def wait_until(qapp, done, timeout: float = TIMEOUT) -> bool:
+    """Run Qt's event loop (timers, repaints) until ``done()``."""
+    return _wait(qapp, done, timeout)
+
+
+def demo_settings(effect: EffectSettings = EffectSettings("blur"), **output) -> Settings:
+    return Settings(capture=CaptureSettings(source="demo", width=320, height=240, fps=30.0),
+                    output=OutputSettings(**(output or {"target": "null"})), effect=effect)
+
+
+def green_share(rgb: np.ndarray) -> float:
+    return float(np.mean(np.all(rgb == np.array(GREEN, np.uint8), axis=-1)))
+
+
+def write_picture(path: Path, colour=(200, 90, 30)) -> Path:
+    img = np.zeros((90, 160, 3), np.uint8)
+    img[:] = colour
+    img[:, ::7] = 255   # not flat, so it is plainly a picture
+    assert cv2.imwrite(str(path), img)
+    return path
+
+
+@pytest.fixture
+def make_panel(qapp, tmp_path):
+    """``make_panel(settings, config_dir=..., start=True)`` -> (controller, panel), shown; all
+    closed at the end."""
+    made = []
+
+    def make(settings=None, *, config_dir=None, start=True):
+        controller = Controller(config_dir or tmp_path / "config", initial=settings)
+        panel = Panel(controller, dialogs=False)
+        made.append((controller, panel))
+        panel.show()
+        if start:
+            controller.start()
+        return controller, panel
+
+    yield make
+    for controller, panel in made:
+        panel.close()
+        controller.close()
+        panel.deleteLater()
+    qapp.processEvents()
+
+
+def frames_after(qapp, controller, n: int) -> None:
+    start = (controller.stats() or {}).get("frames", 0)
+    assert wait_until(qapp, lambda: (controller.stats() or {}).get("frames", 0) >= start + n), controller.problems
+
+
+# -- the preview API of the pipeline ---------------------------------------------------------------
+def test_pipeline_preview_is_made_only_when_asked():
+    with Pipeline(demo_settings(EffectSettings("color", color=GREEN))) as pipeline:
+        assert pipeline._done.wait(0) is False
+        while pipeline.stats()["frames"] < 5:
+            pipeline.wait(0.05)
+        assert pipeline.preview(160) is None          # frames went by, but nobody had asked
+        preview = None
+        for _ in range(400):
+            preview = pipeline.preview(160)
+            if preview is not None:
+                break
+            pipeline.wait(0.05)
+        assert preview is not None
+        out, original = preview
+        assert out.shape == original.shape == (120, 160, 3) and out.dtype == np.uint8
+        assert green_share(out) > 0.1                 # the background, coloured
+        assert green_share(original) < 0.01           # the camera picture, untouched
+        out[:] = 0                                    # a copy: the next preview is unharmed
+        for _ in range(400):
+            again = pipeline.preview(1000)            # never scaled up past the frame
+            if again is not None and again[0].shape[1] == 320:
+                break
+            pipeline.wait(0.05)
+        assert again[0].shape == (240, 320, 3)
+        assert green_share(again[0]) > 0.1
+        with pytest.raises(VcamError, match="preview width"):
+            pipeline.preview(0)
+
+
+# -- the panel over a running pipeline -------------------------------------------------------------
+def test_effect_controls_change_the_running_pipeline(qapp, make_panel):
+    controller, panel = make_panel(demo_settings(EffectSettings("blur")))
+    assert controller.running, controller.problems
+    pipeline = controller.pipeline
+    assert panel.effect_buttons["blur"].isChecked()
+
+    QTest.mouseClick(panel.effect_buttons["color"], Qt.MouseButton.LeftButton)
+    assert pipeline.settings.effect.effect == "color"
+    assert controller.pipeline is pipeline                  # applied live, not restarted
+    assert wait_until(qapp, lambda: panel.output_view.frames > 0)
+    assert wait_until(qapp, lambda: green_share(controller.preview(160)[0]) > 0.1 if controller.preview(160) else False)
+
+    QTest.mouseClick(panel.effect_buttons["none"], Qt.MouseButton.LeftButton)
+    assert pipeline.settings.effect.effect == "none"
+    QTest.mouseClick(panel.effect_buttons["blur"], Qt.MouseButton.LeftButton)
+    panel.blur_slider.setValue(40)
+    assert pipeline.settings.effect.blur == 40.0
+    assert panel.blur_value.text() == "40"
+    panel.smoothing_slider.setValue(30)
+    assert pipeline.settings.matte.smoothing == pytest.approx(0.3)
+    panel.mirror_box.setChecked(True)
+    assert pipeline.settings.capture.mirror is True
+    assert pipeline.capture.mirror is True
+    frames_after(qapp, controller, 3)
+    assert controller.stats()["error"] is None
+
+
+def test_gallery_lists_the_shipped_backgrounds_and_switches_to_one(qapp, make_panel):
+    shipped = resources.backgrounds()
+    assert len(shipped) >= 3
+    controller, panel = make_panel(demo_settings(EffectSettings("blur")))
+    assert panel.gallery.paths() == shipped
+    for path in shipped:
+        item = panel.gallery.item_for(path)
+        assert item.text() == path.stem
+        assert not item.icon().isNull()
+        assert "comes with vcam" in item.toolTip()
+    chosen = shipped[1]
+    item = panel.gallery.item_for(chosen)
+    panel.gallery.scrollToItem(item)
+    QTest.mouseClick(panel.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     panel.gallery.visualItemRect(item).center())
+    effect = controller.pipeline.settings.effect
+    assert (effect.effect, effect.background) == ("replace", str(chosen))
+    assert panel.gallery.selectedItems() == [item]
+    assert panel.effect_buttons["replace"].isChecked()
+    frames_after(qapp, controller, 3)
+    assert controller.stats()["error"] is None
+
+
+def drop_files(widget, paths) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(event)
+
+
+def test_added_background_persists_in_a_new_panel(qapp, make_panel, tmp_path):
+    config = tmp_path / "config"
+    mine = write_picture(tmp_path / "my room.png")
+    controller, panel = make_panel(demo_settings(EffectSettings("blur")), config_dir=config)
+    drop_files(panel.gallery, [mine])
+    assert controller.pipeline.settings.effect.background == str(mine)
+    assert panel.gallery.paths()[-1] == mine
+    assert panel.gallery.selected_is_user() and panel.remove_button.isEnabled()
+    panel.close()
+    controller.close()
+    assert json.loads((config / "ui.json").read_text())["backgrounds"] == [str(mine)]
+
+    again, panel2 = make_panel(config_dir=config, start=False)   # settings from the file this time
+    assert again.settings.effect == EffectSettings("replace", background=str(mine))
+    assert panel2.gallery.paths() == resources.backgrounds() + [mine]
+    assert panel2.gallery.selectedItems()[0].data(Qt.ItemDataRole.UserRole) == str(mine)
+    again.start()
+    assert again.pipeline.settings.effect.background == str(mine)
+
+    # removing it from the gallery is remembered too (the file itself stays)
+    panel2.remove_button.click()
+    assert mine not in panel2.gallery.paths()
+    assert json.loads((config / "ui.json").read_text())["backgrounds"] == []
+    assert mine.exists()
+
+
+def test_stats_labels_update(qapp, make_panel):
+    controller, panel = make_panel(demo_settings(), start=False)
+    assert panel.rate_label.text() == "—" and panel.stages_label.text() == "—"
+    controller.start()
+    assert wait_until(qapp, lambda: "segment" in panel.stages_label.text()
+                      and (controller.stats() or {}).get("fps", 0) > 0)
+    assert wait_until(qapp, lambda: not panel.rate_label.text().startswith("0.0 fps"))
+    fps = float(panel.rate_label.text().split(" fps")[0])
+    assert fps > 0
+    assert "CPU" in panel.rate_label.text()
+    assert panel.source_label.text() == "demo, 320 × 240"
+    assert "running" in panel.output_label.text() and "null" in panel.output_label.text()
+
+
+def test_virtual_camera_shown_live(qapp, make_panel, recording_backend):
+    controller, panel = make_panel(demo_settings(target="virtual", backend="recording"))
+    assert controller.state == "live"
+    cam = recording_backend.instances[-1]
+    assert cam.wait_for(3, TIMEOUT)
+    panel.refresh_stats()
+    assert "live on the virtual camera" in panel.output_label.text()
+    assert "/dev/recording0" in panel.output_label.text()
+    panel.pause_button.click()
+    assert controller.state == "paused" and controller.pipeline is None
+    assert cam.closed == 1                                       # the device is let go while paused
+    assert panel.pause_button.text() == "Resume"
+    panel.pause_button.click()
+    assert controller.state == "live"
+    assert recording_backend.instances[-1].wait_for(3, TIMEOUT)
+
+
+def test_no_virtual_camera_runs_anyway_and_shows_the_fix(qapp, make_panel):
+    controller, panel = make_panel(demo_settings(target="virtual", device="/dev/video57"))
+    assert controller.state == "preview"
+    assert controller.pipeline.settings.output.target == "null"
+    assert controller.settings.output.target == "virtual"        # still what is asked for (and saved)
+    assert wait_until(qapp, lambda: panel.output_view.frames > 0)
+    text = panel.status_text()
+    assert "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vcam" in text
+    assert "/dev/video57" in text
+    assert "no virtual camera" in panel.output_label.text()
+    # a change still applies live, with the stand-in output
+    assert controller.set_effect("none")
+    assert controller.pipeline.settings.effect.effect == "none"
+    assert controller.pipeline.settings.output.target == "null"
+
+
+def _bad_file(kind: str, tmp_path: Path) -> Path:
+    if kind == "missing":
+        return tmp_path / "gone.jpg"
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"\xff\xd8 this is not a JPEG at all " * 50)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt"])
+def test_bad_background_shows_an_error_and_keeps_the_previous_one(qapp, make_panel, tmp_path, kind):
+    config = tmp_path / "config"
+    controller, panel = make_panel(demo_settings(EffectSettings("color", color=GREEN)), config_dir=config)
+    before = controller.pipeline.settings
+    bad = _bad_file(kind, tmp_path)
+    drop_files(panel.gallery, [bad])
+    assert bad.name in panel.status_text()
+    assert "background" in controller.problems
+    assert controller.pipeline.settings == before and controller.settings.effect == before.effect
+    assert bad not in panel.gallery.paths()
+    assert panel.effect_buttons["color"].isChecked()
+    assert wait_until(qapp, lambda: green_share(controller.preview(160)[0]) > 0.1 if controller.preview(160) else False)
+    controller.save()
+    assert Settings.load(config / "settings.json").effect == before.effect
+
+    # a gallery entry whose file went bad since it was added: picking it is refused the same way
+    mine = write_picture(tmp_path / "mine.png")
+    assert controller.add_backgrounds([mine]) == [mine]
+    QTest.mouseClick(panel.effect_buttons["blur"], Qt.MouseButton.LeftButton)
+    _bad_file("corrupt", tmp_path).replace(mine) if kind == "corrupt" else mine.unlink()
+    item = panel.gallery.item_for(mine)
+    QTest.mouseClick(panel.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     panel.gallery.visualItemRect(item).center())
+    assert controller.pipeline.settings.effect.effect == "blur"
+    assert panel.effect_buttons["blur"].isChecked() and panel.gallery.selectedItems() == []
+    assert "mine.png" in panel.problem_labels["background"].text()
+    frames_after(qapp, controller, 3)
+    assert controller.stats()["error"] is None
+
+
+def test_camera_that_cannot_be_opened_keeps_the_previous_source(qapp, make_panel):
+    controller, panel = make_panel(demo_settings())
+    assert not controller.set_capture(source="/dev/video57")
+    assert "/dev/video57" in panel.problem_labels["camera"].text()
+    assert controller.pipeline.settings.capture.source == "demo"
+    assert panel.camera_combo.currentData() == "demo"
+    # a size the camera is asked for: the source reopens, the virtual camera keeps its size
+    index = panel.size_combo.findData("640x480")
+    assert index >= 0 and panel.size_combo.currentData() == "320x240"
+    panel.size_combo.setCurrentIndex(index)
+    panel.size_combo.activated.emit(index)
+    assert controller.pipeline.settings.capture.width == 640
+    assert "camera" not in controller.problems
+    frames_after(qapp, controller, 3)
+    panel.refresh_stats()
+    assert "keeps 320 × 240" in panel.size_note.text()
+
+
+def test_corrupt_settings_give_defaults_and_a_warning(qapp, make_panel, tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text('{"effect": {"effect": "blur", "blur": ')
+    (config / "ui.json").write_text('["not", "an", "object"]')
+    controller, panel = make_panel(config_dir=config, start=False)
+    assert controller.settings == Settings()
+    assert controller.ui.backgrounds == []
+    text = panel.status_text()
+    assert "using defaults" in text and "settings.json" in text
+    assert "ui.json" in text
+    assert (config / "settings.json.bad").exists()                # kept for the user, not overwritten
+    assert panel.effect_buttons[Settings().effect.effect].isChecked()
+    # a valid but wrong file (a setting out of range) is refused the same way
+    (config / "settings.json").write_text(json.dumps({"matte": {"smoothing": 7}}))
+    assert Controller(config).problems["settings"].count("smoothing") == 1
+
+
+def test_tray_presets_and_pause(qapp, make_panel):
+    controller, panel = make_panel(demo_settings(EffectSettings("blur")))
+    shown = []
+    tray = Tray(controller, lambda: shown.append(True), lambda: None)
+    labels = [label for label, _, _ in tray.presets()]
+    assert labels[:2] == ["Off", "Blur"] and "Colour" in labels
+    assert [f"Background: {p.stem}" for p in resources.backgrounds()] == [x for x in labels if x.startswith("Background")]
+    assert tray.actions["Blur"].isChecked()
+
+    tray.actions["Colour"].trigger()
+    assert controller.pipeline.settings.effect.effect == "color"
+    dusk = resources.backgrounds()[0]
+    qapp.processEvents()                                       # the menu is rebuilt after the change
+    assert tray.actions["Colour"].isChecked()
+    tray.actions[f"Background: {dusk.stem}"].trigger()
+    assert controller.pipeline.settings.effect.background == str(dusk)
+    assert panel.gallery.selectedItems()[0].text() == dusk.stem  # the panel follows
+
+    qapp.processEvents()
+    tray.actions["pause"].trigger()
+    assert controller.paused and not controller.running
+    qapp.processEvents()
+    assert tray.actions["pause"].text() == "Resume" and "paused" in tray.toolTip()
+    tray.actions["pause"].trigger()
+    assert controller.running
+    tray.actions["show"].trigger()
+    assert shown == [True]
+    tray.hide()
+    tray.deleteLater()
+
+
+# -- cameras ---------------------------------------------------------------------------------------
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux device nodes")
+def test_cameras_listed_without_virtual_and_metadata_nodes(tmp_path):
+    dev, sysfs, virtual = tmp_path / "dev", tmp_path / "sys", tmp_path / "devices" / "virtual" / "video4linux"
+    for d in (dev, sysfs, virtual):
+        d.mkdir(parents=True)
+    for n, name, index in ((0, "HD Webcam", "0"), (1, "HD Webcam", "1"), (10, "USB Cam", "0")):
+        (dev / f"video{n}").touch()
+        (sysfs / f"video{n}").mkdir()
+        (sysfs / f"video{n}" / "name").write_text(name + "\n")
+        (sysfs / f"video{n}" / "index").write_text(index + "\n")
+    (dev / "video2").touch()                                   # a v4l2loopback device (vcam's output)
+    (virtual / "video2").mkdir()
+    (virtual / "video2" / "name").write_text("vcam\n")
+    (sysfs / "video2").symlink_to(virtual / "video2")
+    (dev / "videoX").touch()
+    cams = devices.list_cameras(sysfs, dev)
+    assert cams == [devices.Camera(str(dev / "video0"), f"HD Webcam ({dev / 'video0'})"),
+                    devices.Camera(str(dev / "video10"), f"USB Cam ({dev / 'video10'})")]
+
+
+def test_v4l2_modes_parsed():
+    text = """ioctl: VIDIOC_ENUM_FMT
+	Type: Video Capture
+
+	[0]: 'MJPG' (Motion-JPEG, compressed)
+		Size: Discrete 1280x720
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.067s (15.000 fps)
+		Size: Discrete 640x480
+			Interval: Discrete 0.033s (30.000 fps)
+	[1]: 'YUYV' (YUYV 4:2:2)
+		Size: Discrete 640x480
+			Interval: Discrete 0.017s (60.000 fps)
+"""
+    assert devices.parse_v4l2_modes(text) == {(640, 480): [60.0, 30.0], (1280, 720): [30.0, 15.0]}
+    assert devices.parse_v4l2_modes("") == {}
+
+
+# -- the command -----------------------------------------------------------------------------------
+def test_screenshot_command(tmp_path):
+    shot = tmp_path / "panel.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    result = subprocess.run([sys.executable, "-m", "vcam", "ui", "--screenshot", str(shot)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    img = cv2.imread(str(shot))
+    assert img is not None
+    h, w = img.shape[:2]
+    assert w >= 800 and h >= 500
+    assert img.mean() > 60 and img.std() > 30                    # a drawn panel, not a blank picture
+    assert not (tmp_path / "xdg" / "vcam").exists()              # the user's settings are left alone
+
+
+def test_no_display_says_what_to_use_instead(tmp_path):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is for Linux desktops")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "vcam"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "no desktop" in result.stderr and "vcam run" in result.stderr

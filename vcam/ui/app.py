@@ -1,0 +1,164 @@
+"""Starting the app (panel, tray, one exception hook), and the screenshot mode."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Optional
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
+
+from vcam.config import CaptureSettings, Settings
+from vcam.errors import VcamError
+from vcam.ui.controller import Controller
+from vcam.ui.panel import Panel
+from vcam.ui.tray import Tray
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_SIZE = (1100, 760)
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "vcam"])
+    app.setApplicationName("vcam")
+    app.setApplicationDisplayName("vcam")
+    return app
+
+
+class ExceptionHook:
+    """The one place unexpected exceptions end up: logged with their traceback, shown in the
+    status area, and in at most one dialog per session (none when ``dialogs`` is False)."""
+
+    def __init__(self, controller: Controller, parent: Optional[QWidget], *, dialogs: bool) -> None:
+        self.controller = controller
+        self.parent = parent
+        self.dialogs = dialogs
+        self.shown = False
+        self._previous = None
+
+    def __call__(self, kind, value, tb) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        log.error("unexpected error", exc_info=(kind, value, tb))
+        self.controller.problems["unexpected"] = f"unexpected error: {value!r} (the log has the details)"
+        self.controller.changed.emit()
+        if self.dialogs and not self.shown:
+            self.shown = True
+            QMessageBox.critical(self.parent, "vcam",
+                                 f"Something went wrong: {value}\n\nvcam goes on running; the log has the details. "
+                                 "Further errors are shown in the panel's status area only.")
+
+    def __enter__(self) -> "ExceptionHook":
+        self._previous, sys.excepthook = sys.excepthook, self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.excepthook = self._previous
+
+
+@contextmanager
+def _quit_on_signals(app: QApplication):
+    """Ctrl-C and SIGTERM quit cleanly; a timer lets Python see them while Qt waits."""
+    previous = {sig: signal.signal(sig, lambda *_: app.quit()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    tick = QTimer(interval=250)
+    tick.timeout.connect(lambda: None)
+    tick.start()
+    try:
+        yield
+    finally:
+        tick.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def check_display() -> None:
+    """On Linux, refuse early (instead of Qt aborting) when there is no desktop to show on."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise VcamError("no desktop to show the control panel on (neither DISPLAY nor WAYLAND_DISPLAY is set)",
+                        "use `vcam run` for the virtual camera without a panel")
+
+
+def run(config_dir: Optional[Path] = None) -> int:
+    """The app: panel and (where the desktop has one) tray icon over one pipeline, with the
+    settings of ``config_dir`` (default: the user's config folder). Returns the exit code."""
+    check_display()
+    app = application()
+    controller = Controller(config_dir)
+    panel = Panel(controller)
+    tray = None
+    if QSystemTrayIcon.isSystemTrayAvailable():
+        def show_panel() -> None:
+            panel.showNormal()
+            panel.raise_()
+            panel.activateWindow()
+        tray = Tray(controller, show_panel, app.quit)
+        tray.show()
+        panel.hide_on_close = True      # closing the panel leaves vcam in the tray
+        app.setQuitOnLastWindowClosed(False)
+    try:
+        with ExceptionHook(controller, panel, dialogs=True), _quit_on_signals(app):
+            controller.start()
+            panel.show()
+            return app.exec()
+    finally:
+        if tray is not None:
+            tray.hide()
+        controller.close()
+
+
+def _wait(app: QApplication, done: Callable[[], bool], timeout: float) -> bool:
+    """Run Qt's event loop until ``done()`` or ``timeout`` seconds; True if done."""
+    deadline = time.monotonic() + timeout
+    loop = QEventLoop()
+    check = QTimer(interval=50)
+    check.timeout.connect(lambda: (done() or time.monotonic() > deadline) and loop.quit())
+    check.start()
+    if not done():
+        loop.exec()
+    check.stop()
+    return done()
+
+
+def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
+    """Render the panel with the demo source running (default settings, nothing saved, no
+    dialogs: problems go to the status area) and save it as PNG ``path``.
+    Returns (width, height, preview frames shown before the picture was taken)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise VcamError(f"folder {path.parent} does not exist", "create it or choose another path")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # a picture needs no window on screen
+    app = application()
+    with tempfile.TemporaryDirectory(prefix="vcam-screenshot-") as tmp:
+        controller = Controller(Path(tmp), initial=Settings(capture=CaptureSettings(source="demo")), persist=False)
+        panel = Panel(controller, dialogs=False)
+        try:
+            with ExceptionHook(controller, panel, dialogs=False):
+                panel.compare.setChecked(True)
+                panel.resize(*SCREENSHOT_SIZE)
+                panel.show()
+                controller.start()
+                # Long enough for the rate and stage timings to settle.
+                _wait(app, lambda: panel.output_view.frames >= 20 and (controller.stats() or {}).get("frames", 0) >= 45,
+                      timeout)
+                panel.refresh_stats()
+                app.processEvents()
+                pixmap = panel.grab()
+                frames = panel.output_view.frames
+        finally:
+            controller.close()
+            panel.close()
+    if not pixmap.save(str(path), "PNG"):
+        raise VcamError(f"cannot write {path}", "choose a writable .png path")
+    return pixmap.width(), pixmap.height(), frames

@@ -1,0 +1,343 @@
+"""The one object the panel and the tray talk to: it owns the pipeline and the saved settings.
+
+Every change builds a new :class:`~vcam.config.Settings` and hands it to ``Pipeline.update()``;
+when that raises (a bad background, a camera that cannot be opened), the running pipeline keeps
+what it had, the settings stay as they were, and the problem is shown. Problems are kept by topic
+(``problems``: topic -> one line saying what is wrong and how to fix it) for the status area.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from vcam import resources
+from vcam.capture import open_source
+from vcam.composite import Compositor
+from vcam.config import EffectSettings, OutputSettings, Settings
+from vcam.errors import VcamError
+from vcam.pipeline import Pipeline
+from vcam.ui.settings_store import Store, UiState, default_config_dir
+
+log = logging.getLogger(__name__)
+
+BACKGROUND_SUFFIXES = resources.IMAGE_SUFFIXES + resources.VIDEO_SUFFIXES
+NO_CAMERA = "no camera found, showing the demo portrait: connect a camera and pick it under Camera"
+
+# What a successful change of each stage clears from the status area.
+_CLEARS = {
+    "effect": ("effect", "background"),
+    "background": ("effect", "background"),
+    "camera": ("camera", "pipeline"),
+    "segment": ("segment", "pipeline"),
+    "matte": ("matte",),
+}
+
+
+class Controller(QObject):
+    """``Controller(config_dir)`` loads what was saved there (default: the user's config folder);
+    ``start()`` runs the pipeline. ``initial`` replaces the saved settings for this session;
+    ``persist=False`` saves nothing. ``changed`` fires when settings, state or problems change."""
+
+    changed = Signal()
+
+    def __init__(self, config_dir: Optional[Path] = None, *, initial: Optional[Settings] = None,
+                 persist: bool = True, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.store = Store(Path(config_dir) if config_dir is not None else default_config_dir())
+        self.persist = persist
+        self.problems: dict[str, str] = {}
+        settings, warning = self.store.load_settings()
+        if warning:
+            self.problems["settings"] = warning
+        self.ui, warning = self.store.load_ui()
+        if warning:
+            self.problems["gallery"] = warning
+        self.settings: Settings = initial if initial is not None else settings
+        self.pipeline: Optional[Pipeline] = None
+        self.paused = False
+        self._closed = False
+        self._save_timer = QTimer(self, singleShot=True, interval=400)
+        self._save_timer.timeout.connect(self.save)
+        self._watch = QTimer(self, interval=1000)   # notices a pipeline that stopped on its own
+        self._watch.timeout.connect(self.poll)
+
+    # -- problems ---------------------------------------------------------------------------------
+    def _problem(self, topic: str, problem: Union[str, Exception]) -> None:
+        text = str(problem)
+        if self.problems.get(topic) != text:
+            log.warning("%s", text)
+        self.problems[topic] = text
+
+    def _clear(self, *topics: str) -> None:
+        for topic in topics:
+            self.problems.pop(topic, None)
+
+    def dismiss(self, topic: str) -> None:
+        self._clear(topic)
+        self.changed.emit()
+
+    # -- running ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.pipeline is not None and not self.pipeline.wait(0)
+
+    @property
+    def state(self) -> str:
+        """``paused``, ``stopped`` (not running, see problems), ``live`` (publishing to the
+        virtual camera), ``preview`` (running, but the virtual camera asked for is missing) or
+        ``running`` (to another output the settings chose)."""
+        if self.paused:
+            return "paused"
+        if not self.running:
+            return "stopped"
+        asked, got = self.settings.output.target, self.pipeline.settings.output.target
+        if asked == "virtual":
+            return "live" if got == "virtual" else "preview"
+        return "running"
+
+    def start(self) -> bool:
+        """(Re)start the pipeline with the current settings. A saved camera or background that
+        cannot be opened is replaced (first camera or demo; blur) and a missing virtual camera
+        means running without one; each such problem is shown. True if it runs."""
+        self._close_pipeline()
+        self.paused = False
+        self._clear("pipeline", "output")
+        self.settings = self._usable(self.settings)
+        try:
+            self._open(self.settings)
+        except Exception as exc:   # noqa: BLE001 - anything at all: shown, never a crash
+            if not isinstance(exc, VcamError):
+                log.exception("cannot start")
+            self._problem("pipeline", exc if isinstance(exc, VcamError) else f"cannot start: {exc}")
+        self._note_demo_fallback()
+        if not self._watch.isActive():
+            self._watch.start()
+        self.changed.emit()
+        return self.running
+
+    def _usable(self, s: Settings) -> Settings:
+        if s.capture.source not in ("auto", "demo"):
+            try:
+                open_source(s.capture).close()
+            except VcamError as exc:
+                self._problem("camera", f"{exc} (using the first camera, or the demo portrait)")
+                s = s.replace(capture=s.capture.replace(source="auto"))
+        try:
+            self._check_effect(s.effect)
+        except VcamError as exc:
+            self._problem("background", f"{exc} (using blur)")
+            s = s.replace(effect=dataclasses.replace(s.effect, effect="blur"))
+        return s
+
+    def _open(self, s: Settings) -> None:
+        """Start a pipeline for ``s``; without a virtual camera, start one that outputs nothing
+        and show why. Raises what the last try raised."""
+        try:
+            self.pipeline = Pipeline(s).start()
+            return
+        except VcamError as exc:
+            if s.output.target != "virtual":
+                raise
+            self._problem("output", exc)
+        self.pipeline = Pipeline(s.replace(output=OutputSettings(target="null"))).start()
+
+    def _note_demo_fallback(self) -> None:
+        p = self.pipeline
+        if (self.running and self.settings.capture.source == "auto"
+                and p.capture is not None and p.capture.source.name == "demo"):
+            self.problems.setdefault("camera", NO_CAMERA)
+        elif self.problems.get("camera") == NO_CAMERA:
+            self._clear("camera")
+
+    def _close_pipeline(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+            self.pipeline = None
+
+    def pause(self) -> None:
+        """Stop the pipeline, releasing the camera and the virtual camera, until :meth:`resume`."""
+        self._close_pipeline()
+        self.paused = True
+        self.changed.emit()
+
+    def resume(self) -> bool:
+        return self.start()
+
+    def restart(self) -> bool:
+        return self.start()
+
+    def poll(self) -> None:
+        """Called every second: a pipeline that stopped by itself (camera unplugged) is closed
+        and its error shown."""
+        p = self.pipeline
+        if p is not None and p.wait(0) and not self.paused:
+            error = p.stats().get("error") or "the pipeline stopped"
+            self._close_pipeline()
+            self._problem("pipeline", f"{error}: pick another camera, or press Restart")
+            self.changed.emit()
+
+    def stats(self) -> Optional[dict]:
+        return self.pipeline.stats() if self.pipeline is not None else None
+
+    def preview(self, width: int):
+        """(output, input) small RGB frames, or None (paused, stopped, or none made yet)."""
+        return self.pipeline.preview(width) if self.running else None
+
+    # -- changes ----------------------------------------------------------------------------------
+    def apply(self, new: Settings, topic: str) -> bool:
+        """Make ``new`` the settings, live. On failure the pipeline and the settings stay as they
+        were, the problem is shown under ``topic``, and False is returned."""
+        if new == self.settings:
+            return True
+        try:
+            if self.paused:
+                if new.effect != self.settings.effect:
+                    self._check_effect(new.effect)
+            elif self.running:
+                self.pipeline.update(new.replace(output=self.pipeline.settings.output))
+            else:   # it never started, or stopped: start afresh with the new settings
+                self._close_pipeline()
+                self._clear("output")
+                self._open(new)
+        except VcamError as exc:
+            self._problem(topic, exc)
+            self.changed.emit()
+            return False
+        self.settings = new
+        self._clear(*_CLEARS.get(topic, (topic,)))
+        self._note_demo_fallback()
+        self._save_soon()
+        self.changed.emit()
+        return True
+
+    def _change(self, topic: str, make: Callable[[Settings], Settings]) -> bool:
+        try:
+            new = make(self.settings)   # the settings' own checks may refuse it
+        except VcamError as exc:
+            self._problem(topic, exc)
+            self.changed.emit()
+            return False
+        return self.apply(new, topic)
+
+    def set_effect(self, name: str) -> bool:
+        """Switch effect; ``replace`` with no background chosen yet takes the gallery's first."""
+        def make(s: Settings) -> Settings:
+            background = s.effect.background
+            if name == "replace" and not background and self.gallery():
+                background = str(self.gallery()[0])
+            return s.replace(effect=dataclasses.replace(s.effect, effect=name, background=background))
+        return self._change("effect", make)
+
+    def set_background(self, path: Union[str, Path]) -> bool:
+        return self._change("background", lambda s: s.replace(
+            effect=dataclasses.replace(s.effect, effect="replace", background=str(path))))
+
+    def set_colour(self, rgb: tuple[int, int, int]) -> bool:
+        return self._change("effect", lambda s: s.replace(
+            effect=dataclasses.replace(s.effect, effect="color", color=tuple(int(c) for c in rgb))))
+
+    def set_blur(self, strength: float) -> bool:
+        return self._change("effect", lambda s: s.replace(effect=dataclasses.replace(s.effect, blur=float(strength))))
+
+    def set_capture(self, **changes) -> bool:
+        """``source``, ``width``, ``height``, ``fps``, ``mirror``: a camera that cannot be opened
+        keeps the previous one."""
+        return self._change("camera", lambda s: s.replace(capture=s.capture.replace(**changes)))
+
+    def set_segment(self, **changes) -> bool:
+        return self._change("segment", lambda s: s.replace(segment=dataclasses.replace(s.segment, **changes)))
+
+    def set_matte(self, **changes) -> bool:
+        return self._change("matte", lambda s: s.replace(matte=dataclasses.replace(s.matte, **changes)))
+
+    @staticmethod
+    def _check_effect(effect: EffectSettings) -> None:
+        """Open a replacement background (small) to find a bad file before it is used."""
+        if effect.effect == "replace":
+            Compositor(effect, (64, 36)).close()
+
+    # -- gallery ----------------------------------------------------------------------------------
+    def shipped_backgrounds(self) -> list[Path]:
+        try:
+            return resources.backgrounds()
+        except FileNotFoundError as exc:
+            self._problem("gallery", exc)
+            return []
+
+    def user_backgrounds(self) -> list[Path]:
+        return [Path(p) for p in self.ui.backgrounds]
+
+    def gallery(self) -> list[Path]:
+        return self.shipped_backgrounds() + self.user_backgrounds()
+
+    def add_backgrounds(self, paths) -> list[Path]:
+        """Check each picture or video, keep the good ones in the gallery (saved), and switch to
+        the last one. A bad file is refused with its problem shown; the background stays."""
+        good = []
+        for path in (Path(p).expanduser().absolute() for p in paths):
+            try:
+                if path.suffix.lower() not in BACKGROUND_SUFFIXES:
+                    raise VcamError(f"background {path} is neither a picture nor a video",
+                                    "give a " + ", ".join(s.lstrip(".") for s in BACKGROUND_SUFFIXES) + " file")
+                self._check_effect(EffectSettings("replace", background=str(path)))
+            except VcamError as exc:
+                self._problem("background", exc)
+                continue
+            good.append(path)
+            if path not in self.gallery():
+                self.ui.backgrounds.append(str(path))
+        if good:
+            self._save_ui()
+            self.set_background(good[-1])
+        self.changed.emit()
+        return good
+
+    def remove_background(self, path: Union[str, Path]) -> None:
+        """Forget a user-added background (the file itself is left alone)."""
+        if str(path) in self.ui.backgrounds:
+            self.ui.backgrounds.remove(str(path))
+            self._save_ui()
+            self.changed.emit()
+
+    def set_compare(self, on: bool) -> None:
+        if self.ui.compare != on:
+            self.ui.compare = on
+            self._save_ui()
+
+    # -- saving -----------------------------------------------------------------------------------
+    def _save_soon(self) -> None:
+        if self.persist:
+            self._save_timer.start()   # a slider being dragged saves once, when it rests
+
+    def save(self) -> None:
+        self._save_timer.stop()
+        if not self.persist:
+            return
+        try:
+            self.store.save_settings(self.settings)
+            self._clear("save")
+        except VcamError as exc:
+            self._problem("save", exc)
+            self.changed.emit()
+
+    def _save_ui(self) -> None:
+        if not self.persist:
+            return
+        try:
+            self.store.save_ui(UiState(backgrounds=list(self.ui.backgrounds), compare=self.ui.compare))
+        except VcamError as exc:
+            self._problem("save", exc)
+
+    def close(self) -> None:
+        """Save what is pending and stop the pipeline; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._watch.stop()
+        if self._save_timer.isActive():
+            self.save()
+        self._close_pipeline()

@@ -1,0 +1,165 @@
+"""The background gallery: thumbnails of the shipped backgrounds and the user's own pictures and
+videos; click one to use it; drop files on it to add them."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
+
+from vcam import media
+from vcam.errors import VcamError
+from vcam.resources import VIDEO_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+THUMB = QSize(128, 72)
+PATH_ROLE = Qt.ItemDataRole.UserRole
+USER_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """An RGB uint8 array -> a QImage that owns its own copy of the pixels."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def thumbnail(path: Path, size: QSize = THUMB) -> QImage:
+    """The picture (or a video's first frame) cover-fitted to ``size``; raises VcamError."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        video = media.VideoReader(path, "background")
+        try:
+            rgb = cv2.cvtColor(video.frame, cv2.COLOR_BGR2RGB)
+        finally:
+            video.close()
+    else:
+        rgb = media.load_image(path, "background")
+    return rgb_to_qimage(media.cover_fit(rgb, size.width(), size.height()))
+
+
+def _placeholder(text: str) -> QIcon:
+    pix = QPixmap(THUMB)
+    pix.fill(QColor(70, 70, 70))
+    from PySide6.QtGui import QPainter
+
+    painter = QPainter(pix)
+    painter.setPen(QColor(230, 230, 230))
+    painter.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+    return QIcon(pix)
+
+
+class Gallery(QListWidget):
+    """``chosen(path)`` when the user picks a background; ``files_dropped(paths)`` for files
+    dropped on it. Thumbnails are made once per file (not per frame)."""
+
+    chosen = Signal(Path)
+    files_dropped = Signal(list)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setIconSize(THUMB)
+        self.setGridSize(QSize(THUMB.width() + 16, THUMB.height() + 30))
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setWrapping(True)
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        self.setToolTip("Click a background to use it; drop pictures or videos here to add them")
+        self._icons: dict[tuple[str, float], QIcon] = {}
+        self._shown: list[tuple[str, bool]] = []
+        self.itemClicked.connect(self._picked)
+        self.itemActivated.connect(self._picked)
+
+    def _icon(self, path: Path) -> tuple[QIcon, Optional[str]]:
+        try:
+            key = (str(path), path.stat().st_mtime)
+        except OSError:
+            return _placeholder("missing"), f"{path} is missing"
+        if key not in self._icons:
+            try:
+                self._icons[key] = QIcon(QPixmap.fromImage(thumbnail(path)))
+            except VcamError as exc:
+                return _placeholder("unreadable"), str(exc)
+        return self._icons[key], None
+
+    def set_backgrounds(self, shipped: list[Path], user: list[Path]) -> None:
+        """Show these backgrounds (rebuilt only when the list changed)."""
+        wanted = [(str(p), False) for p in shipped] + [(str(p), True) for p in user]
+        if wanted == self._shown:
+            return
+        self._shown = wanted
+        self.clear()
+        for text, own in wanted:
+            path = Path(text)
+            icon, problem = self._icon(path)
+            item = QListWidgetItem(icon, path.stem)
+            item.setData(PATH_ROLE, text)
+            item.setData(USER_ROLE, own)
+            item.setToolTip(problem or (f"{path} (yours)" if own else f"{path.name} (comes with vcam)"))
+            self.addItem(item)
+
+    def paths(self) -> list[Path]:
+        return [Path(self.item(i).data(PATH_ROLE)) for i in range(self.count())]
+
+    def item_for(self, path: Path) -> Optional[QListWidgetItem]:
+        for i in range(self.count()):
+            if self.item(i).data(PATH_ROLE) == str(path):
+                return self.item(i)
+        return None
+
+    def select(self, path: Optional[Path]) -> None:
+        """Highlight ``path`` (None: nothing) without emitting ``chosen``."""
+        item = self.item_for(path) if path is not None else None
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            if item is not None:
+                self.setCurrentItem(item)
+                item.setSelected(True)
+        finally:
+            self.blockSignals(False)
+
+    def selected_is_user(self) -> bool:
+        items = self.selectedItems()
+        return bool(items) and bool(items[0].data(USER_ROLE))
+
+    def _picked(self, item: QListWidgetItem) -> None:
+        self.chosen.emit(Path(item.data(PATH_ROLE)))
+
+    # -- drag and drop ----------------------------------------------------------------------------
+    @staticmethod
+    def _files(event) -> list[Path]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self._files(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if self._files(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = self._files(event)
+        if files:
+            event.acceptProposedAction()
+            self.files_dropped.emit(files)
+        else:
+            event.ignore()

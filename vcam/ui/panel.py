@@ -1,0 +1,503 @@
+"""The control panel: live preview, effect and background, camera, person (segmentation and
+matte) controls, and the status area.
+
+Every control calls one :class:`~vcam.ui.controller.Controller` method, which hands new settings
+to the running pipeline; the widgets are then set from the controller's settings (so a refused
+change snaps back). Two timers read the pipeline: previews at up to 30 Hz while the panel is
+visible, stats twice a second. Nothing here touches a full-size frame.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox, QFileDialog, QFormLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSizePolicy, QSlider,
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+
+from vcam import segment
+from vcam.config import LIVE_EFFECTS, MODELS
+from vcam.stats import STAGES
+from vcam.ui import devices
+from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
+from vcam.ui.gallery import Gallery, rgb_to_qimage
+from vcam.ui.icons import STATE_COLOURS, STATE_WORDS, camera_icon
+
+log = logging.getLogger(__name__)
+
+PREVIEW_HZ = 30
+STATS_HZ = 2
+EFFECT_NAMES = {"none": "Off", "blur": "Blur", "bokeh": "Bokeh", "replace": "Background", "color": "Colour"}
+SPECIAL_SOURCES = (("auto", "Automatic: first camera, else the demo"), ("demo", "Demo portrait"))
+
+
+def effect_label(name: str) -> str:
+    return EFFECT_NAMES.get(name, name.title())
+
+
+class PreviewView(QLabel):
+    """Shows one small frame; never asks for more pixels than it has room for."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title)
+        self.title = title
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumSize(240, 135)
+        self.setStyleSheet("background: #111; color: #bbb; border-radius: 4px;")
+        self.aspect = 16 / 9
+        self.frames = 0
+
+    def wanted_width(self) -> int:
+        return max(16, min(1920, int(min(self.width(), self.height() * self.aspect))))
+
+    def show_frame(self, rgb) -> None:
+        h, w = rgb.shape[:2]
+        self.aspect = w / h
+        pix = QPixmap.fromImage(rgb_to_qimage(rgb))
+        if pix.width() > self.width() or pix.height() > self.height():   # resized since it was asked
+            pix = pix.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(pix)
+        self.frames += 1
+
+    def show_text(self, text: str) -> None:
+        if self.pixmap() is not None and not self.pixmap().isNull() or self.text() != text:
+            self.clear()
+            self.setText(text)
+
+
+def _slider(lo: int, hi: int) -> QSlider:
+    s = QSlider(Qt.Orientation.Horizontal)
+    s.setRange(lo, hi)
+    s.setTracking(True)
+    return s
+
+
+class Panel(QMainWindow):
+    """``Panel(controller)``; ``dialogs=False`` never opens a modal dialog (screenshots, tests)."""
+
+    def __init__(self, controller: Controller, *, dialogs: bool = True) -> None:
+        super().__init__()
+        self.c = controller
+        self.dialogs = dialogs
+        self.hide_on_close = False   # set by the app when the tray keeps it running
+        self.setWindowTitle("vcam")
+        self.setWindowIcon(camera_icon("live"))
+        self.setAcceptDrops(True)
+        self._cameras: list[devices.Camera] = devices.list_cameras()
+        self._modes: dict[str, dict] = {}
+
+        central = QWidget()
+        root = QVBoxLayout(central)
+        root.addLayout(self._build_previews(), 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self._build_status(), 1)
+        bottom.addWidget(self._build_tabs(), 1)
+        root.addLayout(bottom)
+        self.setCentralWidget(central)
+        self.resize(self.sizeHint())
+
+        self.preview_timer = QTimer(self, interval=1000 // PREVIEW_HZ)
+        self.preview_timer.timeout.connect(self.refresh_preview)
+        self.stats_timer = QTimer(self, interval=1000 // STATS_HZ)
+        self.stats_timer.timeout.connect(self.refresh_stats)
+        self.preview_timer.start()
+        self.stats_timer.start()
+        controller.changed.connect(self.sync)
+        self.sync()
+
+    # -- building ---------------------------------------------------------------------------------
+    def _build_previews(self) -> QHBoxLayout:
+        views = QHBoxLayout()
+        self.input_view = PreviewView("Original")
+        self.output_view = PreviewView("Output")
+        self._input_box = QWidget()
+        for box, view in ((self._input_box, self.input_view), (QWidget(), self.output_view)):
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(2)
+            caption = QLabel(view.title)
+            caption.setStyleSheet("color: #666;")
+            column.addWidget(caption)
+            column.addWidget(view, 1)
+            views.addWidget(box)
+        self._input_visible(self.c.ui.compare)
+        return views
+
+    def _build_status(self) -> QWidget:
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.compare = QCheckBox("Compare with the original")
+        self.compare.setChecked(self.c.ui.compare)
+        self.compare.toggled.connect(self._compare_toggled)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self._pause_clicked)
+        row.addWidget(self.compare)
+        row.addStretch(1)
+        row.addWidget(self.pause_button)
+        layout.addLayout(row)
+
+        box = QGroupBox("Status")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.output_label = QLabel()
+        self.source_label = QLabel()
+        self.rate_label = QLabel("—")
+        self.stages_label = QLabel("—")
+        for label in (self.output_label, self.source_label, self.rate_label, self.stages_label):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Virtual camera", self.output_label)
+        form.addRow("Source", self.source_label)
+        form.addRow("Speed", self.rate_label)
+        form.addRow("Per stage", self.stages_label)
+        self.problems_box = QWidget()
+        self.problems_layout = QVBoxLayout(self.problems_box)
+        self.problems_layout.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.problems_box)
+        layout.addWidget(box, 1)
+        return left
+
+    def _build_tabs(self) -> QTabWidget:
+        tabs = QTabWidget()
+        tabs.addTab(self._build_effect_tab(), "Effect")
+        tabs.addTab(self._build_camera_tab(), "Camera")
+        tabs.addTab(self._build_person_tab(), "Person")
+        self.tabs = tabs
+        return tabs
+
+    def _build_effect_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        row = QHBoxLayout()
+        self.effect_group = QButtonGroup(self)
+        self.effect_buttons: dict[str, QPushButton] = {}
+        for name in LIVE_EFFECTS:
+            button = QPushButton(effect_label(name))
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, n=name: self.c.set_effect(n))
+            self.effect_group.addButton(button)
+            self.effect_buttons[name] = button
+            row.addWidget(button)
+        layout.addLayout(row)
+
+        form = QFormLayout()
+        strength = QHBoxLayout()
+        self.blur_slider = _slider(1, 100)
+        self.blur_slider.valueChanged.connect(lambda v: self.c.set_blur(float(v)))
+        self.blur_value = QLabel()
+        self.blur_value.setMinimumWidth(28)
+        strength.addWidget(self.blur_slider)
+        strength.addWidget(self.blur_value)
+        form.addRow("Blur strength", strength)
+        self.colour_button = QPushButton("Choose…")
+        self.colour_button.clicked.connect(self._choose_colour)
+        form.addRow("Colour", self.colour_button)
+        layout.addLayout(form)
+
+        layout.addWidget(QLabel("Backgrounds (drop pictures or videos here to add them)"))
+        self.gallery = Gallery()
+        self.gallery.chosen.connect(self.c.set_background)
+        self.gallery.files_dropped.connect(self.c.add_backgrounds)
+        self.gallery.itemSelectionChanged.connect(self._gallery_selection)
+        layout.addWidget(self.gallery, 1)
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add…")
+        self.add_button.clicked.connect(self._add_clicked)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove one of your own backgrounds from the gallery")
+        self.remove_button.clicked.connect(self._remove_clicked)
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        return tab
+
+    def _build_camera_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        row = QHBoxLayout()
+        self.camera_combo = QComboBox()
+        self.camera_combo.activated.connect(self._camera_chosen)
+        refresh = QToolButton()
+        refresh.setText("Refresh")
+        refresh.setToolTip("Look for cameras again")
+        refresh.clicked.connect(self._refresh_cameras)
+        row.addWidget(self.camera_combo, 1)
+        row.addWidget(refresh)
+        form.addRow("Camera", row)
+        self.size_combo = QComboBox()
+        self.size_combo.activated.connect(self._size_chosen)
+        form.addRow("Size", self.size_combo)
+        self.fps_combo = QComboBox()
+        self.fps_combo.activated.connect(self._fps_chosen)
+        form.addRow("Frame rate", self.fps_combo)
+        self.mirror_box = QCheckBox("Mirror (flip left to right)")
+        self.mirror_box.toggled.connect(lambda on: self.c.set_capture(mirror=on))
+        form.addRow("", self.mirror_box)
+        self.size_note = QLabel()
+        self.size_note.setWordWrap(True)
+        form.addRow(self.size_note)
+        return tab
+
+    def _build_person_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.backend_combo = QComboBox()
+        self.backend_combo.addItems(segment.backends())
+        self.backend_combo.activated.connect(lambda _: self.c.set_segment(backend=self.backend_combo.currentText()))
+        form.addRow("Segmentation", self.backend_combo)
+        self.model_combo = QComboBox()
+        self.model_combo.addItems(list(MODELS))
+        self.model_combo.activated.connect(lambda _: self.c.set_segment(model=self.model_combo.currentText()))
+        form.addRow("Model", self.model_combo)
+        self.smoothing_slider = _slider(0, 100)
+        self.smoothing_slider.setToolTip("Temporal smoothing of the outline: 0 off, 100 strongest")
+        self.smoothing_slider.valueChanged.connect(lambda v: self.c.set_matte(smoothing=v / 100))
+        form.addRow("Smoothing", self.smoothing_slider)
+        self.motion_slider = _slider(1, 100)
+        self.motion_slider.setToolTip("Changes larger than this pass at once, so movement is never trailed")
+        self.motion_slider.valueChanged.connect(lambda v: self.c.set_matte(motion=v / 100))
+        form.addRow("Motion threshold", self.motion_slider)
+        note = QLabel("'general' suits a person near the camera; 'landscape' is faster, for wide shots.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        return tab
+
+    # -- from the controller to the widgets -------------------------------------------------------
+    def sync(self) -> None:
+        """Set every control from the controller's settings and state (without feeding back)."""
+        s = self.c.settings
+        widgets = (self.effect_group, self.blur_slider, self.camera_combo, self.size_combo, self.fps_combo,
+                   self.mirror_box, self.backend_combo, self.model_combo, self.smoothing_slider, self.motion_slider)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            button = self.effect_buttons.get(s.effect.effect)
+            if button is not None:
+                button.setChecked(True)
+            self.blur_slider.setValue(round(s.effect.blur))
+            self.blur_slider.setEnabled(s.effect.effect in ("blur", "bokeh"))
+            self.blur_value.setText(f"{s.effect.blur:g}")
+            swatch = QPixmap(16, 16)
+            swatch.fill(QColor(*s.effect.color))
+            self.colour_button.setIcon(QIcon(swatch))
+            self.gallery.set_backgrounds(self.c.shipped_backgrounds(), self.c.user_backgrounds())
+            self.gallery.select(Path(s.effect.background) if s.effect.effect == "replace" and s.effect.background else None)
+            self._gallery_selection()
+            self._fill_cameras()
+            self.mirror_box.setChecked(s.capture.mirror)
+            _select_text(self.backend_combo, s.segment.backend)
+            _select_text(self.model_combo, s.segment.model)
+            self.smoothing_slider.setValue(round(s.matte.smoothing * 100))
+            self.motion_slider.setValue(round(s.matte.motion * 100))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        state = self.c.state
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.setWindowIcon(camera_icon(state))
+        self._show_problems()
+        self.refresh_stats()
+
+    def _fill_cameras(self) -> None:
+        cap = self.c.settings.capture
+        entries = list(SPECIAL_SOURCES) + [(cam.source, cam.label) for cam in self._cameras]
+        if cap.source not in [source for source, _ in entries]:
+            entries.append((cap.source, f"File: {Path(cap.source).name}" if not cap.source.isdigit() else f"Camera {cap.source}"))
+        self.camera_combo.clear()
+        for source, label in entries:
+            self.camera_combo.addItem(label, source)
+        self.camera_combo.setCurrentIndex(self.camera_combo.findData(cap.source))
+
+        modes = self._camera_modes(cap.source)
+        sizes = list(modes)
+        if (cap.width, cap.height) not in sizes:
+            sizes.append((cap.width, cap.height))
+        self.size_combo.clear()
+        for w, h in sizes:
+            self.size_combo.addItem(f"{w} × {h}", f"{w}x{h}")   # text data: Qt finds it again
+        self.size_combo.setCurrentIndex(self.size_combo.findData(f"{cap.width}x{cap.height}"))
+        rates = list(modes.get((cap.width, cap.height)) or devices.COMMON_RATES)
+        if cap.fps not in rates:
+            rates.append(cap.fps)
+        self.fps_combo.clear()
+        for fps in sorted(rates, reverse=True):
+            self.fps_combo.addItem(f"{fps:g} fps", float(fps))
+        self.fps_combo.setCurrentIndex(self.fps_combo.findData(float(cap.fps)))
+
+    def _camera_modes(self, source: str) -> dict:
+        if source not in self._modes:
+            is_camera = source.startswith("/dev/") or source.isdigit()
+            self._modes[source] = devices.camera_modes(source) if is_camera else \
+                {size: list(devices.COMMON_RATES) for size in devices.COMMON_SIZES}
+        return self._modes[source]
+
+    def _show_problems(self) -> None:
+        while self.problems_layout.count():
+            item = self.problems_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.problem_labels: dict[str, QLabel] = {}
+        for topic, text in self.c.problems.items():
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            label = QLabel(f"⚠ {text}")
+            label.setWordWrap(True)
+            label.setStyleSheet("color: #b35900;")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            line.addWidget(label, 1)
+            if topic in ("output", "pipeline"):
+                button = QPushButton("Retry" if topic == "output" else "Restart")
+                button.clicked.connect(self.c.restart)
+            else:
+                button = QToolButton()
+                button.setText("✕")
+                button.setToolTip("Dismiss")
+                button.clicked.connect(lambda _=False, t=topic: self.c.dismiss(t))
+            line.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+            self.problems_layout.addWidget(row)
+            self.problem_labels[topic] = label
+
+    # -- timers: read, never compute --------------------------------------------------------------
+    def refresh_preview(self) -> None:
+        if not self.isVisible():
+            return
+        state = self.c.state
+        if state in ("paused", "stopped"):
+            text = "Paused" if state == "paused" else "Not running (see the status below)"
+            self.output_view.show_text(text)
+            self.input_view.show_text(text)
+            return
+        frames = self.c.preview(self.output_view.wanted_width())
+        if frames is None:
+            return
+        self.output_view.show_frame(frames[0])
+        if self.compare.isChecked():
+            self.input_view.show_frame(frames[1])
+
+    def refresh_stats(self) -> None:
+        state = self.c.state
+        stats = self.c.stats()
+        colour = STATE_COLOURS[state].name()
+        where = STATE_WORDS[state]
+        if stats is not None and state in ("live", "running"):
+            where = f"{where}: {stats.get('output')}"
+        self.output_label.setText(f"<span style='color:{colour}'>●</span> {where}")
+        if stats is None:
+            self.source_label.setText("—")
+            self.rate_label.setText("—")
+            self.stages_label.setText("—")
+            return
+        size = stats.get("size")
+        self.source_label.setText(f"{stats.get('source')}" + (f", {size[0]} × {size[1]}" if size else ""))
+        self.rate_label.setText(f"{stats.get('fps', 0.0):.1f} fps · latency {stats.get('latency_ms', 0.0):.0f} ms · "
+                                f"CPU {stats.get('cpu_percent', 0.0):.0f}% · dropped {stats.get('dropped', 0)}")
+        stages = stats.get("stages") or {}
+        order = [s for s in STAGES if s in stages] + [s for s in stages if s not in STAGES]
+        self.stages_label.setText(" · ".join(f"{s} {stages[s]['median_ms']:.1f}" for s in order) + " ms"
+                                  if order else "—")
+        cap = self.c.settings.capture
+        if size and (cap.width, cap.height) != tuple(size) and state in ("live", "running", "preview"):
+            self.size_note.setText(f"The camera is asked for {cap.width} × {cap.height}; the virtual camera keeps "
+                                   f"{size[0]} × {size[1]} until vcam restarts.")
+        else:
+            self.size_note.setText("")
+
+    def status_text(self) -> str:
+        """Everything the status area says, as plain text."""
+        parts = [self.output_label.text(), self.source_label.text(), self.rate_label.text(), self.stages_label.text()]
+        parts += [label.text() for label in getattr(self, "problem_labels", {}).values()]
+        return "\n".join(parts)
+
+    # -- from the widgets to the controller -------------------------------------------------------
+    def _compare_toggled(self, on: bool) -> None:
+        self.c.set_compare(on)
+        self._input_visible(on)
+
+    def _input_visible(self, on: bool) -> None:
+        self._input_box.setVisible(on)
+
+    def _pause_clicked(self) -> None:
+        if self.c.paused:
+            self.c.resume()
+        else:
+            self.c.pause()
+
+    def _choose_colour(self) -> None:
+        if not self.dialogs:
+            return
+        colour = QColorDialog.getColor(QColor(*self.c.settings.effect.color), self, "Background colour")
+        if colour.isValid():
+            self.c.set_colour((colour.red(), colour.green(), colour.blue()))
+
+    def _add_clicked(self) -> None:
+        if not self.dialogs:
+            return
+        patterns = " ".join(f"*{s}" for s in BACKGROUND_SUFFIXES)
+        files, _ = QFileDialog.getOpenFileNames(self, "Add backgrounds", str(Path.home()),
+                                                f"Pictures and videos ({patterns})")
+        if files:
+            self.c.add_backgrounds([Path(f) for f in files])
+
+    def _remove_clicked(self) -> None:
+        items = self.gallery.selectedItems()
+        if items and self.gallery.selected_is_user():
+            self.c.remove_background(Path(items[0].data(Qt.ItemDataRole.UserRole)))
+
+    def _gallery_selection(self) -> None:
+        self.remove_button.setEnabled(self.gallery.selected_is_user())
+
+    def _camera_chosen(self, index: int) -> None:
+        source = self.camera_combo.itemData(index)
+        if source != self.c.settings.capture.source and not self.c.set_capture(source=source):
+            self.sync()   # refused: show the camera still in use
+
+    def _size_chosen(self, index: int) -> None:
+        w, h = (int(v) for v in self.size_combo.itemData(index).split("x"))
+        if not self.c.set_capture(width=w, height=h):
+            self.sync()
+
+    def _fps_chosen(self, index: int) -> None:
+        if not self.c.set_capture(fps=float(self.fps_combo.itemData(index))):
+            self.sync()
+
+    def _refresh_cameras(self) -> None:
+        self._cameras = devices.list_cameras()
+        self._modes.clear()
+        self.sync()
+
+    # -- window -----------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.c.add_backgrounds(files)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.hide_on_close:
+            event.ignore()
+            self.hide()
+        else:
+            event.accept()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(1100, 760)
+
+
+def _select_text(combo: QComboBox, text: str) -> None:
+    index = combo.findText(text)
+    if index < 0:
+        combo.addItem(text)
+        index = combo.count() - 1
+    combo.setCurrentIndex(index)

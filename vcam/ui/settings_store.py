@@ -1,0 +1,112 @@
+"""Where the panel keeps what it remembers, in one folder (by default the user's config folder):
+
+- ``settings.json``: the :class:`~vcam.config.Settings`, through ``Settings.save``/``Settings.load``;
+- ``ui.json``: the user's own backgrounds (kept in the gallery) and the panel's view options.
+
+A file that cannot be read gives defaults and a warning, never an exception; it is kept aside as
+``<name>.bad`` so the next save does not destroy what the user may want to repair.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from vcam.config import Settings
+from vcam.errors import VcamError
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.json"
+UI_FILE = "ui.json"
+
+
+def default_config_dir() -> Path:
+    """``vcam`` in the user's config folder (``$XDG_CONFIG_HOME`` or ``~/.config`` on Linux,
+    ``~/Library/Preferences`` on macOS, ``%LOCALAPPDATA%`` on Windows), as Qt reports it."""
+    from PySide6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+    return (Path(base) if base else Path.home() / ".config") / "vcam"
+
+
+@dataclass
+class UiState:
+    """What the panel remembers besides the pipeline settings."""
+    backgrounds: list[str] = field(default_factory=list)   # user-added, in the order added
+    compare: bool = False                                   # original shown beside the output
+
+    @classmethod
+    def from_dict(cls, data: object) -> "UiState":
+        if not isinstance(data, dict):
+            raise VcamError(f"expected a JSON object, got {type(data).__name__}", "delete the file to reset")
+        backgrounds = data.get("backgrounds", [])
+        if not isinstance(backgrounds, list) or not all(isinstance(p, str) and p for p in backgrounds):
+            raise VcamError("'backgrounds' must be a list of file paths", "delete the file to reset")
+        compare = data.get("compare", False)
+        if not isinstance(compare, bool):
+            raise VcamError(f"'compare' must be true or false, got {compare!r}", "delete the file to reset")
+        return cls(backgrounds=list(dict.fromkeys(backgrounds)), compare=compare)
+
+
+class Store:
+    """Loads and saves the panel's files in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.settings_path = self.folder / SETTINGS_FILE
+        self.ui_path = self.folder / UI_FILE
+
+    def _set_aside(self, path: Path) -> str:
+        bad = path.with_name(path.name + ".bad")
+        try:
+            os.replace(path, bad)
+        except OSError:
+            return ""
+        return f"; the file was kept as {bad}"
+
+    def load_settings(self) -> tuple[Settings, Optional[str]]:
+        """The saved settings, or defaults and a warning saying why they could not be used."""
+        if not self.settings_path.exists():
+            return Settings(), None
+        try:
+            return Settings.load(self.settings_path), None
+        except VcamError as exc:
+            warning = f"settings not restored, using defaults: {exc.problem}{self._set_aside(self.settings_path)}"
+            log.warning("%s", warning)
+            return Settings(), warning
+
+    def save_settings(self, settings: Settings) -> None:
+        settings.save(self.settings_path)
+
+    def load_ui(self) -> tuple[UiState, Optional[str]]:
+        if not self.ui_path.exists():
+            return UiState(), None
+        try:
+            return UiState.from_dict(json.loads(self.ui_path.read_text())), None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, VcamError) as exc:
+            reason = exc.problem if isinstance(exc, VcamError) else str(exc)
+            warning = (f"gallery and view options in {self.ui_path} not restored ({reason})"
+                       f"{self._set_aside(self.ui_path)}")
+            log.warning("%s", warning)
+            return UiState(), warning
+
+    def save_ui(self, state: UiState) -> None:
+        """Write atomically, like ``Settings.save``."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{UI_FILE}.", dir=self.folder)
+        except OSError as exc:
+            raise VcamError(f"cannot save {self.ui_path} ({exc.strerror})", "check the folder's permissions") from None
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump({"backgrounds": state.backgrounds, "compare": state.compare}, f, indent=2)
+            os.replace(tmp, self.ui_path)
+        except OSError as exc:
+            raise VcamError(f"cannot save {self.ui_path} ({exc.strerror})", "check that it is a writable file") from None
+        finally:
+            Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,87 @@
+"""The tray icon: its lamp shows whether the virtual camera is live; its menu switches effect
+presets, pauses and resumes, shows the panel and quits."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from vcam.config import LIVE_EFFECTS
+from vcam.ui.controller import Controller
+from vcam.ui.icons import STATE_WORDS, camera_icon
+from vcam.ui.panel import effect_label
+
+
+class Tray(QSystemTrayIcon):
+    """``Tray(controller, show_panel, quit)``: the menu is rebuilt whenever the controller
+    changes, so it always matches the gallery and the current effect."""
+
+    def __init__(self, controller: Controller, show_panel: Callable[[], None], quit: Callable[[], None]) -> None:
+        super().__init__(camera_icon(controller.state))
+        self.c = controller
+        self._show_panel = show_panel
+        self._quit = quit
+        self.menu = QMenu()
+        self.setContextMenu(self.menu)
+        self._group = None
+        self.activated.connect(self._activated)
+        # Rebuilt after the event that changed things, never while one of its actions still fires.
+        self._sync_timer = QTimer(self, singleShot=True, interval=0)
+        self._sync_timer.timeout.connect(self.sync)
+        controller.changed.connect(self._sync_timer.start)
+        self.sync()
+
+    def presets(self) -> list[tuple[str, Callable[[], bool], bool]]:
+        """(label, action, checked) for each preset: the effects, with one entry per background."""
+        s = self.c.settings.effect
+        out = []
+        for name in LIVE_EFFECTS:
+            if name == "replace":
+                for path in self.c.gallery():
+                    out.append((f"Background: {path.stem}", lambda p=path: self.c.set_background(p),
+                                s.effect == "replace" and Path(s.background or "") == path))
+            else:
+                out.append((effect_label(name), lambda n=name: self.c.set_effect(n), s.effect == name))
+        return out
+
+    def sync(self) -> None:
+        state = self.c.state
+        self.setIcon(camera_icon(state))
+        self.setToolTip(f"vcam: {STATE_WORDS[state]}")
+        self.menu.clear()
+        if self._group is not None:
+            self._group.deleteLater()
+        group = self._group = QActionGroup(self)
+        self.actions: dict[str, QAction] = {}
+        for label, do, checked in self.presets():
+            action = QAction(label, self.menu, checkable=True, checked=checked)
+            action.triggered.connect(lambda _=False, do=do: do())
+            group.addAction(action)
+            self.menu.addAction(action)
+            self.actions[label] = action
+        self.menu.addSeparator()
+        pause = QAction("Resume" if self.c.paused else "Pause", self.menu)
+        pause.triggered.connect(self._toggle_pause)
+        self.menu.addAction(pause)
+        self.actions["pause"] = pause
+        show = QAction("Show panel", self.menu)
+        show.triggered.connect(self._show_panel)
+        self.menu.addAction(show)
+        self.actions["show"] = show
+        quit_action = QAction("Quit", self.menu)
+        quit_action.triggered.connect(self._quit)
+        self.menu.addAction(quit_action)
+        self.actions["quit"] = quit_action
+
+    def _toggle_pause(self) -> None:
+        if self.c.paused:
+            self.c.resume()
+        else:
+            self.c.pause()
+
+    def _activated(self, reason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self._show_panel()
