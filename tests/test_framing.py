@@ -1,0 +1,89 @@
+"""The crop that follows the person: more model pixels on them, a steady box, found again when lost."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from vcam.segment.framing import Framer
+from vcam.segment.mediapipe import MediaPipeSegmenter
+
+W, H = 960, 540
+
+
+@pytest.fixture(scope="module")
+def framer():
+    f = Framer(MediaPipeSegmenter("general"))
+    yield f
+    f.close()
+
+
+@pytest.fixture(scope="module")
+def person():
+    """The astronaut at 240x240 and the model's own matte of her at full size (a reference)."""
+    seg = MediaPipeSegmenter("general")
+    img = data.astronaut()
+    truth = seg.segment(cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)) > 0.5
+    seg.close()
+    small = cv2.resize(img, (240, 240), interpolation=cv2.INTER_AREA)
+    return small, cv2.resize(truth.astype(np.uint8), (240, 240), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def scene(person, x: int, y: int = 300):
+    """A grey room with the person's picture pasted at (x, y): frame and true mask."""
+    img, mask = person
+    frame = np.full((H, W, 3), 96, np.uint8)
+    frame[y:y + 240, x:x + 240] = img
+    truth = np.zeros((H, W), bool)
+    truth[y:y + 240, x:x + 240] = mask
+    return frame, truth
+
+
+def full_size(framer, matte):
+    return cv2.resize(matte, (W, H), interpolation=cv2.INTER_LINEAR) > 0.5
+
+
+def iou(a, b):
+    return np.logical_and(a, b).sum() / np.logical_or(a, b).sum()
+
+
+def test_a_small_person_is_segmented_better_on_the_crop(framer, person):
+    frame, truth = scene(person, 360)
+    whole = MediaPipeSegmenter("general")
+    raw = cv2.resize(whole.segment(frame), (W, H), interpolation=cv2.INTER_LINEAR) > 0.5
+    whole.close()
+    photo = full_size(framer, framer.segment_photo(frame))
+    assert framer.box is None                               # a photo leaves no state behind
+    assert iou(photo, truth) > iou(raw, truth) + 0.02
+    assert iou(photo, truth) > 0.8
+
+
+def test_the_box_follows_the_person_and_holds_still(framer, person):
+    framer.reset()
+    frame, truth = scene(person, 80)
+    mattes = [framer.segment(frame).copy() for _ in range(4)]
+    box = framer.box
+    assert box is not None and box[2] - box[0] < W * 0.6    # a crop, not the whole frame
+    x0, y0, x1, y1 = box
+    assert x0 <= 80 and x1 >= 80 + 240 and y0 <= 300 and y1 >= 540 - 1
+    assert np.array_equal(mattes[-1], mattes[-2])           # a still picture gives a still matte
+    assert iou(full_size(framer, mattes[-1]), truth) > 0.8
+
+    moved, truth = scene(person, 640)                       # she walks to the other side
+    for _ in range(3):
+        matte = framer.segment(moved)
+    assert framer.box[0] >= 300
+    assert iou(full_size(framer, matte), truth) > 0.8
+
+
+def test_nobody_there_means_the_whole_frame_is_watched(framer, person):
+    framer.reset()
+    frame, _ = scene(person, 360)
+    framer.segment(frame)
+    assert framer.box is not None
+    empty = np.full((H, W, 3), 96, np.uint8)
+    matte = framer.segment(empty)
+    assert framer.box is None and matte.max() < 0.5
+    framer.segment(frame)                                   # she comes back: found at once
+    assert framer.box is not None

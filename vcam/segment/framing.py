@@ -1,0 +1,165 @@
+"""Give the model more pixels of the person: segment a crop that follows them.
+
+The model sees a fixed, small input (256x256). On a whole webcam frame the person is a fraction
+of it; cropped to a box around the person (padded, square where the frame allows) the model sees
+them at up to twice the resolution, and the edges improve. The box comes from the previous
+frame's matte, so the model still runs once per frame; a whole-frame pass finds the person when
+they are lost, and once a second checks that nobody came in outside the box.
+
+The matte is returned for the whole frame at a working resolution (long side ``WORK_SIDE``), in
+fixed frame coordinates whatever the box, so temporal smoothing downstream sees a still person
+as still. The box itself only moves when the person leaves its inner part, or when it has become
+much larger than they need: a steady box means steady sampling, and no flicker from it.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from vcam.segment import Segmenter
+
+WORK_SIDE = 512       # long side of the matte returned, in pixels
+PAD = 0.1             # the box grows by this share of the person's size on every side
+CHECK_EVERY = 30      # frames between whole-frame passes while following
+MIN_AREA = 0.002      # share of the frame below which the person counts as lost
+
+
+class Framer:
+    """Wraps a :class:`Segmenter` whose input is ``output_size``; ``segment(frame)`` returns a
+    float32 matte of the whole frame at working resolution (``work_size``)."""
+
+    def __init__(self, segmenter: Segmenter) -> None:
+        self.segmenter = segmenter
+        self.name = segmenter.name
+        mw, mh = segmenter.output_size
+        self._input = np.zeros((mh, mw, 3), np.uint8)
+        self._frame_size: Optional[tuple[int, int]] = None
+        self._full: Optional[np.ndarray] = None
+        self._work: Optional[np.ndarray] = None
+        self.box: Optional[tuple[float, float, float, float]] = None   # x0, y0, x1, y1 in frame pixels
+        self._n = 0
+
+    def reset(self) -> None:
+        """Forget where the person was (a new source, or the next unrelated picture)."""
+        self.box = None
+        self._n = 0
+        reset = getattr(self.segmenter, "reset", None)
+        if reset is not None:
+            reset()
+
+    def _sizes(self, frame: np.ndarray) -> None:
+        size = (frame.shape[1], frame.shape[0])
+        if size != self._frame_size:
+            self._frame_size = size
+            scale = min(1.0, WORK_SIDE / max(size))
+            self.work_scale = scale
+            self.work_size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+            self._work = np.zeros((self.work_size[1], self.work_size[0]), np.float32)
+            self._full = np.zeros_like(self._work)
+            self.box = None
+
+    def _run(self, frame: np.ndarray, box, out: np.ndarray) -> np.ndarray:
+        """The model on ``box`` of ``frame``, written into ``out`` over the whole frame (0 outside)."""
+        x0, y0, x1, y1 = box
+        mw, mh = self.segmenter.output_size
+        sx, sy = mw / (x1 - x0), mh / (y1 - y0)
+        # Plain scale-and-shift sampling, as MediaPipe's own graph does it.
+        forward = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], np.float32)
+        cv2.warpAffine(frame, forward, (mw, mh), dst=self._input, flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+        raw = self.segmenter.segment(self._input)
+        ws = self.work_scale
+        back = np.array([[ws / sx, 0.0, x0 * ws], [0.0, ws / sy, y0 * ws]], np.float32)
+        cv2.warpAffine(raw, back, self.work_size, dst=out, flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return out
+
+    def _person_box(self, matte: np.ndarray):
+        """The person's bounding box in frame pixels, or None when there is (almost) nobody."""
+        mask = matte > 0.5
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if rows.size == 0 or np.count_nonzero(mask) < MIN_AREA * mask.size:
+            return None
+        s = 1.0 / self.work_scale
+        return cols[0] * s, rows[0] * s, (cols[-1] + 1) * s, (rows[-1] + 1) * s
+
+    def _crop_for(self, person) -> tuple[float, float, float, float]:
+        """Pad the person's box, make it square where the frame allows, keep it in the frame."""
+        fw, fh = self._frame_size
+        x0, y0, x1, y1 = person
+        w, h = x1 - x0, y1 - y0
+        pad = PAD * max(w, h)
+        side_w = min(fw, max(w + 2 * pad, h + 2 * pad))
+        side_h = min(fh, max(h + 2 * pad, w + 2 * pad))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        bx0 = min(max(0.0, cx - side_w / 2), fw - side_w)
+        by0 = min(max(0.0, cy - side_h / 2), fh - side_h)
+        return bx0, by0, bx0 + side_w, by0 + side_h
+
+    def _keeps(self, person) -> bool:
+        """Whether the current box still fits ``person``: inside its inner part, and not more than
+        twice as large as needed."""
+        if self.box is None:
+            return False
+        bx0, by0, bx1, by1 = self.box
+        fw, fh = self._frame_size
+        mx, my = 0.08 * (bx1 - bx0), 0.08 * (by1 - by0)
+        x0, y0, x1, y1 = person
+        inside = ((x0 >= bx0 + mx or bx0 <= 0) and (y0 >= by0 + my or by0 <= 0)
+                  and (x1 <= bx1 - mx or bx1 >= fw) and (y1 <= by1 - my or by1 >= fh))
+        need = self._crop_for(person)
+        too_big = (bx1 - bx0) * (by1 - by0) > 2.0 * (need[2] - need[0]) * (need[3] - need[1])
+        return inside and not too_big
+
+    def segment(self, frame: np.ndarray) -> np.ndarray:
+        """Live: one model pass on the followed box (two on a check frame)."""
+        self._sizes(frame)
+        fw, fh = self._frame_size
+        whole = (0.0, 0.0, float(fw), float(fh))
+        check = self.box is None or self._n % CHECK_EVERY == 0
+        self._n += 1
+        if check:
+            person = self._person_box(self._run(frame, whole, self._full))
+            if person is None:
+                self.box = None
+                np.copyto(self._work, self._full)
+                return self._work
+            if self.box is None or not self._keeps_union(person):
+                self.box = self._crop_for(person)
+        self._run(frame, self.box, self._work)
+        person = self._person_box(self._work)
+        if person is None:
+            self.box = None   # lost: the next frame looks at the whole picture
+        elif not self._keeps(person):
+            self.box = self._crop_for(person)
+        return self._work
+
+    def _keeps_union(self, person) -> bool:
+        """On a check frame: is everyone the whole-frame pass found inside the current box?"""
+        bx0, by0, bx1, by1 = self.box
+        x0, y0, x1, y1 = person
+        return x0 >= bx0 and y0 >= by0 and x1 <= bx1 and y1 <= by1
+
+    def segment_photo(self, frame: np.ndarray) -> np.ndarray:
+        """A still picture, with no time limit: a whole-frame pass finds the person; the matte is
+        the mean of a pass on their box and one on the mirrored picture (models are not quite
+        symmetric, and their errors partly cancel)."""
+        self.reset()
+        self._sizes(frame)
+        fw, fh = self._frame_size
+        person = self._person_box(self._run(frame, (0.0, 0.0, float(fw), float(fh)), self._full))
+        if person is None:
+            np.copyto(self._work, self._full)
+            return self._work
+        x0, y0, x1, y1 = box = self._crop_for(person)
+        self._run(frame, box, self._work)
+        mirrored = self._run(np.ascontiguousarray(frame[:, ::-1]), (fw - x1, y0, fw - x0, y1), self._full)
+        self._work += mirrored[:, ::-1]
+        self._work *= 0.5
+        self.reset()
+        return self._work
+
+    def close(self) -> None:
+        self.segmenter.close()
