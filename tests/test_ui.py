@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before Qt is imported
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from vcam import VcamError, resources
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
 from vcam.pipeline import Pipeline
 from vcam.ui import devices
-from vcam.ui.app import _wait
+from vcam.ui.app import ExceptionHook, _wait
 from vcam.ui.controller import Controller
 from vcam.ui.panel import Panel
 from vcam.ui.tray import Tray
@@ -355,6 +356,20 @@ def test_tray_presets_and_pause(qapp, make_panel):
     tray.deleteLater()
 
 
+def test_unexpected_error_is_logged_and_shown_without_a_dialog(qapp, make_panel, caplog):
+    controller, panel = make_panel(demo_settings(), start=False)
+    with ExceptionHook(controller, panel, dialogs=False) as hook:
+        assert sys.excepthook is hook
+        try:
+            raise RuntimeError("something nobody expected")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+    assert sys.excepthook is not hook
+    assert "something nobody expected" in panel.problem_labels["unexpected"].text()
+    assert "something nobody expected" in caplog.text and "Traceback" in caplog.text
+    assert hook.shown is False                                 # no dialog in this mode
+
+
 # -- cameras ---------------------------------------------------------------------------------------
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux device nodes")
 def test_cameras_listed_without_virtual_and_metadata_nodes(tmp_path):
@@ -408,6 +423,33 @@ def test_screenshot_command(tmp_path):
     assert w >= 800 and h >= 500
     assert img.mean() > 60 and img.std() > 30                    # a drawn panel, not a blank picture
     assert not (tmp_path / "xdg" / "vcam").exists()              # the user's settings are left alone
+
+
+def test_app_starts_with_the_saved_settings_and_quits_on_sigterm(tmp_path):
+    """``vcam ui`` reads its settings from the user's config folder ($XDG_CONFIG_HOME/vcam here)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("XDG_CONFIG_HOME is where Qt looks on Linux")
+    saved = demo_settings(EffectSettings("color", color=(10, 20, 30)))
+    saved.save(tmp_path / "xdg" / "vcam" / "settings.json")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    proc = subprocess.Popen([sys.executable, "-m", "vcam", "ui", "-v"], cwd=tmp_path, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stderr:                               # until the pipeline runs (or it exits)
+            lines.append(line)
+            if "running: demo -> null" in line:
+                break
+        assert any("running: demo -> null at 320x240" in line for line in lines), "".join(lines)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, rest
+    assert "Traceback" not in "".join(lines) + rest
+    assert Settings.load(tmp_path / "xdg" / "vcam" / "settings.json") == saved
 
 
 def test_no_display_says_what_to_use_instead(tmp_path):

@@ -22,7 +22,7 @@ from vcam.ui.tray import Tray
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_SIZE = (1100, 760)
+SCREENSHOT_SIZE = (1040, 720)
 
 
 def application() -> QApplication:
@@ -109,8 +109,8 @@ def run(config_dir: Optional[Path] = None) -> int:
         app.setQuitOnLastWindowClosed(False)
     try:
         with ExceptionHook(controller, panel, dialogs=True), _quit_on_signals(app):
-            controller.start()
             panel.show()
+            QTimer.singleShot(0, controller.start)   # the window first; the model loads after
             return app.exec()
     finally:
         if tray is not None:
@@ -159,6 +159,6 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
         finally:
             controller.close()
             panel.close()
-    if not pixmap.save(str(path), "PNG"):
+    if not pixmap.save(str(path), "PNG", 0):   # 0: the smallest file (zlib level 9)
         raise VcamError(f"cannot write {path}", "choose a writable .png path")
     return pixmap.width(), pixmap.height(), frames

@@ -9,7 +9,7 @@ from typing import Optional
 import cv2
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
 from vcam import media
@@ -18,7 +18,7 @@ from vcam.resources import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-THUMB = QSize(128, 72)
+THUMB = QSize(112, 63)
 PATH_ROLE = Qt.ItemDataRole.UserRole
 USER_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -46,8 +46,6 @@ def thumbnail(path: Path, size: QSize = THUMB) -> QImage:
 def _placeholder(text: str) -> QIcon:
     pix = QPixmap(THUMB)
     pix.fill(QColor(70, 70, 70))
-    from PySide6.QtGui import QPainter
-
     painter = QPainter(pix)
     painter.setPen(QColor(230, 230, 230))
     painter.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, text)

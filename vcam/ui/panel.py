@@ -8,6 +8,7 @@ visible, stats twice a second. Nothing here touches a full-size frame.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Optional
@@ -18,8 +19,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
                                QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSizePolicy, QSlider,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
-from vcam import segment
-from vcam.config import LIVE_EFFECTS, MODELS
+from vcam import config, segment
+from vcam.config import LIVE_EFFECTS, MODELS, SegmentSettings
 from vcam.stats import STAGES
 from vcam.ui import devices
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
@@ -29,6 +30,7 @@ from vcam.ui.icons import STATE_COLOURS, STATE_WORDS, camera_icon
 log = logging.getLogger(__name__)
 
 PREVIEW_HZ = 30
+PREVIEW_MAX_WIDTH = 960   # the processing thread scales previews down to this at most
 STATS_HZ = 2
 EFFECT_NAMES = {"none": "Off", "blur": "Blur", "bokeh": "Bokeh", "replace": "Background", "color": "Colour"}
 SPECIAL_SOURCES = (("auto", "Automatic: first camera, else the demo"), ("demo", "Demo portrait"))
@@ -52,7 +54,7 @@ class PreviewView(QLabel):
         self.frames = 0
 
     def wanted_width(self) -> int:
-        return max(16, min(1920, int(min(self.width(), self.height() * self.aspect))))
+        return max(16, min(PREVIEW_MAX_WIDTH, int(min(self.width(), self.height() * self.aspect))))
 
     def show_frame(self, rgb) -> None:
         h, w = rgb.shape[:2]
@@ -187,14 +189,10 @@ class Panel(QMainWindow):
         layout.addLayout(row)
 
         form = QFormLayout()
-        strength = QHBoxLayout()
         self.blur_slider = _slider(1, 100)
         self.blur_slider.valueChanged.connect(lambda v: self.c.set_blur(float(v)))
         self.blur_value = QLabel()
-        self.blur_value.setMinimumWidth(28)
-        strength.addWidget(self.blur_slider)
-        strength.addWidget(self.blur_value)
-        form.addRow("Blur strength", strength)
+        form.addRow("Blur strength", _with_value(self.blur_slider, self.blur_value))
         self.colour_button = QPushButton("Choose…")
         self.colour_button.clicked.connect(self._choose_colour)
         form.addRow("Colour", self.colour_button)
@@ -256,14 +254,30 @@ class Panel(QMainWindow):
         self.model_combo.addItems(list(MODELS))
         self.model_combo.activated.connect(lambda _: self.c.set_segment(model=self.model_combo.currentText()))
         form.addRow("Model", self.model_combo)
+        fields = {f.name for f in dataclasses.fields(SegmentSettings)}
+        self.provider_combo: Optional[QComboBox] = None
+        if "provider" in fields:   # where the onnx backend runs: CPU, CUDA, ...
+            self.provider_combo = QComboBox()
+            self.provider_combo.addItems(list(getattr(config, "PROVIDERS", ("auto",))))
+            self.provider_combo.setToolTip("Where the onnx backend runs the model; auto takes the best that works")
+            self.provider_combo.activated.connect(
+                lambda _: self.c.set_segment(provider=self.provider_combo.currentText()))
+            form.addRow("Device", self.provider_combo)
+        self.follow_box: Optional[QCheckBox] = None
+        if "follow" in fields:
+            self.follow_box = QCheckBox("Follow the person (more detail at the edges)")
+            self.follow_box.toggled.connect(lambda on: self.c.set_segment(follow=on))
+            form.addRow("", self.follow_box)
         self.smoothing_slider = _slider(0, 100)
         self.smoothing_slider.setToolTip("Temporal smoothing of the outline: 0 off, 100 strongest")
         self.smoothing_slider.valueChanged.connect(lambda v: self.c.set_matte(smoothing=v / 100))
-        form.addRow("Smoothing", self.smoothing_slider)
+        self.smoothing_value = QLabel()
+        form.addRow("Smoothing", _with_value(self.smoothing_slider, self.smoothing_value))
         self.motion_slider = _slider(1, 100)
         self.motion_slider.setToolTip("Changes larger than this pass at once, so movement is never trailed")
         self.motion_slider.valueChanged.connect(lambda v: self.c.set_matte(motion=v / 100))
-        form.addRow("Motion threshold", self.motion_slider)
+        self.motion_value = QLabel()
+        form.addRow("Motion threshold", _with_value(self.motion_slider, self.motion_value))
         note = QLabel("'general' suits a person near the camera; 'landscape' is faster, for wide shots.")
         note.setWordWrap(True)
         form.addRow(note)
@@ -273,8 +287,10 @@ class Panel(QMainWindow):
     def sync(self) -> None:
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
-        widgets = (self.effect_group, self.blur_slider, self.camera_combo, self.size_combo, self.fps_combo,
-                   self.mirror_box, self.backend_combo, self.model_combo, self.smoothing_slider, self.motion_slider)
+        widgets = [w for w in (self.effect_group, self.blur_slider, self.camera_combo, self.size_combo,
+                               self.fps_combo, self.mirror_box, self.backend_combo, self.model_combo,
+                               self.provider_combo, self.follow_box, self.smoothing_slider, self.motion_slider)
+                   if w is not None]
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -294,8 +310,15 @@ class Panel(QMainWindow):
             self.mirror_box.setChecked(s.capture.mirror)
             _select_text(self.backend_combo, s.segment.backend)
             _select_text(self.model_combo, s.segment.model)
+            if self.provider_combo is not None:
+                _select_text(self.provider_combo, s.segment.provider)
+                self.provider_combo.setEnabled(s.segment.backend != "mediapipe")
+            if self.follow_box is not None:
+                self.follow_box.setChecked(s.segment.follow)
             self.smoothing_slider.setValue(round(s.matte.smoothing * 100))
             self.motion_slider.setValue(round(s.matte.motion * 100))
+            self.smoothing_value.setText(f"{s.matte.smoothing:.2f}")
+            self.motion_value.setText(f"{s.matte.motion:.2f}")
         finally:
             for w in widgets:
                 w.blockSignals(False)
@@ -493,6 +516,14 @@ class Panel(QMainWindow):
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(1100, 760)
+
+
+def _with_value(slider: QSlider, value: QLabel) -> QHBoxLayout:
+    row = QHBoxLayout()
+    value.setMinimumWidth(34)
+    row.addWidget(slider, 1)
+    row.addWidget(value)
+    return row
 
 
 def _select_text(combo: QComboBox, text: str) -> None:
