@@ -91,7 +91,7 @@ def frames_after(qapp, controller, n: int) -> None:
 # -- the preview API of the pipeline ---------------------------------------------------------------
 def test_pipeline_preview_is_made_only_when_asked():
     with Pipeline(demo_settings(EffectSettings("color", color=GREEN))) as pipeline:
-        assert pipeline._done.wait(0) is False
+        assert pipeline.wait(0) is False
         while pipeline.stats()["frames"] < 5:
             pipeline.wait(0.05)
         assert pipeline.preview(160) is None          # frames went by, but nobody had asked

@@ -103,6 +103,7 @@ def measure(run: Run, progress: Optional[Progress] = None) -> dict:
         "effect": run.settings.effect.effect,
         "backend": run.settings.segment.backend,
         "model": run.settings.segment.model,
+        "segmenter": fast.get("segmenter"),
         "sink": run.sink,
         "frames": fast["frames"],
         "processing_ms": fast["processing_ms"],
@@ -129,6 +130,9 @@ def table(results: list[dict]) -> str:
                      f" {r['latency_ms']:7.1f} {r['cpu_percent']:5.0f} {r['cpu_ms_per_frame']:8.2f} {r['peak_memory_mb']:5.0f}")
     lines.append(f"stage columns: median ms (throughput phase); processing = {' + '.join(PROCESSING)}; "
                  f"latency and CPU at the target fps (live phase)")
+    segmenters = sorted({r["segmenter"] for r in results if r.get("segmenter")})
+    if segmenters:
+        lines.append(f"segmenter: {', '.join(segmenters)}")
     return "\n".join(lines)
 
 

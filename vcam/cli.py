@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODELS, CaptureSettings, EffectSettings, MatteSettings,
-                         OutputSettings, SegmentSettings, Settings, parse_colour)
+from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODEL_TYPES, MODELS, PROVIDERS, CaptureSettings, EffectSettings,
+                         MatteSettings, OutputSettings, SegmentSettings, Settings, parse_colour)
 from vcam.errors import VcamError
 
 log = logging.getLogger("vcam")
@@ -23,8 +23,16 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...]) -> None:
     p.add_argument("--blur", type=float, default=EffectSettings.blur,
                    help=f"blur strength, the Gaussian sigma in pixels at 720p (default: {EffectSettings.blur:g})")
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
-    p.add_argument("--backend", default="mediapipe", help="segmentation backend (default: mediapipe)")
-    p.add_argument("--model", default="general", help=f"segmentation model: {', '.join(MODELS)} (default: general)")
+    p.add_argument("--backend", default=SegmentSettings.backend,
+                   help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
+    p.add_argument("--model", default="general",
+                   help=f"segmentation model: {', '.join(MODELS)}, or with --backend onnx a .onnx file (default: general)")
+    p.add_argument("--model-type", choices=MODEL_TYPES, default="auto",
+                   help="type of a --model .onnx file; auto reads its inputs and outputs (default: auto)")
+    p.add_argument("--provider", choices=PROVIDERS, default="auto",
+                   help="ONNX Runtime execution provider; auto takes the best that works (default: auto)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads of the onnx backend; 0: half the cores, at most 4 (default: 0)")
     p.add_argument("--smoothing", type=float, default=MatteSettings.smoothing,
                    help=f"temporal smoothing of the matte, 0 (off) to 1 (default: {MatteSettings.smoothing:g})")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
@@ -81,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
                             color=parse_colour(args.color))
-    common = dict(segment=SegmentSettings(backend=args.backend, model=args.model),
+    common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
+                                          provider=args.provider, threads=args.threads),
                   matte=MatteSettings(smoothing=args.smoothing), effect=effect)
     if args.command in ("run", "bench"):
         if args.command == "bench":
@@ -130,6 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         pipeline.start()
         s = pipeline.stats()
         print(f"vcam: {s['source']} -> {s['output']}, {s['size'][0]}x{s['size'][1]} at {pipeline.fps:g} fps"
+              f", segmenter {s['segmenter']}"
               f"{'' if args.frames else '; Ctrl-C stops'}", file=sys.stderr)
         while not stop.is_set() and not pipeline.wait(1.0):
             if args.stats:

@@ -19,6 +19,8 @@ from vcam.errors import VcamError
 LIVE_EFFECTS = ("none", "blur", "replace", "color")
 FILE_EFFECTS = LIVE_EFFECTS + ("matte", "cutout")
 MODELS = ("general", "landscape")
+MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
+PROVIDERS = ("auto", "tensorrt", "cuda", "directml", "coreml", "cpu")    # ONNX Runtime, best first
 
 NAMED_COLOURS = {
     "green": (0, 177, 64),
@@ -89,12 +91,22 @@ class CaptureSettings:
 class SegmentSettings:
     backend: str = "mediapipe"
     model: str = "general"
+    # The onnx backend's: the type of a user's .onnx ``model``, the execution provider, and CPU
+    # threads (0: automatic, leaving cores for capture and compositing).
+    model_type: str = "auto"
+    provider: str = "auto"
+    threads: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, str) or not self.backend:
             raise VcamError(f"backend must be a name, got {self.backend!r}", "for example 'mediapipe'")
         if not isinstance(self.model, str) or not self.model:
             raise VcamError(f"model must be a name, got {self.model!r}", "for example 'general'")
+        _check_choice("model type", self.model_type, MODEL_TYPES)
+        _check_choice("provider", self.provider, PROVIDERS)
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int):
+            raise VcamError(f"threads must be a whole number, got {self.threads!r}", "give 0 (automatic) to 64")
+        _check_number("threads", self.threads, 0, 64)
 
 
 @dataclass(frozen=True)

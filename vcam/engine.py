@@ -81,6 +81,9 @@ class Engine:
     def reset(self) -> None:
         """Forget temporal state: the next frame is unrelated to the last."""
         self.matte.reset()
+        reset = getattr(self.segmenter, "reset", None)
+        if reset is not None:
+            reset()
 
     def process(self, frame: np.ndarray, out: np.ndarray, times: dict, generation: Optional[int] = None) -> np.ndarray:
         """Composite ``frame`` into ``out``; record stage seconds in ``times``; return the alpha
@@ -89,7 +92,7 @@ class Engine:
             self._swap_staged()
         if generation is not None and generation != self._generation:
             self._generation = generation
-            self.matte.reset()
+            self.reset()
         size = (frame.shape[1], frame.shape[0])
         self.prepare(size)
         t0 = time.perf_counter()

@@ -190,6 +190,7 @@ class Pipeline:
         snap.update(
             source=self.capture.source.name if self.capture else None,
             output=self.publisher.sink.name if self.publisher else None,
+            segmenter=self.engine.segmenter.name if self.engine else None,
             size=list(self.size) if self.capture else None,
             dropped=(self.capture.mailbox.dropped if self.capture else 0) + self._to_output.dropped,
             error=self.error or (self.capture.error if self.capture else None)

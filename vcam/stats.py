@@ -76,4 +76,5 @@ def format_line(snap: dict) -> str:
     """One human line: fps, latency, CPU, per-stage median ms."""
     head = (f"{snap['fps']:5.1f} fps | processing {snap['processing_ms']:5.1f} ms | latency {snap['latency_ms']:5.1f} ms"
             f" | cpu {snap['cpu_percent']:4.0f}%")
-    return head + " | ms: " + " ".join(f"{s} {v['median_ms']:.1f}" for s, v in snap["stages"].items())
+    line = head + " | ms: " + " ".join(f"{s} {v['median_ms']:.1f}" for s, v in snap["stages"].items())
+    return line + (f" | {snap['segmenter']}" if snap.get("segmenter") else "")

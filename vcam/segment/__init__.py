@@ -3,6 +3,7 @@
 A :class:`Segmenter` takes an RGB uint8 frame of any size and returns a float32 matte in [0, 1]
 at the model's own resolution (``output_size``); the matte stage scales it to the frame.
 Backends register a factory with :func:`register`; :func:`create` builds one by name.
+A segmenter that carries state from frame to frame (a recurrent model) also has ``reset()``.
 """
 from __future__ import annotations
 
@@ -51,4 +52,11 @@ def _mediapipe(settings: SegmentSettings) -> Segmenter:
     return MediaPipeSegmenter(settings.model)
 
 
+def _onnx(settings: SegmentSettings) -> Segmenter:
+    from vcam.segment.onnx import OnnxSegmenter  # onnxruntime only when used
+
+    return OnnxSegmenter(settings)
+
+
 register("mediapipe", _mediapipe)
+register("onnx", _onnx)
