@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before Qt is imported
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -248,6 +249,23 @@ def test_no_virtual_camera_runs_anyway_and_shows_the_fix(qapp, make_panel):
     assert controller.set_effect("none")
     assert controller.pipeline.settings.effect.effect == "none"
     assert controller.pipeline.settings.output.target == "null"
+
+
+def test_a_pipeline_that_cannot_start_is_shown_and_a_fix_starts_it(qapp, make_panel):
+    settings = demo_settings(target="virtual", device="/dev/video57")
+    settings = settings.replace(segment=dataclasses.replace(settings.segment, backend="no-such-backend"))
+    controller, panel = make_panel(settings)
+    assert controller.state == "stopped" and controller.pipeline is None
+    assert "no-such-backend" in panel.problem_labels["pipeline"].text()
+    assert "output" not in controller.problems          # not blamed on the virtual camera
+    assert wait_until(qapp, lambda: "Not running" in panel.output_view.text())
+    index = panel.backend_combo.findText("mediapipe")
+    panel.backend_combo.setCurrentIndex(index)
+    panel.backend_combo.activated.emit(index)
+    assert controller.running and controller.pipeline.settings.segment.backend == "mediapipe"
+    assert "pipeline" not in controller.problems
+    assert controller.state == "preview"                # and still no virtual camera here
+    frames_after(qapp, controller, 3)
 
 
 def _bad_file(kind: str, tmp_path: Path) -> Path:

@@ -143,7 +143,11 @@ class Controller(QObject):
             if s.output.target != "virtual":
                 raise
             self._problem("output", exc)
-        self.pipeline = Pipeline(s.replace(output=OutputSettings(target="null"))).start()
+        try:
+            self.pipeline = Pipeline(s.replace(output=OutputSettings(target="null"))).start()
+        except BaseException:
+            self._clear("output")   # it was not (only) the virtual camera: the caller shows why
+            raise
 
     def _note_demo_fallback(self) -> None:
         p = self.pipeline

@@ -66,7 +66,8 @@ class PreviewView(QLabel):
         self.frames += 1
 
     def show_text(self, text: str) -> None:
-        if self.pixmap() is not None and not self.pixmap().isNull() or self.text() != text:
+        showing_picture = self.pixmap() is not None and not self.pixmap().isNull()
+        if showing_picture or self.text() != text:
             self.clear()
             self.setText(text)
 
@@ -390,7 +391,7 @@ class Panel(QMainWindow):
 
     # -- timers: read, never compute --------------------------------------------------------------
     def refresh_preview(self) -> None:
-        if not self.isVisible():
+        if not self.isVisible() or self.isMinimized():   # nobody looks: nothing is asked of the pipeline
             return
         state = self.c.state
         if state in ("paused", "stopped"):
