@@ -125,6 +125,46 @@ def test_blur_follows_the_frame_from_one_call_to_the_next():
     comp.close()
 
 
+def red_person_on_green(size=(320, 180)):
+    """A red person (a centred block, alpha 255) in front of a green wall (alpha 0)."""
+    w, h = size
+    frame = np.zeros((h, w, 3), np.uint8)
+    frame[...] = (20, 160, 40)
+    alpha = np.zeros((h, w), np.uint8)
+    alpha[h // 4:, w // 3: 2 * w // 3] = 255
+    frame[alpha == 255] = (220, 20, 20)
+    return frame, alpha
+
+
+@pytest.mark.parametrize("effect", ["blur", "bokeh"])
+def test_no_halo_the_blurred_background_next_to_the_person_holds_none_of_their_colour(effect):
+    frame, alpha = red_person_on_green()
+    w = frame.shape[1]
+    near = np.zeros_like(alpha, bool)                   # the background within 6 px of the person
+    near[:, w // 3 - 6: w // 3] = True
+    near[:, 2 * w // 3: 2 * w // 3 + 6] = True
+    near &= alpha == 0
+    clean = run(EffectSettings(effect, blur=30.0), frame, alpha, (320, 180))
+    assert np.abs(clean[near].astype(int) - (20, 160, 40)).max() <= 3      # pure wall colour
+    haloed = run(EffectSettings(effect, blur=30.0, halo_free=False), frame, alpha, (320, 180))
+    assert haloed[near][:, 0].mean() > 40               # without it, red glows into the wall
+    np.testing.assert_array_equal(clean[alpha == 255], frame[alpha == 255])
+
+
+def test_bokeh_blooms_highlights_into_discs_brighter_than_a_blur():
+    size = (320, 180)
+    frame = np.full((180, 320, 3), 60, np.uint8)
+    frame[40:44, 60:64] = 255                            # a small lamp in the background
+    alpha = np.zeros((180, 320), np.uint8)
+    bokeh = run(EffectSettings("bokeh", blur=20.0), frame, alpha, size).astype(int)
+    blur = run(EffectSettings("blur", blur=20.0), frame, alpha, size).astype(int)
+    lamp = (slice(30, 54), slice(50, 74))
+    assert bokeh[lamp].sum() > blur[lamp].sum()         # the highlight keeps more light
+    assert bokeh[42, 62].max() < 255 and bokeh[42, 68].max() > 62   # spread into a disc (radius 7.5)
+    far = bokeh[120:, 200:]
+    assert np.abs(far - 60).max() <= 1                  # the rest of the wall is unchanged
+
+
 # --- replace: picture ----------------------------------------------------------------------------
 
 def test_replace_with_a_picture_cover_fits_it(tmp_path):

@@ -127,10 +127,10 @@ class Processor:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _render(self, rgb: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _render(self, rgb: np.ndarray, out: np.ndarray, photo: bool = False) -> np.ndarray:
         """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
         (matte) or RGBA (cut-out)."""
-        alpha = self.engine.process(rgb, out, {})
+        alpha = self.engine.process(rgb, out, {}, photo=photo)
         if self.effect == "matte":
             return alpha
         return np.dstack((out, alpha)) if self.effect == "cutout" else out
@@ -159,11 +159,10 @@ class Processor:
         rgb = media.load_image(job.input)
         if self.settings.capture.mirror:
             rgb = np.ascontiguousarray(rgb[:, ::-1])
-        self.engine.reset()   # photos are independent: no state from the previous one
-        out = np.empty_like(rgb)
+        out = np.empty_like(rgb)   # photos are independent: process(photo=True) keeps no state
         if self.effect == "cutout" and job.output.suffix.lower() != ".png":
             raise VcamError(f"a cut-out needs transparency: cannot write {job.output}", "name it .png")
-        media.write_image(job.output, self._render(rgb, out))
+        media.write_image(job.output, self._render(rgb, out, photo=True))
         self.written += 1
 
     def _video(self, job: Job) -> None:

@@ -20,9 +20,69 @@ from vcam.resources import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-# Blur at reduced resolution: a Gaussian of sigma s on a frame scaled down by f looks the same
-# as sigma s*f at full size once scaled back up, for a fraction of the cost.
+# The background is blurred at reduced size: a Gaussian of sigma s on a frame scaled down by f
+# looks the same as sigma s*f at full size once scaled back up, for a fraction of the cost.
 BLUR_SIGMA_SMALL = 2.0   # the least sigma kept at reduced size: 2 to 4 pixels there
+BOKEH_RADIUS_SMALL = 3.0  # the least disc radius kept at reduced size
+BOKEH_BLOOM = 3.0        # how much brighter a white highlight shines through the disc
+FILL = np.float32(0.001)  # weight of the plain blur, for where no background is near
+
+
+def _disc(radius: float) -> np.ndarray:
+    """A flat disc kernel with an anti-aliased rim, summing to 1."""
+    r = int(np.ceil(radius))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1].astype(np.float32)
+    k = np.clip(radius + 0.5 - np.sqrt(xx * xx + yy * yy), 0.0, 1.0)
+    return (k / k.sum()).astype(np.float32)
+
+
+class _Defocus:
+    """The background out of focus, with the person left out before blurring (normalised by the
+    background weight), so their colours do not glow into it as a halo.
+
+    ``bokeh`` uses a disc (a lens's out-of-focus shape) in linear light with highlights boosted,
+    so lights bloom into bright discs; otherwise a Gaussian. All of it runs at a size reduced by a
+    power of two (OpenCV's fast halving), then one bilinear scale-up."""
+
+    def __init__(self, size: tuple[int, int], strength: float, *, bokeh: bool, halo_free: bool) -> None:
+        w, h = self.size = size
+        reach = strength * h / 720.0 * (1.5 if bokeh else 1.0)   # sigma, or the disc's radius
+        least = BOKEH_RADIUS_SMALL if bokeh else BLUR_SIGMA_SMALL
+        factor = 1 << max(0, int(np.log2(max(1.0, reach / least))))
+        small = (max(1, w // factor), max(1, h // factor))
+        self._shrink = kernels.Downscaler(size, small)
+        self._shrink_alpha = kernels.Downscaler(size, small, channels=1) if halo_free else None
+        sh = (small[1], small[0])
+        self._small = np.empty(sh + (3,), np.uint8)
+        self._alpha = np.zeros(sh, np.uint8)      # stays 0 (all background) when not halo-free
+        self._plain, self._held = np.empty(sh + (3,), np.float32), np.empty(sh + (3,), np.float32)
+        self._weight = np.empty(sh, np.float32)
+        self._blurred = [np.empty_like(self._plain), np.empty_like(self._held), np.empty_like(self._weight)]
+        self._out = np.empty_like(self._small)
+        gamma = 2.2 if bokeh else 1.0
+        self._lut = ((np.arange(256, dtype=np.float32) / 255.0) ** gamma).astype(np.float32)
+        self._back = np.round(255.0 * (np.arange(1024, dtype=np.float32) / 1023.0) ** (1.0 / gamma)).astype(np.uint8)
+        self._bloom = np.float32(BOKEH_BLOOM if bokeh else 0.0)
+        self._disc = _disc(reach / factor) if bokeh else None
+        self._sigma = reach / factor
+
+    def _blur(self, src: np.ndarray, dst: np.ndarray) -> None:
+        if self._disc is not None:
+            cv2.filter2D(src, -1, self._disc, dst=dst, borderType=cv2.BORDER_REFLECT)
+        else:
+            cv2.GaussianBlur(src, (0, 0), self._sigma, dst=dst, borderType=cv2.BORDER_REFLECT)
+
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
+        self._shrink(frame, self._small)
+        if self._shrink_alpha is not None:
+            self._shrink_alpha(alpha, self._alpha)
+        kernels.premultiply(self._small, self._alpha, self._lut, self._bloom, self._plain, self._held, self._weight)
+        plain, held, weight = self._blurred
+        self._blur(self._plain, plain)
+        self._blur(self._held, held)
+        self._blur(self._weight, weight)
+        kernels.normalise(held, weight, plain, self._back, self._out, FILL)
+        cv2.resize(self._out, self.size, dst=out, interpolation=cv2.INTER_LINEAR)
 
 
 class _VideoBackground:
@@ -66,20 +126,8 @@ class Compositor:
                 self._video.read_into(self._bg)
             else:
                 self._bg[...] = media.cover_fit(media.load_image(path, "background"), w, h)
-        elif effect == "blur":
-            sigma = settings.blur * h / 720.0
-            # A power of two keeps the scale-down on OpenCV's fast halving path.
-            factor = 1 << max(0, int(np.log2(max(1.0, sigma / BLUR_SIGMA_SMALL))))
-            small = (max(1, w // factor), max(1, h // factor))
-            self._shrink = kernels.Downscaler(size, small)
-            self._small = np.empty((small[1], small[0], 3), np.uint8)
-            self._small_blur = np.empty_like(self._small)
-            self._sigma_small = sigma / factor
-
-    def _blur_background(self, frame: np.ndarray) -> None:
-        self._shrink(frame, self._small)
-        cv2.GaussianBlur(self._small, (0, 0), self._sigma_small, dst=self._small_blur, borderType=cv2.BORDER_REFLECT)
-        cv2.resize(self._small_blur, self.size, dst=self._bg, interpolation=cv2.INTER_LINEAR)
+        elif effect in ("blur", "bokeh"):
+            self._defocus = _Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free)
 
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into ``out``."""
@@ -91,8 +139,8 @@ class Compositor:
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         else:
-            if effect == "blur":
-                self._blur_background(frame)
+            if effect in ("blur", "bokeh"):
+                self._defocus(frame, alpha, self._bg)
             elif self._video is not None:
                 self._video.read_into(self._bg)
             kernels.blend(frame, self._bg, alpha, out)

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from vcam.errors import VcamError
 
-LIVE_EFFECTS = ("none", "blur", "replace", "color")
+LIVE_EFFECTS = ("none", "blur", "bokeh", "replace", "color")
 FILE_EFFECTS = LIVE_EFFECTS + ("matte", "cutout")
 MODELS = ("general", "landscape")
 MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
@@ -89,8 +89,11 @@ class CaptureSettings:
 
 @dataclass(frozen=True)
 class SegmentSettings:
+    """``follow``: feed the model a crop that follows the person (more pixels of them, better
+    edges) instead of the whole frame; for photos, two passes and a mirrored one."""
     backend: str = "mediapipe"
     model: str = "general"
+    follow: bool = True
     # The onnx backend's: the type of a user's .onnx ``model``, the execution provider, and CPU
     # threads (0: automatic, leaving cores for capture and compositing).
     model_type: str = "auto"
@@ -123,12 +126,15 @@ class MatteSettings:
 
 @dataclass(frozen=True)
 class EffectSettings:
-    """``blur``: strength of the background blur, the Gaussian sigma in pixels of a 720p frame
-    (scaled with the frame height). ``background``: image or video file for ``replace``."""
+    """``blur``: strength of the background blur or bokeh, the Gaussian sigma in pixels of a 720p
+    frame (scaled with the frame height; a bokeh disc's radius is 1.5 times it).
+    ``background``: image or video file for ``replace``. ``halo_free``: leave the person out of
+    the background before blurring it, so their colours do not glow around them."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
     color: tuple[int, int, int] = (0, 177, 64)
+    halo_free: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)

@@ -13,14 +13,21 @@ import numpy as np
 
 from vcam import segment
 from vcam.composite import Compositor
-from vcam.config import Settings
+from vcam.config import SegmentSettings, Settings
 from vcam.matte import Matte
+from vcam.segment.framing import Framer
+
+
+def build_segmenter(settings: SegmentSettings):
+    """The segmenter ``settings`` names, inside a :class:`Framer` when it follows the person."""
+    seg = segment.create(settings)
+    return Framer(seg) if settings.follow and getattr(seg, "crop_ok", True) else seg
 
 
 class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.segmenter = segment.create(settings.segment)
+        self.segmenter = build_segmenter(settings.segment)
         self.matte = Matte(settings.matte)
         self.compositor: Optional[Compositor] = None
         self._staged: Optional[tuple[Settings, Optional[segment.Segmenter], Optional[Compositor]]] = None
@@ -40,7 +47,7 @@ class Engine:
         with self._lock:
             previous = self._staged
         current = previous[0] if previous else self.settings
-        seg = segment.create(settings.segment) if settings.segment != current.segment else None
+        seg = build_segmenter(settings.segment) if settings.segment != current.segment else None
         try:
             comp = Compositor(settings.effect, size) if settings.effect != current.effect else None
         except BaseException:
@@ -65,7 +72,7 @@ class Engine:
         if seg is not None:
             self.segmenter.close()
             self.segmenter = seg
-            self.matte.reset()
+            self.reset()
         if comp is not None:
             if self.compositor is not None:
                 self.compositor.close()
@@ -85,9 +92,12 @@ class Engine:
         if reset is not None:
             reset()
 
-    def process(self, frame: np.ndarray, out: np.ndarray, times: dict, generation: Optional[int] = None) -> np.ndarray:
+    def process(self, frame: np.ndarray, out: np.ndarray, times: dict, generation: Optional[int] = None,
+                *, photo: bool = False) -> np.ndarray:
         """Composite ``frame`` into ``out``; record stage seconds in ``times``; return the alpha
-        (uint8, reused by the next call). A new ``generation`` (source) resets temporal state."""
+        (uint8, reused by the next call). A new ``generation`` (source) resets temporal state.
+        ``photo``: a still picture, unrelated to the last, segmented with more care than the
+        real-time budget allows (no temporal state is used or kept)."""
         if self._staged is not None:
             self._swap_staged()
         if generation is not None and generation != self._generation:
@@ -96,7 +106,12 @@ class Engine:
         size = (frame.shape[1], frame.shape[0])
         self.prepare(size)
         t0 = time.perf_counter()
-        raw = self.segmenter.segment(frame)
+        if photo:
+            self.reset()
+            still = getattr(self.segmenter, "segment_photo", None)
+            raw = still(frame) if still is not None else self.segmenter.segment(frame)
+        else:
+            raw = self.segmenter.segment(frame)
         t1 = time.perf_counter()
         alpha = self.matte.update(raw, size)
         t2 = time.perf_counter()

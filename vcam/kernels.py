@@ -65,6 +65,48 @@ def blend_color(fg, color, alpha, out):
             o[j] = np.uint8((v + (v >> np.uint16(8))) >> np.uint16(8))
 
 
+@njit(**_JIT)
+def premultiply(small, alpha, lut, bloom, plain, held, weight):
+    """Prepare a small frame for a background blur that leaves the person out.
+
+    ``lut`` maps 8-bit values to the working scale (linear light for bokeh); near-white pixels
+    (highlights: lamps, windows, reflections) are brightened by up to ``1 + bloom`` times, so they
+    bloom into bright discs. ``plain``
+    gets the values, ``held`` the values weighted by how purely background the pixel is, ``weight``
+    that weight."""
+    h, w = alpha.shape
+    for y in range(h):
+        for x in range(w):
+            # A reduced pixel that is even partly person carries their colour: weigh it out
+            # steeply (an eighth of person already gives it no weight).
+            b = max(np.float32(0.0), np.float32(1.0) - np.float32(alpha[y, x]) * np.float32(8.0 / 255.0))
+            weight[y, x] = b
+            peak = max(small[y, x, 0], small[y, x, 1], small[y, x, 2])
+            gain = np.float32(1.0)
+            if bloom > 0 and peak > 200:
+                t = np.float32(peak - 200) * np.float32(1.0 / 55.0)
+                gain = np.float32(1.0) + bloom * t * t
+            for c in range(3):
+                v = lut[small[y, x, c]] * gain
+                plain[y, x, c] = v
+                held[y, x, c] = v * b
+
+
+@njit(**_JIT)
+def normalise(held, weight, plain, lut_back, out, fill):
+    """out = blurred background with the person left out: held / weight, falling back on the
+    plain blur where no background is near (deep inside the person, where it is not seen).
+    ``lut_back`` maps the working scale back to 8 bits (index = value * 1023, clipped)."""
+    h, w = weight.shape
+    for y in range(h):
+        for x in range(w):
+            wt = weight[y, x] + fill
+            for c in range(3):
+                v = (held[y, x, c] + fill * plain[y, x, c]) / wt
+                i = min(max(np.int32(v * np.float32(1023.0) + np.float32(0.5)), 0), 1023)
+                out[y, x, c] = lut_back[i]
+
+
 class Downscaler:
     """Scale frames of one size down to another, fast and without aliasing.
 
@@ -74,14 +116,15 @@ class Downscaler:
     short step, if any, reaches the exact size.
     """
 
-    def __init__(self, src_size: tuple, dst_size: tuple) -> None:
+    def __init__(self, src_size: tuple, dst_size: tuple, channels: int = 3) -> None:
         (w, h), (dw, dh) = src_size, dst_size
         self.src_size, self.dst_size = (w, h), (dw, dh)
         self._steps = []   # (crop of the previous image, size, buffer)
         while w // 2 >= dw and h // 2 >= dh:
             crop = (slice(0, h - h % 2), slice(0, w - w % 2))
             w, h = w // 2, h // 2
-            self._steps.append((crop, (w, h), np.empty((h, w, 3), np.uint8)))
+            shape = (h, w, channels) if channels > 1 else (h, w)
+            self._steps.append((crop, (w, h), np.empty(shape, np.uint8)))
         self._last = (w, h) != (dw, dh)
         if self._steps and not self._last:
             self._steps[-1] = self._steps[-1][:2] + (None,)   # the last halving writes into dst
@@ -106,3 +149,7 @@ def warm_up() -> None:
     smooth_matte(f, f.copy(), u, 0.5, 0.25)
     blend(rgb, rgb, u, rgb.copy())
     blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy())
+    lut, back = np.zeros(256, np.float32), np.zeros(1024, np.uint8)
+    frgb = np.zeros((2, 2, 3), np.float32)
+    premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy())
+    normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01))
