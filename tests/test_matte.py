@@ -236,3 +236,23 @@ def test_mediapipe_rejects_a_frame_that_is_not_rgb_uint8(astronaut):
             seg.segment(astronaut.astype(np.float32))
     finally:
         seg.close()
+
+
+def test_threshold_pulls_the_edge_in_and_out_and_softness_hardens_it():
+    from vcam.config import MatteSettings
+    from vcam.matte import Matte
+
+    ramp = np.tile(np.linspace(0.0, 1.0, 101, dtype=np.float32), (4, 1))   # a soft edge, left to right
+
+    def edge(**kw):
+        alpha = Matte(MatteSettings(smoothing=0.0, **kw)).update(ramp, (101, 4))[0]
+        return int(np.argmax(alpha >= 128)), alpha
+
+    middle, plain = edge()
+    inward, _ = edge(threshold=0.7)
+    outward, _ = edge(threshold=0.3)
+    assert outward < middle < inward                     # the person's side is the right
+    assert abs(middle - 50) <= 1 and abs(inward - 70) <= 1 and abs(outward - 30) <= 1
+    _, hard = edge(softness=0.2)
+    ramp_width = lambda a: int(np.count_nonzero((a > 10) & (a < 245)))
+    assert ramp_width(hard) < ramp_width(plain) / 3

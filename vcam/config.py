@@ -115,13 +115,19 @@ class SegmentSettings:
 @dataclass(frozen=True)
 class MatteSettings:
     """``smoothing``: 0 (off) to 1 (strongest) temporal smoothing of a still matte; changes larger
-    than ``motion`` (in alpha units) pass straight through, so a moving person is never trailed."""
+    than ``motion`` (in alpha units) pass straight through, so a moving person is never trailed.
+    ``threshold``: where the edge sits, 0.5 as the model says, higher pulls it in, lower pushes it
+    out; ``softness``: how wide the edge's ramp is (1 as the model gives it, less is harder)."""
     smoothing: float = 0.6
     motion: float = 0.25
+    threshold: float = 0.5
+    softness: float = 1.0
 
     def __post_init__(self) -> None:
         _check_number("smoothing", self.smoothing, 0.0, 1.0)
         _check_number("motion", self.motion, 0.01, 1.0)
+        _check_number("threshold", self.threshold, 0.05, 0.95)
+        _check_number("softness", self.softness, 0.02, 2.0)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,14 @@ _JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
 
 
 @njit(**_JIT)
-def smooth_matte(raw, state, out, keep, motion):
+def smooth_matte(raw, state, out, keep, motion, threshold, softness):
     """Motion-adaptive temporal smoothing of a low-resolution matte, in place in ``state``.
 
     A pixel whose change since the last frame is small moves only part of the way (``keep`` is the
     share of the old value kept when nothing moves); a change of ``motion`` or more passes through
-    at once, so a moving person is never trailed. ``out`` receives the result as uint8.
+    at once, so a moving person is never trailed. ``out`` receives the result as uint8, remapped
+    so that ``threshold`` becomes 0.5 with an edge ``softness`` wide (0.5 and 1 change nothing):
+    a higher threshold pulls the edge in, a lower one pushes it out.
     """
     h, w = raw.shape
     inv_motion = 1.0 / motion
@@ -31,7 +33,8 @@ def smooth_matte(raw, state, out, keep, motion):
             g = min(d * d, 1.0)
             s = s + (r - s) * (1.0 - keep * (1.0 - g))
             state[y, x] = s
-            out[y, x] = np.uint8(s * 255.0 + 0.5)
+            a = min(max((s - threshold) / softness + 0.5, 0.0), 1.0)
+            out[y, x] = np.uint8(a * 255.0 + 0.5)
 
 
 @njit(**_JIT)
@@ -146,7 +149,7 @@ def warm_up() -> None:
     f = np.zeros((2, 2), np.float32)
     u = np.zeros((2, 2), np.uint8)
     rgb = np.zeros((2, 2, 3), np.uint8)
-    smooth_matte(f, f.copy(), u, 0.5, 0.25)
+    smooth_matte(f, f.copy(), u, 0.5, 0.25, 0.5, 1.0)
     blend(rgb, rgb, u, rgb.copy())
     blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy())
     lut, back = np.zeros(256, np.float32), np.zeros(1024, np.uint8)

@@ -38,7 +38,8 @@ class Matte:
             self._state = np.clip(raw, 0.0, 1.0)
             self._small_u8 = np.empty(raw.shape, np.uint8)
         keep = MAX_KEEP * self.settings.smoothing
-        kernels.smooth_matte(raw, self._state, self._small_u8, keep, self.settings.motion)
+        m = self.settings
+        kernels.smooth_matte(raw, self._state, self._small_u8, keep, m.motion, m.threshold, m.softness)
         w, h = size
         if self._alpha is None or self._alpha.shape != (h, w):
             self._alpha = np.empty((h, w), np.uint8)
