@@ -35,6 +35,10 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...]) -> None:
                    help="CPU threads of the onnx backend; 0: half the cores, at most 4 (default: 0)")
     p.add_argument("--smoothing", type=float, default=MatteSettings.smoothing,
                    help=f"temporal smoothing of the matte, 0 (off) to 1 (default: {MatteSettings.smoothing:g})")
+    p.add_argument("--threshold", type=float, default=MatteSettings.threshold,
+                   help="where the edge sits: above 0.5 pulls it in, below pushes it out (default: 0.5)")
+    p.add_argument("--softness", type=float, default=MatteSettings.softness,
+                   help="width of the edge's ramp: 1 as the model gives it, lower is harder (default: 1)")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     p.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
 
@@ -91,7 +95,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             color=parse_colour(args.color))
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads),
-                  matte=MatteSettings(smoothing=args.smoothing), effect=effect)
+                  matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect)
     if args.command in ("run", "bench"):
         if args.command == "bench":
             return Settings(capture=CaptureSettings(source=args.source, fps=args.fps, mirror=args.mirror), **common)
