@@ -1,0 +1,77 @@
+"""Make the before/after pictures in README.md from pictures the project ships.
+
+    python benchmarks/readme_pictures.py          # writes assets/readme/*.jpg
+
+The portrait is assets/demo.jpg (NASA's astronaut photo, public domain), the backgrounds are the
+generated ones in assets/backgrounds/. Every picture goes through vcam's own engine (the code of
+`vcam process`), with the settings named in its caption.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vcam import media
+from vcam.config import EffectSettings, SegmentSettings, Settings
+from vcam.engine import Engine
+from vcam.resources import assets_dir, demo_image
+
+OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"
+
+
+def render(image: np.ndarray, settings: Settings) -> np.ndarray:
+    engine = Engine(settings)
+    try:
+        out = np.empty_like(image)
+        engine.process(image, out, {}, photo=True)
+        return out
+    finally:
+        engine.close()
+
+
+def label(image: np.ndarray, text: str) -> np.ndarray:
+    image = image.copy()
+    cv2.rectangle(image, (0, image.shape[0] - 30), (image.shape[1], image.shape[0]), (0, 0, 0), -1)
+    cv2.putText(image, text, (8, image.shape[0] - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+    return image
+
+
+def save(name: str, image: np.ndarray) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(OUT / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
+def main() -> None:
+    portrait = media.load_image(demo_image())
+    small = cv2.resize(portrait, (384, 384), interpolation=cv2.INTER_AREA)
+    dusk = str(assets_dir() / "backgrounds" / "dusk.jpg")
+    effects = [
+        ("original", None),
+        ("blur", EffectSettings("blur")),
+        ("bokeh", EffectSettings("bokeh")),
+        ("replace (dusk.jpg)", EffectSettings("replace", background=dusk)),
+    ]
+    tiles = [label(small if e is None else render(small, Settings(effect=e)), name) for name, e in effects]
+    save("effects.jpg", np.hstack(tiles))
+
+    # Halo: the person's colours smeared into a plain blur, and vcam's blur that leaves them out.
+    crop = (slice(0, 200), slice(220, 420))
+    strong = 40.0
+    plain = render(portrait, Settings(effect=EffectSettings("blur", blur=strong, halo_free=False)))[crop]
+    clean = render(portrait, Settings(effect=EffectSettings("blur", blur=strong)))[crop]
+    save("halo.jpg", np.hstack([label(plain, "plain blur: halo"), label(clean, "vcam: no halo")]))
+
+    # Following the person: a small figure in a wide frame, the whole frame vs a crop around her.
+    wide = np.full((360, 640, 3), 110, np.uint8)
+    wide[120:360, 220:460] = cv2.resize(portrait, (240, 240), interpolation=cv2.INTER_AREA)
+    frame_settings = Settings(effect=EffectSettings("color", color=(0, 177, 64)))
+    whole = render(wide, frame_settings.replace(segment=SegmentSettings(follow=False)))
+    follow = render(wide, frame_settings)
+    save("follow.jpg", np.hstack([label(whole[100:, 160:520], "whole frame to the model"),
+                                  label(follow[100:, 160:520], "crop that follows the person")]))
+
+
+if __name__ == "__main__":
+    main()
