@@ -178,13 +178,26 @@ def test_replace_with_a_picture_cover_fits_it(tmp_path):
     path = write_png(tmp_path / "bg.png", bg)
     frame = noisy_frame(7)
     alpha = person_alpha()
-    out = run(EffectSettings("replace", background=str(path)), frame, alpha)
+    out = run(EffectSettings("replace", background=str(path), light_wrap=0.0), frame, alpha)
     np.testing.assert_array_equal(out[alpha == 255], frame[alpha == 255])
     assert out[alpha == 0][:, 0].max() <= 8       # no red anywhere in the background
     top = out[: H // 2 - 2][alpha[: H // 2 - 2] == 0]
     bottom = out[H // 2 + 2:][alpha[H // 2 + 2:] == 0]
     assert np.all(top[:, 1] >= 247) and np.all(top[:, 2] <= 8)
     assert np.all(bottom[:, 2] >= 247) and np.all(bottom[:, 1] <= 8)
+
+
+def test_light_wrap_lets_the_new_background_shine_onto_the_edge_only(tmp_path):
+    size = (320, 180)
+    frame, alpha = red_person_on_green(size)
+    blue = write_png(tmp_path / "blue.png", np.full((180, 320, 3), (30, 60, 250), np.uint8))
+    plain = run(EffectSettings("replace", background=str(blue), light_wrap=0.0), frame, alpha, size)
+    wrapped = run(EffectSettings("replace", background=str(blue), light_wrap=0.5), frame, alpha, size)
+    np.testing.assert_array_equal(wrapped[alpha == 0], plain[alpha == 0])     # the background as is
+    edge = (slice(100, 170), slice(107, 110))            # inside the person, at the left edge
+    inner = (slice(100, 170), slice(150, 170))           # deep inside
+    assert wrapped[edge][..., 2].mean() > plain[edge][..., 2].mean() + 20      # blue light on the edge
+    np.testing.assert_array_equal(wrapped[inner], plain[inner])               # none inside
 
 
 def test_replace_with_a_tall_picture_crops_top_and_bottom(tmp_path):
@@ -209,7 +222,7 @@ def test_replace_accepts_a_home_relative_path(tmp_path, monkeypatch):
 def test_replace_with_a_video_loops_through_its_frames(tmp_path):
     levels = [30, 90, 150, 210]
     path = write_video(tmp_path / "bg.mp4", levels)
-    comp = Compositor(EffectSettings("replace", background=str(path)), SIZE)
+    comp = Compositor(EffectSettings("replace", background=str(path), light_wrap=0.0), SIZE)
     try:
         frame = noisy_frame(10)
         alpha = person_alpha()

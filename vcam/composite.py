@@ -26,6 +26,7 @@ BLUR_SIGMA_SMALL = 2.0   # the least sigma kept at reduced size: 2 to 4 pixels t
 BOKEH_RADIUS_SMALL = 3.0  # the least disc radius kept at reduced size
 BOKEH_BLOOM = 3.0        # how much brighter a white highlight shines through the disc
 FILL = np.float32(0.001)  # weight of the plain blur, for where no background is near
+WRAP_REACH = 0.02        # light wrap reaches this share of the frame height into the person
 
 
 def _disc(radius: float) -> np.ndarray:
@@ -109,6 +110,35 @@ class _VideoBackground:
         self._video.close()
 
 
+class _LightWrap:
+    """What light wrap needs each frame: the new background blurred (``glow``) and the alpha
+    blurred (``soft``), both made at reduced size and scaled up."""
+
+    def __init__(self, size: tuple[int, int], strength: float) -> None:
+        w, h = self.size = size
+        self.strength = strength
+        reach = WRAP_REACH * h
+        factor = 1 << max(0, int(np.log2(max(1.0, reach / BLUR_SIGMA_SMALL))))
+        small = (max(1, w // factor), max(1, h // factor))
+        self._sigma = reach / factor
+        self._shrink_alpha = kernels.Downscaler(size, small, channels=1)
+        self._shrink = kernels.Downscaler(size, small)
+        self._alpha_small = np.empty((small[1], small[0]), np.uint8)
+        self._rgb_small = np.empty((small[1], small[0], 3), np.uint8)
+        self.soft = np.empty((h, w), np.uint8)
+        self.glow = np.empty((h, w, 3), np.uint8)
+
+    def update_glow(self, background: np.ndarray) -> None:
+        self._shrink(background, self._rgb_small)
+        cv2.GaussianBlur(self._rgb_small, (0, 0), self._sigma, dst=self._rgb_small)
+        cv2.resize(self._rgb_small, self.size, dst=self.glow, interpolation=cv2.INTER_LINEAR)
+
+    def update_soft(self, alpha: np.ndarray) -> None:
+        self._shrink_alpha(alpha, self._alpha_small)
+        cv2.GaussianBlur(self._alpha_small, (0, 0), self._sigma, dst=self._alpha_small)
+        cv2.resize(self._alpha_small, self.size, dst=self.soft, interpolation=cv2.INTER_LINEAR)
+
+
 class Compositor:
     """``apply(frame, alpha, out)`` writes the effect of ``settings`` for frames of ``size``."""
 
@@ -117,6 +147,7 @@ class Compositor:
         self.size = w, h = size
         self._bg = np.empty((h, w, 3), np.uint8)
         self._video: Optional[_VideoBackground] = None
+        self._wrap: Optional[_LightWrap] = None
         self._colour = np.array(settings.color, np.uint8)
         effect = settings.effect
         if effect == "replace":
@@ -126,6 +157,9 @@ class Compositor:
                 self._video.read_into(self._bg)
             else:
                 self._bg[...] = media.cover_fit(media.load_image(path, "background"), w, h)
+            if settings.light_wrap > 0:
+                self._wrap = _LightWrap(size, settings.light_wrap)
+                self._wrap.update_glow(self._bg)
         elif effect in ("blur", "bokeh"):
             self._defocus = _Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free)
 
@@ -143,7 +177,13 @@ class Compositor:
                 self._defocus(frame, alpha, self._bg)
             elif self._video is not None:
                 self._video.read_into(self._bg)
-            kernels.blend(frame, self._bg, alpha, out)
+                if self._wrap is not None:
+                    self._wrap.update_glow(self._bg)
+            if self._wrap is not None:
+                self._wrap.update_soft(alpha)
+                kernels.blend_wrap(frame, self._bg, self._wrap.glow, alpha, self._wrap.soft, out, self._wrap.strength)
+            else:
+                kernels.blend(frame, self._bg, alpha, out)
 
     def close(self) -> None:
         if self._video is not None:

@@ -54,6 +54,29 @@ def blend(fg, bg, alpha, out):
 
 
 @njit(**_JIT)
+def blend_wrap(fg, bg, glow, alpha, soft, out, strength):
+    """A blend with light wrap: along the person's edge (alpha high, its blurred copy ``soft``
+    lower), the blurred new background ``glow`` shines onto the person by up to ``strength``, as
+    light from a real background would, so the cut-out does not look pasted on."""
+    f = fg.reshape(-1)
+    g = bg.reshape(-1)
+    l = glow.reshape(-1)
+    a_ = alpha.reshape(-1)
+    s_ = soft.reshape(-1)
+    o = out.reshape(-1)
+    k = np.float32(strength / (255.0 * 255.0))
+    for i in range(a_.size):
+        a = np.float32(a_[i])
+        w = a * np.float32(255 - s_[i]) * k
+        af = a * np.float32(1.0 / 255.0)
+        for c in range(3):
+            j = 3 * i + c
+            fc = np.float32(f[j])
+            fc = fc + w * (np.float32(l[j]) - fc)
+            o[j] = np.uint8(fc * af + np.float32(g[j]) * (np.float32(1.0) - af) + np.float32(0.5))
+
+
+@njit(**_JIT)
 def blend_color(fg, color, alpha, out):
     """out = fg * alpha + color * (1 - alpha); ``color`` is an RGB uint8 array of 3."""
     f = fg.reshape(-1)
@@ -152,6 +175,7 @@ def warm_up() -> None:
     smooth_matte(f, f.copy(), u, 0.5, 0.25, 0.5, 1.0)
     blend(rgb, rgb, u, rgb.copy())
     blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy())
+    blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3)
     lut, back = np.zeros(256, np.float32), np.zeros(1024, np.uint8)
     frgb = np.zeros((2, 2, 3), np.float32)
     premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy())
