@@ -25,7 +25,7 @@ from vcam import VcamError, resources
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
 from vcam.pipeline import Pipeline
 from vcam.ui import devices
-from vcam.ui.app import ExceptionHook, _wait
+from vcam.ui.app import ExceptionHook, _wait, dispose
 from vcam.ui.controller import Controller
 from vcam.ui.panel import Panel
 from vcam.ui.tray import Tray
@@ -80,8 +80,7 @@ def make_panel(qapp, tmp_path):
     for controller, panel in made:
         panel.close()
         controller.close()
-        panel.deleteLater()
-    qapp.processEvents()
+        dispose(panel, controller)
 
 
 def frames_after(qapp, controller, n: int) -> None:
@@ -138,8 +137,19 @@ def test_effect_controls_change_the_running_pipeline(qapp, make_panel):
     panel.blur_slider.setValue(40)
     assert pipeline.settings.effect.blur == 40.0
     assert panel.blur_value.text() == "40"
+    QTest.mouseClick(panel.effect_buttons["bokeh"], Qt.MouseButton.LeftButton)
+    assert pipeline.settings.effect.effect == "bokeh" and pipeline.settings.effect.blur == 40.0
+    panel.halo_box.setChecked(not pipeline.settings.effect.halo_free)
+    assert pipeline.settings.effect.halo_free is panel.halo_box.isChecked()
     panel.smoothing_slider.setValue(30)
     assert pipeline.settings.matte.smoothing == pytest.approx(0.3)
+    panel.threshold_slider.setValue(60)
+    panel.softness_slider.setValue(50)
+    assert (pipeline.settings.matte.threshold, pipeline.settings.matte.softness) == (pytest.approx(0.6), pytest.approx(0.5))
+    assert panel.threshold_value.text() == "0.60"
+    panel.follow_box.setChecked(not pipeline.settings.segment.follow)
+    assert pipeline.settings.segment.follow is panel.follow_box.isChecked()
+    assert controller.pipeline is pipeline                  # all of it live
     panel.mirror_box.setChecked(True)
     assert pipeline.settings.capture.mirror is True
     assert pipeline.capture.mirror is True
@@ -371,7 +381,7 @@ def test_tray_presets_and_pause(qapp, make_panel):
     tray.actions["show"].trigger()
     assert shown == [True]
     tray.hide()
-    tray.deleteLater()
+    dispose(tray)
 
 
 def test_unexpected_error_is_logged_and_shown_without_a_dialog(qapp, make_panel, caplog):

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from vcam.config import CaptureSettings, Settings
@@ -32,6 +32,15 @@ def application() -> QApplication:
     app.setApplicationName("vcam")
     app.setApplicationDisplayName("vcam")
     return app
+
+
+def dispose(*objects: Optional[QObject]) -> None:
+    """Delete Qt objects now, while the application still exists. (Left to Python's garbage
+    collector, a window can outlive the application and crash the interpreter's exit.)"""
+    for obj in objects:
+        if obj is not None:
+            obj.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 class ExceptionHook:
@@ -116,6 +125,7 @@ def run(config_dir: Optional[Path] = None) -> int:
         if tray is not None:
             tray.hide()
         controller.close()
+        dispose(tray, panel, controller)
 
 
 def _wait(app: QApplication, done: Callable[[], bool], timeout: float) -> bool:
@@ -159,6 +169,7 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
         finally:
             controller.close()
             panel.close()
+            dispose(panel, controller)
     if not pixmap.save(str(path), "PNG", 0):   # 0: the smallest file (zlib level 9)
         raise VcamError(f"cannot write {path}", "choose a writable .png path")
     return pixmap.width(), pixmap.height(), frames

@@ -8,10 +8,8 @@ visible, stats twice a second. Nothing here touches a full-size frame.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -19,8 +17,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
                                QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSizePolicy, QSlider,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
-from vcam import config, segment
-from vcam.config import LIVE_EFFECTS, MODELS, SegmentSettings
+from vcam import segment
+from vcam.config import LIVE_EFFECTS, MODELS, PROVIDERS
 from vcam.stats import STAGES
 from vcam.ui import devices
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
@@ -193,7 +191,10 @@ class Panel(QMainWindow):
         self.blur_slider = _slider(1, 100)
         self.blur_slider.valueChanged.connect(lambda v: self.c.set_blur(float(v)))
         self.blur_value = QLabel()
-        form.addRow("Blur strength", _with_value(self.blur_slider, self.blur_value))
+        form.addRow("Strength", _with_value(self.blur_slider, self.blur_value))
+        self.halo_box = QCheckBox("No glow around you (blur the background without you in it)")
+        self.halo_box.toggled.connect(self.c.set_halo_free)
+        form.addRow("", self.halo_box)
         self.colour_button = QPushButton("Choose…")
         self.colour_button.clicked.connect(self._choose_colour)
         form.addRow("Colour", self.colour_button)
@@ -255,20 +256,14 @@ class Panel(QMainWindow):
         self.model_combo.addItems(list(MODELS))
         self.model_combo.activated.connect(lambda _: self.c.set_segment(model=self.model_combo.currentText()))
         form.addRow("Model", self.model_combo)
-        fields = {f.name for f in dataclasses.fields(SegmentSettings)}
-        self.provider_combo: Optional[QComboBox] = None
-        if "provider" in fields:   # where the onnx backend runs: CPU, CUDA, ...
-            self.provider_combo = QComboBox()
-            self.provider_combo.addItems(list(getattr(config, "PROVIDERS", ("auto",))))
-            self.provider_combo.setToolTip("Where the onnx backend runs the model; auto takes the best that works")
-            self.provider_combo.activated.connect(
-                lambda _: self.c.set_segment(provider=self.provider_combo.currentText()))
-            form.addRow("Device", self.provider_combo)
-        self.follow_box: Optional[QCheckBox] = None
-        if "follow" in fields:
-            self.follow_box = QCheckBox("Follow the person (more detail at the edges)")
-            self.follow_box.toggled.connect(lambda on: self.c.set_segment(follow=on))
-            form.addRow("", self.follow_box)
+        self.provider_combo = QComboBox()   # where the onnx backend runs: CPU, CUDA, ...
+        self.provider_combo.addItems(list(PROVIDERS))
+        self.provider_combo.setToolTip("Where the onnx backend runs the model; auto takes the best that works")
+        self.provider_combo.activated.connect(lambda _: self.c.set_segment(provider=self.provider_combo.currentText()))
+        form.addRow("Device", self.provider_combo)
+        self.follow_box = QCheckBox("Follow the person (a closer crop: more detail at the edges)")
+        self.follow_box.toggled.connect(lambda on: self.c.set_segment(follow=on))
+        form.addRow("", self.follow_box)
         self.smoothing_slider = _slider(0, 100)
         self.smoothing_slider.setToolTip("Temporal smoothing of the outline: 0 off, 100 strongest")
         self.smoothing_slider.valueChanged.connect(lambda v: self.c.set_matte(smoothing=v / 100))
@@ -279,6 +274,16 @@ class Panel(QMainWindow):
         self.motion_slider.valueChanged.connect(lambda v: self.c.set_matte(motion=v / 100))
         self.motion_value = QLabel()
         form.addRow("Motion threshold", _with_value(self.motion_slider, self.motion_value))
+        self.threshold_slider = _slider(5, 95)
+        self.threshold_slider.setToolTip("Where the edge sits: 0.5 as the model says; higher pulls it in, lower pushes it out")
+        self.threshold_slider.valueChanged.connect(lambda v: self.c.set_matte(threshold=v / 100))
+        self.threshold_value = QLabel()
+        form.addRow("Edge position", _with_value(self.threshold_slider, self.threshold_value))
+        self.softness_slider = _slider(2, 200)
+        self.softness_slider.setToolTip("How soft the edge is: 1 as the model gives it, less is harder")
+        self.softness_slider.valueChanged.connect(lambda v: self.c.set_matte(softness=v / 100))
+        self.softness_value = QLabel()
+        form.addRow("Edge softness", _with_value(self.softness_slider, self.softness_value))
         note = QLabel("'general' suits a person near the camera; 'landscape' is faster, for wide shots.")
         note.setWordWrap(True)
         form.addRow(note)
@@ -288,10 +293,10 @@ class Panel(QMainWindow):
     def sync(self) -> None:
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
-        widgets = [w for w in (self.effect_group, self.blur_slider, self.camera_combo, self.size_combo,
-                               self.fps_combo, self.mirror_box, self.backend_combo, self.model_combo,
-                               self.provider_combo, self.follow_box, self.smoothing_slider, self.motion_slider)
-                   if w is not None]
+        widgets = (self.effect_group, self.blur_slider, self.halo_box, self.camera_combo, self.size_combo,
+                   self.fps_combo, self.mirror_box, self.backend_combo, self.model_combo, self.provider_combo,
+                   self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
+                   self.softness_slider)
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -300,6 +305,8 @@ class Panel(QMainWindow):
                 button.setChecked(True)
             self.blur_slider.setValue(round(s.effect.blur))
             self.blur_slider.setEnabled(s.effect.effect in ("blur", "bokeh"))
+            self.halo_box.setChecked(s.effect.halo_free)
+            self.halo_box.setEnabled(s.effect.effect in ("blur", "bokeh"))
             self.blur_value.setText(f"{s.effect.blur:g}")
             swatch = QPixmap(16, 16)
             swatch.fill(QColor(*s.effect.color))
@@ -311,15 +318,16 @@ class Panel(QMainWindow):
             self.mirror_box.setChecked(s.capture.mirror)
             _select_text(self.backend_combo, s.segment.backend)
             _select_text(self.model_combo, s.segment.model)
-            if self.provider_combo is not None:
-                _select_text(self.provider_combo, s.segment.provider)
-                self.provider_combo.setEnabled(s.segment.backend != "mediapipe")
-            if self.follow_box is not None:
-                self.follow_box.setChecked(s.segment.follow)
+            _select_text(self.provider_combo, s.segment.provider)
+            self.provider_combo.setEnabled(s.segment.backend != "mediapipe")
+            self.follow_box.setChecked(s.segment.follow)
             self.smoothing_slider.setValue(round(s.matte.smoothing * 100))
             self.motion_slider.setValue(round(s.matte.motion * 100))
-            self.smoothing_value.setText(f"{s.matte.smoothing:.2f}")
-            self.motion_value.setText(f"{s.matte.motion:.2f}")
+            self.threshold_slider.setValue(round(s.matte.threshold * 100))
+            self.softness_slider.setValue(round(s.matte.softness * 100))
+            for label, value in ((self.smoothing_value, s.matte.smoothing), (self.motion_value, s.matte.motion),
+                                 (self.threshold_value, s.matte.threshold), (self.softness_value, s.matte.softness)):
+                label.setText(f"{value:.2f}")
         finally:
             for w in widgets:
                 w.blockSignals(False)
