@@ -1,0 +1,543 @@
+"""Matte quality on real people, through vcam's own Engine, for several settings in one run.
+
+    python benchmarks/quality.py                          # raw and default, all three sets, table
+    python benchmarks/quality.py --set images --limit 10  # a quick look
+    python benchmarks/quality.py --compare raw,default,matte.smoothing=0.3 --json
+
+Every configuration is a :class:`vcam.config.Settings` with the ``matte`` effect; each frame goes
+through ``Engine.process``, the code of ``vcam run`` and ``vcam process``, and ``Engine.reset()``
+separates independent photos and sequences. ``--compare`` takes names (``raw``: MediaPipe's general
+model's own matte of the whole frame, no crop following, no temporal smoothing, no edge shift;
+``default``: ``Settings()`` as shipped), settings JSON files (as saved by ``Settings.save``), or
+overrides of the defaults such as ``matte.smoothing=0.3+matte.motion=0.1``.
+
+The evaluation material is read from ``../shared/eval`` beside the repository (``--eval``) and
+never copied (see its README). Three sets:
+
+images     portraits/images/*.jpg against portraits/masks/*.png (resized to the picture, nearest;
+           > 127 is person). Mean and median IoU of alpha >= 0.5; boundary F at tolerances of 0.8%
+           and 0.25% of the picture's diagonal (definition in quality_metrics.py); mean absolute
+           error of alpha in [0, 1] against the binary mask. Each picture is the first frame
+           after ``Engine.reset()`` (what a camera's first frame gets), or with ``--photo`` goes
+           through the engine's photo path (``process(photo=True)``, as ``vcam process`` does).
+stillness  clips/*.mp4 with temporal state carried through each clip: mean |alpha_t - alpha_t-1|
+           over the pixels whose colour changed by less than 2/255 in every channel, over all such
+           pixels ("all") and over those within 2% of the diagonal of the previous matte's 0.5
+           contour ("edge"). Lower is stiller. The band follows the outline, not the soft pixels,
+           so hardening the matte cannot hide flicker. The clip's figure pools its frames; the
+           mean row weighs the clips equally.
+motion     synthetic sequences with exact truth at 640x480, 90 frames (30 fps): a portrait is cut
+           out with its true mask and composited (premultiplied, bilinear) over a background made
+           from another portrait's surroundings (person inpainted, blurred, mirrored), with sensor
+           noise (sigma 2 levels). Motions: ``sweep`` left-right, sinusoidal, peaking at 12 px/frame;
+           ``lean`` rotating +-10 degrees about a point below the frame; ``zoom`` scaling +-20%;
+           ``still`` no motion (noise only). Per sequence: mean IoU and tight boundary F (0.25%)
+           per frame, dtSSD (x100, as in RobustVideoMatting's evaluation), and lag in frames: the
+           time shift that best aligns the predicted masks with the true ones by IoU, refined to a
+           fraction of a frame (not given for ``still``).
+
+A full run of two configurations takes about 1.5 minutes on the 2-core development machine (each
+more configuration about half a minute); progress goes to standard error, and ``--json`` prints
+one JSON document on standard output.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import cv2
+import numpy as np
+
+import quality_metrics as qm
+
+from vcam import media
+from vcam.capture import VideoSource
+from vcam.config import EffectSettings, MatteSettings, SegmentSettings, Settings
+from vcam.engine import Engine
+from vcam.errors import VcamError
+
+EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
+SETS = ("images", "stillness", "motion")
+
+BF_LOOSE = 0.008        # boundary F tolerances, share of the diagonal
+BF_TIGHT = 0.0025
+STILL_LEVELS = 2        # a pixel is still when every channel moved less than this (of 255)
+EDGE_BAND = 0.02        # stillness band: this share of the diagonal around the previous outline
+
+MOTION_SIZE = (640, 480)
+MOTION_FRAMES = 90
+SWEEP_PEAK = 12.0       # px/frame
+LEAN_DEGREES = 10.0
+ZOOM = 0.2
+NOISE_SIGMA = 2.0
+MOTIONS = ("sweep", "lean", "zoom", "still")
+MAX_SHIFT = 5           # lag search range, frames
+# Portraits moved in the motion set, in order of use (webcam-like framing; long and loose hair,
+# glasses, a raised arm, two people), and portraits whose surroundings, with the person
+# inpainted, make the backgrounds (checked by eye: no other people in them).
+SUBJECTS = ("66", "166", "126", "76", "86", "61")
+BACKGROUNDS = ("161", "121", "271")
+
+NAMED = {
+    "raw": ("MediaPipe's general model's own matte of the whole frame (the reference of issue 4): no crop "
+            "following, no temporal smoothing, the edge where the model puts it",
+            lambda: Settings(segment=SegmentSettings(backend="mediapipe", model="general", follow=False),
+                             matte=MatteSettings(smoothing=0.0, threshold=0.5, softness=1.0))),
+    "default": ("Settings() as shipped", Settings),
+}
+
+
+# -- configurations ---------------------------------------------------------------------------
+
+def _override(settings: Settings, assignment: str) -> Settings:
+    key, _, text = assignment.partition("=")
+    stage, _, name = key.strip().partition(".")
+    current = getattr(settings, stage, None) if stage in Settings.__dataclass_fields__ else None
+    if current is None or not name or name not in type(current).__dataclass_fields__:
+        raise VcamError(f"cannot set {key.strip()!r}", "write stage.field=value, e.g. matte.smoothing=0.3")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    if isinstance(value, list):
+        value = tuple(value)
+    return settings.replace(**{stage: dataclasses.replace(current, **{name: value})})
+
+
+def parse_config(spec: str) -> tuple[str, Settings]:
+    """A name, a settings JSON file, or ``stage.field=value[+stage.field=value...]`` -> (label,
+    settings with the ``matte`` effect)."""
+    spec = spec.strip()
+    if spec in NAMED:
+        settings = NAMED[spec][1]()
+    elif spec.endswith(".json"):
+        settings = Settings.load(Path(spec))
+    elif "=" in spec:
+        settings = Settings()
+        for assignment in spec.split("+"):
+            settings = _override(settings, assignment)
+    else:
+        raise VcamError(f"unknown configuration {spec!r}",
+                        f"give one of {', '.join(NAMED)}, a settings .json file, or stage.field=value")
+    label = Path(spec).stem if spec.endswith(".json") else spec
+    return label, settings.replace(effect=EffectSettings("matte"))
+
+
+class Runner:
+    """One configuration's Engine; ``alpha(frame)`` returns a copy of the uint8 alpha."""
+
+    def __init__(self, label: str, settings: Settings) -> None:
+        self.label = label
+        self.settings = settings
+        self.engine = Engine(settings)
+        self._out: Optional[np.ndarray] = None
+
+    def reset(self) -> None:
+        self.engine.reset()
+
+    def alpha(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
+        """The alpha of ``frame``, the next of a video; ``photo``: a still picture through the
+        engine's photo path (as ``vcam process`` treats pictures)."""
+        if self._out is None or self._out.shape != frame.shape:
+            self._out = np.empty_like(frame)
+        if photo:
+            return self.engine.process(frame, self._out, {}, photo=True).copy()
+        return self.engine.process(frame, self._out, {}).copy()
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _to_unit(alpha: np.ndarray) -> np.ndarray:
+    return alpha.astype(np.float32) * np.float32(1 / 255)
+
+
+# -- images -----------------------------------------------------------------------------------
+
+def _portraits(eval_dir: Path) -> list[tuple[Path, Path]]:
+    images, masks = eval_dir / "portraits" / "images", eval_dir / "portraits" / "masks"
+    pairs = [(p, masks / f"{p.stem}.png") for p in images.glob("*.jpg") if (masks / f"{p.stem}.png").exists()]
+    return sorted(pairs, key=lambda pair: (len(pair[0].stem), pair[0].stem))   # 1, 6, 11, ... 286
+
+
+def _load_pair(image: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
+    rgb = media.load_image(image)
+    truth = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
+    if truth is None:
+        raise VcamError(f"cannot read mask {mask}", "check the evaluation folder")
+    h, w = rgb.shape[:2]
+    if truth.shape != (h, w):
+        truth = cv2.resize(truth, (w, h), interpolation=cv2.INTER_NEAREST)
+    return rgb, truth > 127
+
+
+def run_images(runners: list[Runner], eval_dir: Path, limit: Optional[int], photo: bool = False) -> dict:
+    pairs = _portraits(eval_dir)[:limit]
+    if not pairs:
+        raise VcamError(f"no portraits with masks under {eval_dir / 'portraits'}", "check --eval")
+    scores: dict[str, dict[str, list[float]]] = {r.label: {"iou": [], "bf": [], "bf_tight": [], "mae": []} for r in runners}
+    for i, (image, mask) in enumerate(pairs):
+        rgb, truth = _load_pair(image, mask)
+        diag = qm.diagonal(rgb.shape)
+        for r in runners:
+            r.reset()   # photos are independent
+            alpha = r.alpha(rgb, photo)
+            person = alpha >= 128
+            s = scores[r.label]
+            s["iou"].append(qm.iou(person, truth))
+            s["bf"].append(qm.boundary_f(person, truth, BF_LOOSE * diag))
+            s["bf_tight"].append(qm.boundary_f(person, truth, BF_TIGHT * diag))
+            s["mae"].append(qm.mean_abs_error(_to_unit(alpha), truth))
+        if (i + 1) % 10 == 0 or i + 1 == len(pairs):
+            _progress(f"images: {i + 1}/{len(pairs)}")
+    result = {}
+    for label, s in scores.items():
+        worst = int(np.argmin(s["iou"]))
+        result[label] = {
+            "count": len(s["iou"]),
+            "iou_mean": float(np.mean(s["iou"])),
+            "iou_median": float(np.median(s["iou"])),
+            "bf": float(np.mean(s["bf"])),
+            "bf_tight": float(np.mean(s["bf_tight"])),
+            "mae": float(np.mean(s["mae"])),
+            "worst": {"image": pairs[worst][0].name, "iou": s["iou"][worst]},
+        }
+    return result
+
+
+# -- stillness --------------------------------------------------------------------------------
+
+def run_stillness(runners: list[Runner], eval_dir: Path, limit: Optional[int], max_frames: Optional[int]) -> dict:
+    clips = sorted((eval_dir / "clips").glob("*.mp4"))[:limit]
+    if not clips:
+        raise VcamError(f"no clips under {eval_dir / 'clips'}", "check --eval")
+    result: dict[str, dict] = {r.label: {"clips": {}} for r in runners}
+    for clip in clips:
+        source = VideoSource(clip, live=False)
+        w, h = source.size
+        frame, previous = np.empty((h, w, 3), np.uint8), np.empty((h, w, 3), np.uint8)
+        radius = EDGE_BAND * qm.diagonal((h, w))
+        for r in runners:
+            r.reset()   # a new clip; state then carries from frame to frame
+        prev_alpha: dict[str, np.ndarray] = {}
+        sums = {r.label: np.zeros(4) for r in runners}
+        n = still_share = 0
+        try:
+            while (max_frames is None or n < max_frames) and source.read(frame):
+                still = qm.still_pixels(previous, frame, STILL_LEVELS) if n else None
+                if still is not None:
+                    still_share += np.count_nonzero(still) / still.size
+                for r in runners:
+                    alpha = _to_unit(r.alpha(frame))
+                    if still is not None:
+                        band = qm.outline_band(prev_alpha[r.label] >= 0.5, radius)
+                        sums[r.label] += qm.still_change(prev_alpha[r.label], alpha, still, band)
+                    prev_alpha[r.label] = alpha
+                previous, frame = frame, previous
+                n += 1
+        finally:
+            source.close()
+        _progress(f"stillness: {clip.name}, {n} frames")
+        for r in runners:
+            total, count, edge_total, edge_count = sums[r.label]
+            result[r.label]["clips"][clip.stem] = {
+                "frames": n,
+                "still_share": still_share / max(1, n - 1),
+                "all": total / count if count else None,
+                "edge": edge_total / edge_count if edge_count else None,
+            }
+    for label, res in result.items():
+        per_clip = list(res["clips"].values())
+        res["mean"] = {key: _mean([c[key] for c in per_clip]) for key in ("all", "edge")}
+    return result
+
+
+def _mean(values: list) -> Optional[float]:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+# -- motion -----------------------------------------------------------------------------------
+
+@dataclass
+class Subject:
+    name: str
+    rgb: np.ndarray       # scaled so that the person is about 85% of the frame height
+    alpha: np.ndarray     # float32, the true mask at the same scale (soft only where resampled)
+    pivot: tuple[float, float]   # bottom centre of the person, in the scaled picture
+
+
+def _subject(image: Path, mask: Path) -> Subject:
+    rgb, truth = _load_pair(image, mask)
+    ys, xs = np.nonzero(truth)
+    fw, fh = MOTION_SIZE
+    scale = min(0.85 * fh / (ys.max() - ys.min() + 1), 0.6 * fw / (xs.max() - xs.min() + 1))
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    rgb_s = cv2.resize(rgb, size, interpolation=interp)
+    alpha_s = cv2.resize(truth.astype(np.float32), size, interpolation=interp)
+    pivot = ((xs.min() + xs.max() + 1) / 2 * scale, (ys.max() + 1) * scale)
+    return Subject(image.stem, rgb_s, alpha_s, pivot)
+
+
+def _is_subject(truth: np.ndarray) -> bool:
+    """A person who reaches the bottom of the picture with the head inside it, not filling the
+    width, tall enough in pixels not to be upscaled much."""
+    h, w = truth.shape
+    ys, xs = np.nonzero(truth)
+    return (len(ys) > 0 and truth[-1].any() and ys.min() >= 0.02 * h
+            and xs.max() - xs.min() < 0.9 * w and ys.max() - ys.min() >= 300)
+
+
+def _background(image: Path, mask: Path) -> np.ndarray:
+    """Another portrait's surroundings: person inpainted at low resolution, blurred, mirrored."""
+    rgb, truth = _load_pair(image, mask)
+    fw, fh = MOTION_SIZE
+    rgb = media.cover_fit(rgb, fw, fh)
+    hole = (media.cover_fit(truth.astype(np.uint8) * 255, fw, fh) > 0).astype(np.uint8)
+    hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31)))
+    small = (fw // 4, fh // 4)
+    filled = cv2.inpaint(cv2.resize(rgb, small, interpolation=cv2.INTER_AREA),
+                         cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST), 5, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, (fw, fh), interpolation=cv2.INTER_LINEAR)
+    out = np.where(hole[..., None] > 0, filled, rgb)
+    out = cv2.GaussianBlur(out, (0, 0), 2.0)
+    return np.ascontiguousarray(out[:, ::-1])
+
+
+def _gradient(seed: int) -> np.ndarray:
+    """A generated background: a vertical colour gradient with soft blotches."""
+    fw, fh = MOTION_SIZE
+    rng = np.random.default_rng(seed)
+    top, bottom = rng.uniform(40, 220, 3), rng.uniform(40, 220, 3)
+    t = np.linspace(0.0, 1.0, fh, dtype=np.float32)[:, None, None]
+    out = top * (1 - t) + bottom * t + np.zeros((fh, fw, 3), np.float32)
+    blotches = cv2.resize(rng.uniform(-30, 30, (6, 8, 3)).astype(np.float32), (fw, fh), interpolation=cv2.INTER_CUBIC)
+    return np.clip(out + blotches, 0, 255).astype(np.uint8)
+
+
+def motion_pose(motion: str, t: int, frames: int) -> tuple[float, float, float]:
+    """(horizontal offset px, rotation degrees, scale) of frame ``t`` of a ``motion``."""
+    phase = 2 * math.pi * t / frames
+    if motion == "sweep":   # x = A sin(phase): peak speed A * 2 pi / frames = SWEEP_PEAK
+        return SWEEP_PEAK * frames / (2 * math.pi) * math.sin(phase), 0.0, 1.0
+    if motion == "lean":
+        return 0.0, LEAN_DEGREES * math.sin(phase), 1.0
+    if motion == "zoom":
+        return 0.0, 0.0, 1.0 + ZOOM * math.sin(phase)
+    if motion == "still":
+        return 0.0, 0.0, 1.0
+    raise ValueError(f"unknown motion {motion!r}")
+
+
+def sequence(subject: Subject, background: np.ndarray, motion: str, frames: int,
+             seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Frames (RGB uint8) and their exact alpha (float32) of ``subject`` moving over
+    ``background``. The person's bottom centre is pinned 40 px below the frame's bottom centre, so
+    the cut at the bottom of the portrait stays out of sight."""
+    fw, fh = MOTION_SIZE
+    rng = np.random.default_rng(seed)
+    premultiplied = subject.rgb.astype(np.float32) * subject.alpha[..., None]
+    bg = background.astype(np.float32)
+    for t in range(frames):
+        dx, degrees, scale = motion_pose(motion, t, frames)
+        m = cv2.getRotationMatrix2D(subject.pivot, degrees, scale)
+        m[0, 2] += fw / 2 + dx - subject.pivot[0]
+        m[1, 2] += fh + 40 - subject.pivot[1]
+        fg = cv2.warpAffine(premultiplied, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=0)
+        alpha = cv2.warpAffine(subject.alpha, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=0)
+        np.clip(alpha, 0.0, 1.0, out=alpha)
+        picture = fg + bg * (1.0 - alpha[..., None])
+        picture += rng.standard_normal(picture.shape, dtype=np.float32) * np.float32(NOISE_SIGMA)
+        yield np.clip(picture + 0.5, 0, 255).astype(np.uint8), alpha
+
+
+def motion_material(eval_dir: Path, limit: Optional[int]) -> list[tuple[Subject, np.ndarray]]:
+    """``limit`` (default 3) subjects, those of :data:`SUBJECTS` first, then any portrait that
+    suits (see :func:`_is_subject`); each over a background from :data:`BACKGROUNDS` in turn (a
+    generated gradient where none is found)."""
+    pairs = {image.stem: (image, mask) for image, mask in _portraits(eval_dir)}
+    count = limit or 3
+    chosen = []
+    for name in list(SUBJECTS) + [n for n in pairs if n not in SUBJECTS]:
+        if len(chosen) == count:
+            break
+        if name in pairs and _is_subject(_load_pair(*pairs[name])[1]):
+            chosen.append(pairs[name])
+    backgrounds = [pairs[name] for name in BACKGROUNDS if name in pairs]
+    return [(_subject(*pair), _background(*backgrounds[i % len(backgrounds)]) if backgrounds else _gradient(i))
+            for i, pair in enumerate(chosen)]
+
+
+def run_motion(runners: list[Runner], eval_dir: Path, limit: Optional[int], frames: int) -> dict:
+    material = motion_material(eval_dir, limit)
+    if not material:
+        raise VcamError(f"no portrait under {eval_dir / 'portraits'} suits the motion set", "check --eval")
+    fw, fh = MOTION_SIZE
+    tight = BF_TIGHT * qm.diagonal((fh, fw))
+    rows: dict[str, list[dict]] = {r.label: [] for r in runners}
+    for si, (subject, background) in enumerate(material):
+        for mi, motion in enumerate(MOTIONS):
+            truth_alpha, truth_mask = [], []
+            pred: dict[str, list[np.ndarray]] = {r.label: [] for r in runners}
+            for r in runners:
+                r.reset()
+            for picture, alpha in sequence(subject, background, motion, frames, seed=100 * si + mi):
+                truth_alpha.append(alpha)
+                truth_mask.append(alpha >= 0.5)
+                for r in runners:
+                    pred[r.label].append(r.alpha(picture))
+            for r in runners:
+                alphas = pred[r.label]
+                masks = [a >= 128 for a in alphas]
+                lag = (qm.lag_frames(masks, truth_mask, MAX_SHIFT)
+                       if motion != "still" and frames > 2 * MAX_SHIFT + 2 else None)
+                rows[r.label].append({
+                    "subject": subject.name, "motion": motion, "frames": frames,
+                    "iou": float(np.mean([qm.iou(p, t) for p, t in zip(masks, truth_mask)])),
+                    "bf_tight": float(np.mean([qm.boundary_f(p, t, tight) for p, t in zip(masks, truth_mask)])),
+                    "dtssd": qm.dtssd([_to_unit(a) for a in alphas], truth_alpha),
+                    "lag": lag,
+                })
+            _progress(f"motion: portrait {subject.name}, {motion}, {frames} frames")
+    keys = ("iou", "bf_tight", "dtssd", "lag")
+    result = {}
+    for label, seqs in rows.items():
+        by_motion = {m: {k: _mean([s[k] for s in seqs if s["motion"] == m]) for k in keys} for m in MOTIONS}
+        result[label] = {"sequences": seqs, "by_motion": by_motion,
+                         "mean": {k: _mean([s[k] for s in seqs]) for k in keys}}
+    return result
+
+
+# -- output -----------------------------------------------------------------------------------
+
+def _fmt(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+
+    def line(cells: list[str]) -> str:   # the first column to the left, figures to the right
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]) + "\n"
+
+
+def render(report: dict) -> str:
+    parts = []
+    if "images" in report:
+        res = report["images"]
+        n = next(iter(res.values()))["count"]
+        each = "a photo" if report.get("images_path") == "photo" else "the first frame of a video"
+        parts.append(_table(f"images: {n} portraits, each as {each} (boundary F at 0.8% and 0.25% of the diagonal)",
+                            ["config", "IoU mean", "IoU median", "BF 0.8%", "BF 0.25%", "MAE"],
+                            [[c, _fmt(r["iou_mean"]), _fmt(r["iou_median"]), _fmt(r["bf"]), _fmt(r["bf_tight"]),
+                              _fmt(r["mae"], 4)] for c, r in res.items()]))
+    if "stillness" in report:
+        res = report["stillness"]
+        rows = []
+        for c, r in res.items():
+            for clip, v in r["clips"].items():
+                rows.append([c, clip, str(v["frames"]), _fmt(v["still_share"], 2),
+                             _fmt(None if v["all"] is None else 1000 * v["all"], 2),
+                             _fmt(None if v["edge"] is None else 1000 * v["edge"], 2)])
+            rows.append([c, "mean", "", "", _fmt(None if r["mean"]["all"] is None else 1000 * r["mean"]["all"], 2),
+                         _fmt(None if r["mean"]["edge"] is None else 1000 * r["mean"]["edge"], 2)])
+        parts.append(_table("stillness: mean |alpha change| x 1000 where the picture is still (lower is stiller)",
+                            ["config", "clip", "frames", "still px", "all", "edge band"], rows))
+    if "motion" in report:
+        res = report["motion"]
+        rows = []
+        for c, r in res.items():
+            for m, v in list(r["by_motion"].items()) + [("mean", r["mean"])]:
+                rows.append([c, m, _fmt(v["iou"]), _fmt(v["bf_tight"]), _fmt(v["dtssd"], 2), _fmt(v["lag"], 2)])
+        seqs = next(iter(res.values()))["sequences"]
+        subjects = sorted({s["subject"] for s in seqs}, key=lambda s: (len(s), s))
+        parts.append(_table(f"motion: {MOTION_SIZE[0]}x{MOTION_SIZE[1]}, {seqs[0]['frames']} frames, portraits "
+                            f"{', '.join(subjects)} (sweep peaks at {SWEEP_PEAK:g} px/frame)",
+                            ["config", "motion", "IoU", "BF 0.25%", "dtSSD", "lag frames"], rows))
+    parts.append(f"{report['seconds']['total']:.0f} s")
+    return "\n".join(parts)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default=",".join(SETS), help=f"comma-separated, of {', '.join(SETS)} (default: all)")
+    named = "; ".join(f"{name}: {text}" for name, (text, _) in NAMED.items())
+    ap.add_argument("--compare", default="raw,default",
+                    help=f"comma-separated configurations: names ({named}), settings .json files, "
+                         "or stage.field=value[+stage.field=value...] on the defaults (default: raw,default)")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="at most N portraits (images), clips (stillness) and portraits moved (motion; default 3)")
+    ap.add_argument("--frames", type=int, default=None,
+                    help=f"at most N frames per clip; N frames per motion sequence (default {MOTION_FRAMES})")
+    ap.add_argument("--photo", action="store_true",
+                    help="images through the engine's photo path (as vcam process), not as a first video frame")
+    ap.add_argument("--eval", type=Path, default=EVAL, help=f"evaluation folder (default {EVAL})")
+    ap.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    args = ap.parse_args(argv)
+    sets = [s.strip() for s in args.set.split(",") if s.strip()]
+    unknown = [s for s in sets if s not in SETS]
+    if unknown or not sets:
+        ap.error(f"unknown set {unknown[0] if unknown else '(none)'}: expected {', '.join(SETS)}")
+    if args.limit is not None and args.limit < 1 or args.frames is not None and args.frames < 2:
+        ap.error("--limit must be at least 1 and --frames at least 2")
+    if not args.eval.is_dir():
+        print(f"error: no evaluation folder at {args.eval}: pass --eval PATH", file=sys.stderr)
+        return 2
+    runners: list[Runner] = []
+    try:
+        configs = [parse_config(spec) for spec in args.compare.split(",") if spec.strip()]
+        labels = [label for label, _ in configs]
+        if not configs or len(set(labels)) != len(labels):
+            raise VcamError(f"configurations must be given once each, got {args.compare!r}", "for example raw,default")
+        runners = [Runner(label, settings) for label, settings in configs]
+        report: dict = {
+            "eval": str(args.eval),
+            "configs": {r.label: r.settings.to_dict() for r in runners},
+            "definitions": {
+                "bf_tolerance": {"loose": BF_LOOSE, "tight": BF_TIGHT, "unit": "share of the diagonal"},
+                "still_levels": STILL_LEVELS, "edge_band": EDGE_BAND,
+                "motion": {"size": MOTION_SIZE, "sweep_peak_px_per_frame": SWEEP_PEAK, "lean_degrees": LEAN_DEGREES,
+                           "zoom": ZOOM, "noise_sigma": NOISE_SIGMA, "max_shift": MAX_SHIFT},
+            },
+            "seconds": {},
+        }
+        if "images" in sets:
+            report["images_path"] = "photo" if args.photo else "video frame"
+        start = time.perf_counter()
+        steps: dict[str, Callable[[], dict]] = {
+            "images": lambda: run_images(runners, args.eval, args.limit, args.photo),
+            "stillness": lambda: run_stillness(runners, args.eval, args.limit, args.frames),
+            "motion": lambda: run_motion(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
+        }
+        for name in SETS:
+            if name in sets:
+                t0 = time.perf_counter()
+                report[name] = steps[name]()
+                report["seconds"][name] = time.perf_counter() - t0
+        report["seconds"]["total"] = time.perf_counter() - start
+    except VcamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for r in runners:
+            r.close()
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The metrics of the quality benchmark (``benchmarks/quality_metrics.py``) on tiny synthetic
+arrays, the benchmark's own synthetic motion, and one short run of ``benchmarks/quality.py`` on
+``../shared/eval`` when it is there."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import quality_metrics as qm  # noqa: E402
+
+EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
+
+
+def square(size=40, top=10, left=10, side=16) -> np.ndarray:
+    m = np.zeros((size, size), bool)
+    m[top:top + side, left:left + side] = True
+    return m
+
+
+def moving_squares(frames=30, speed=2, side=12) -> list[np.ndarray]:
+    return [square(size=120, top=40, left=10 + speed * t, side=side) for t in range(frames)]
+
+
+# -- IoU, boundary F, error ---------------------------------------------------------------------
+
+def test_iou_is_one_for_identical_masks_and_lower_when_shifted():
+    a = square()
+    assert qm.iou(a, a.copy()) == 1.0
+    shifted = square(left=14)   # 16-wide squares overlapping by 12 columns
+    assert qm.iou(a, shifted) == pytest.approx(12 / 20)
+    assert qm.iou(a, square(left=30, side=8)) == 0.0
+    empty = np.zeros_like(a)
+    assert qm.iou(empty, empty) == 1.0
+
+
+def test_iou_rejects_masks_of_different_shapes():
+    with pytest.raises(ValueError):
+        qm.iou(square(size=40), square(size=41))
+
+
+def test_boundary_is_the_one_pixel_ring_inside_the_mask():
+    b = qm.boundary(square(side=16))
+    assert b.sum() == 16 * 4 - 4
+    assert not b[12:24, 12:24].any()       # the interior is not boundary
+    assert b[10, 10:26].all() and not b[9].any()
+    # the picture's own border is not an edge: a mask filling the picture has no boundary
+    assert not qm.boundary(np.ones((8, 8), bool)).any()
+
+
+def test_boundary_f_is_one_for_identical_masks_and_within_the_tolerance():
+    a = square()
+    assert qm.boundary_f(a, a.copy(), tolerance=2) == 1.0
+    assert qm.boundary_f(a, square(left=11), tolerance=2) == 1.0   # one pixel off, within 2
+
+
+def test_boundary_f_drops_when_the_shift_exceeds_the_tolerance():
+    a = square()
+    shifted = square(left=15)   # 5 pixels off: left and right edges unmatched at tolerance 2
+    f = qm.boundary_f(a, shifted, tolerance=2)
+    assert 0.0 < f < 0.8
+    assert qm.boundary_f(a, shifted, tolerance=6) == 1.0
+    assert qm.boundary_f(a, shifted, tolerance=2) < qm.boundary_f(a, square(left=12), tolerance=2)
+
+
+def test_boundary_f_with_an_empty_mask():
+    empty = np.zeros((40, 40), bool)
+    assert qm.boundary_f(empty, empty, tolerance=2) == 1.0
+    assert qm.boundary_f(square(), empty, tolerance=2) == 0.0
+    assert qm.boundary_f(empty, square(), tolerance=2) == 0.0
+
+
+def test_tolerance_kernel_is_rounded_and_at_least_one_pixel():
+    assert qm.tolerance_kernel(0.2).shape == (3, 3)
+    assert qm.tolerance_kernel(2.0).shape == (5, 5)
+    assert qm.tolerance_kernel(6.4).shape == (13, 13)
+    assert qm.tolerance_kernel(6.6).shape == (15, 15)
+
+
+def test_mean_abs_error():
+    truth = square()
+    assert qm.mean_abs_error(truth.astype(np.float32), truth) == 0.0
+    half = np.full(truth.shape, 0.5, np.float32)
+    assert qm.mean_abs_error(half, truth) == pytest.approx(0.5)
+    assert qm.mean_abs_error(1.0 - truth.astype(np.float32), truth) == 1.0
+
+
+def test_diagonal():
+    assert qm.diagonal((480, 640, 3)) == 800.0
+
+
+# -- stillness ----------------------------------------------------------------------------------
+
+def test_still_pixels_allow_less_than_two_levels_in_every_channel():
+    a = np.full((4, 4, 3), 100, np.uint8)
+    b = a.copy()
+    b[0, 0, 2] = 101   # one level: still
+    b[1, 1, 0] = 102   # two levels in one channel: moved
+    b[2, 2, 1] = 98
+    still = qm.still_pixels(a, b)
+    assert still[0, 0] and not still[1, 1] and not still[2, 2]
+    assert still.sum() == 14
+
+
+def test_outline_band_follows_the_outline_not_the_soft_pixels():
+    mask = square(size=60, top=20, left=20, side=20)
+    band = qm.outline_band(mask, radius=3)
+    assert band[20, 30] and band[17, 30] and band[22, 30]       # on, outside and inside the edge
+    assert not band[30, 30] and not band[5, 5]                  # deep inside, far outside
+    assert not qm.outline_band(np.zeros((10, 10), bool), 3).any()
+
+
+def test_still_change_measures_flicker_in_the_band_and_nothing_when_still():
+    mask = square(size=60, top=20, left=20, side=20)
+    alpha = mask.astype(np.float32)
+    still = np.ones(mask.shape, bool)
+    band = qm.outline_band(mask, radius=3)
+    assert qm.still_change(alpha, alpha.copy(), still, band) == (0.0, mask.size, 0.0, int(band.sum()))
+    flicker = alpha.copy()
+    flicker[20, 20:40] = 0.5            # the top edge flickers by 0.5 over 20 pixels
+    total, n, edge_total, edge_n = qm.still_change(alpha, flicker, still, band)
+    assert total == pytest.approx(10.0) and edge_total == pytest.approx(10.0)
+    assert edge_total / edge_n > total / n
+    moving = np.zeros(mask.shape, bool)   # where the picture moved, change is not counted
+    assert qm.still_change(alpha, flicker, moving, band) == (0.0, 0, 0.0, 0)
+
+
+# -- dtSSD and lag --------------------------------------------------------------------------------
+
+def test_dtssd_is_zero_for_identical_sequences_and_for_a_constant_error():
+    truth = [m.astype(np.float32) for m in moving_squares(frames=8)]
+    assert qm.dtssd(truth, [t.copy() for t in truth]) == 0.0
+    biased = [np.clip(t + 0.1, 0, 1.1) for t in truth]   # the same error every frame: no temporal error
+    assert qm.dtssd(biased, truth) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_dtssd_measures_flicker():
+    still = [np.zeros((10, 10), np.float32)] * 5
+    flicker = [np.full((10, 10), 0.1 * (t % 2), np.float32) for t in range(5)]
+    # every step changes by 0.1 everywhere: sqrt(mean(0.1**2)) * 100 = 10
+    assert qm.dtssd(flicker, still) == pytest.approx(10.0)
+    with pytest.raises(ValueError):
+        qm.dtssd(flicker, still[:4])
+
+
+def test_lag_of_a_sequence_delayed_by_two_frames_is_two():
+    truth = moving_squares()
+    delayed = [truth[max(0, t - 2)] for t in range(len(truth))]
+    assert qm.lag_frames(delayed, truth) == pytest.approx(2.0, abs=1e-6)
+    assert qm.lag_frames([t.copy() for t in truth], truth) == pytest.approx(0.0, abs=1e-6)
+    ahead = [truth[min(len(truth) - 1, t + 1)] for t in range(len(truth))]
+    assert qm.lag_frames(ahead, truth) == pytest.approx(-1.0, abs=1e-6)
+
+
+def test_lag_finds_a_fraction_of_a_frame_between_neighbours():
+    truth = moving_squares(speed=2)
+    half = [square(size=120, top=40, left=10 + 2 * t - 3, side=12) for t in range(len(truth))]   # 1.5 frames behind
+    assert 1.2 < qm.lag_frames(half, truth) < 1.8
+
+
+def test_lag_needs_enough_frames():
+    with pytest.raises(ValueError):
+        qm.lag_frames(moving_squares(frames=10), moving_squares(frames=10), max_shift=5)
+
+
+# -- the benchmark's synthetic motion and configurations ------------------------------------------
+
+@pytest.fixture(scope="module")
+def quality():
+    import quality
+
+    return quality
+
+
+def test_sweep_peaks_at_twelve_pixels_per_frame(quality):
+    xs = [quality.motion_pose("sweep", t, 90)[0] for t in range(91)]
+    speeds = np.abs(np.diff(xs))
+    assert 11.9 < speeds.max() <= 12.0
+    assert xs[0] == 0.0 and abs(xs[90]) < 1e-9          # one full period, back where it started
+    assert quality.motion_pose("still", 40, 90) == (0.0, 0.0, 1.0)
+
+
+def test_synthetic_frames_are_the_exact_composite_of_their_alpha(quality):
+    h, w = 400, 200
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[...] = (200, 30, 30)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[50:, 40:160] = 1.0
+    subject = quality.Subject("red", rgb, alpha, (100.0, float(h)))
+    background = np.zeros((480, 640, 3), np.uint8)
+    background[...] = (20, 40, 220)
+    frames = list(quality.sequence(subject, background, "sweep", 12, seed=1))
+    assert len(frames) == 12
+    for picture, truth in frames:
+        assert picture.shape == (480, 640, 3) and picture.dtype == np.uint8
+        assert truth.shape == (480, 640) and 0.0 <= truth.min() and truth.max() <= 1.0
+        expected = np.array((200, 30, 30), np.float32) * truth[..., None] + \
+            np.array((20, 40, 220), np.float32) * (1 - truth[..., None])
+        # only sensor noise (sigma 2 levels) separates the picture from its composite
+        assert np.abs(picture - expected).mean() < 2.5
+        assert np.abs(picture - expected).max() < 15
+    first, later = frames[0][1], frames[3][1]
+    cols_first = np.nonzero(first.max(axis=0) >= 0.5)[0]
+    cols_later = np.nonzero(later.max(axis=0) >= 0.5)[0]
+    assert cols_later.min() > cols_first.min() + 10   # the person moved right
+
+
+def test_configurations(quality):
+    from vcam.errors import VcamError
+
+    label, raw = quality.parse_config("raw")
+    assert label == "raw" and raw.matte.smoothing == 0.0 and raw.effect.effect == "matte"
+    assert raw.segment.backend == "mediapipe" and raw.segment.model == "general"
+    assert raw.segment.follow is False and (raw.matte.threshold, raw.matte.softness) == (0.5, 1.0)
+    _, default = quality.parse_config("default")
+    from vcam.config import Settings
+
+    assert default.matte == Settings().matte and default.effect.effect == "matte"
+    label, tuned = quality.parse_config("matte.smoothing=0.3+matte.motion=0.1")
+    assert tuned.matte.smoothing == 0.3 and tuned.matte.motion == 0.1
+    assert quality.parse_config("segment.follow=false")[1].segment.follow is False
+    for bad in ("nosuch", "matte.nosuch=1", "matte.smoothing=2"):
+        with pytest.raises(VcamError):
+            quality.parse_config(bad)
+
+
+@pytest.mark.skipif(not (EVAL / "portraits").is_dir() or not (EVAL / "clips").is_dir(),
+                    reason=f"no evaluation material at {EVAL}")
+def test_quality_benchmark_runs_on_the_evaluation_material():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "quality.py"), "--limit", "1", "--frames", "14", "--json"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["configs"]) == {"raw", "default"}
+    for config in ("raw", "default"):
+        images = report["images"][config]
+        assert images["count"] == 1
+        for key in ("iou_mean", "iou_median", "bf"):
+            assert 0.5 < images[key] <= 1.0, key
+        assert 0.0 < images["bf_tight"] < images["bf"]
+        assert 0.0 <= images["mae"] < 0.2
+        clip = next(iter(report["stillness"][config]["clips"].values()))
+        assert clip["frames"] == 14 and 0.0 <= clip["all"] < 0.1 and 0.0 <= clip["edge"] < 0.2
+        motion = report["motion"][config]
+        assert [s["motion"] for s in motion["sequences"]] == ["sweep", "lean", "zoom", "still"]
+        assert 0.8 < motion["mean"]["iou"] <= 1.0 and motion["mean"]["dtssd"] >= 0.0
+        assert abs(motion["by_motion"]["sweep"]["lag"]) <= 5 and motion["by_motion"]["still"]["lag"] is None
