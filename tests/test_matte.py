@@ -191,7 +191,7 @@ def test_registered_backend_is_built_by_name():
 
 def test_mediapipe_rejects_an_unknown_model():
     with pytest.raises(VcamError, match="unknown MediaPipe model 'huge'"):
-        segment.create(SegmentSettings(model="huge"))
+        segment.create(SegmentSettings(backend="mediapipe", model="huge"))
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ def astronaut():
 def test_mediapipe_finds_the_astronaut(astronaut, model):
     import cv2
 
-    seg = segment.create(SegmentSettings(model=model))
+    seg = segment.create(SegmentSettings(backend="mediapipe", model=model))
     try:
         raw = seg.segment(astronaut)
         assert raw.dtype == np.float32
@@ -228,7 +228,7 @@ def test_mediapipe_finds_the_astronaut(astronaut, model):
 
 
 def test_mediapipe_rejects_a_frame_that_is_not_rgb_uint8(astronaut):
-    seg = segment.create(SegmentSettings())
+    seg = segment.create(SegmentSettings(backend="mediapipe"))
     try:
         with pytest.raises(ValueError, match="RGB uint8"):
             seg.segment(astronaut[..., 0])
