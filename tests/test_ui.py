@@ -174,6 +174,10 @@ def test_gallery_lists_the_shipped_backgrounds_and_switches_to_one(qapp, make_pa
                      panel.gallery.visualItemRect(item).center())
     effect = controller.pipeline.settings.effect
     assert (effect.effect, effect.background) == ("replace", str(chosen))
+    assert panel.wrap_slider.isEnabled()
+    panel.wrap_slider.setValue(70)
+    assert controller.pipeline.settings.effect.light_wrap == pytest.approx(0.7)
+    assert controller.pipeline.settings.effect.background == str(chosen)
     assert panel.gallery.selectedItems() == [item]
     assert panel.effect_buttons["replace"].isChecked()
     frames_after(qapp, controller, 3)

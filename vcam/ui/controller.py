@@ -250,6 +250,10 @@ class Controller(QObject):
     def set_halo_free(self, on: bool) -> bool:
         return self._change("effect", lambda s: s.replace(effect=dataclasses.replace(s.effect, halo_free=bool(on))))
 
+    def set_light_wrap(self, strength: float) -> bool:
+        return self._change("effect", lambda s: s.replace(
+            effect=dataclasses.replace(s.effect, light_wrap=float(strength))))
+
     def set_capture(self, **changes) -> bool:
         """``source``, ``width``, ``height``, ``fps``, ``mirror``: a camera that cannot be opened
         keeps the previous one."""

@@ -195,6 +195,11 @@ class Panel(QMainWindow):
         self.halo_box = QCheckBox("No glow around you (blur the background without you in it)")
         self.halo_box.toggled.connect(self.c.set_halo_free)
         form.addRow("", self.halo_box)
+        self.wrap_slider = _slider(0, 100)
+        self.wrap_slider.setToolTip("How much the new background's light spills onto your edge (0: none)")
+        self.wrap_slider.valueChanged.connect(lambda v: self.c.set_light_wrap(v / 100))
+        self.wrap_value = QLabel()
+        form.addRow("Light wrap", _with_value(self.wrap_slider, self.wrap_value))
         self.colour_button = QPushButton("Choose…")
         self.colour_button.clicked.connect(self._choose_colour)
         form.addRow("Colour", self.colour_button)
@@ -293,7 +298,7 @@ class Panel(QMainWindow):
     def sync(self) -> None:
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
-        widgets = (self.effect_group, self.blur_slider, self.halo_box, self.camera_combo, self.size_combo,
+        widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.camera_combo, self.size_combo,
                    self.fps_combo, self.mirror_box, self.backend_combo, self.model_combo, self.provider_combo,
                    self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
                    self.softness_slider)
@@ -307,6 +312,9 @@ class Panel(QMainWindow):
             self.blur_slider.setEnabled(s.effect.effect in ("blur", "bokeh"))
             self.halo_box.setChecked(s.effect.halo_free)
             self.halo_box.setEnabled(s.effect.effect in ("blur", "bokeh"))
+            self.wrap_slider.setValue(round(s.effect.light_wrap * 100))
+            self.wrap_slider.setEnabled(s.effect.effect == "replace")
+            self.wrap_value.setText(f"{s.effect.light_wrap:.2f}")
             self.blur_value.setText(f"{s.effect.blur:g}")
             swatch = QPixmap(16, 16)
             swatch.fill(QColor(*s.effect.color))
