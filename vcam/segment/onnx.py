@@ -402,7 +402,9 @@ class OnnxSegmenter:
                         if short in ("cuda", "tensorrt") and "onnxruntime-gpu" not in self.runtime else "")
                 failures.append(f"{short} is not in {self.runtime} (it has {has}){hint}")
                 continue
-            providers = [full] if short == "cpu" else [full, PROVIDERS["cpu"]]
+            # What the provider cannot run goes to the CPU (TensorRT's leftovers to CUDA first).
+            providers = [full] + [PROVIDERS[p] for p in ("cuda", "cpu")
+                                  if p != short and (p == "cpu" or short == "tensorrt") and PROVIDERS[p] in available]
             try:
                 options = self._provider_options(short)
                 session = ort.InferenceSession(str(path), self._session_options(ort),
