@@ -97,7 +97,7 @@ def test_the_converter_reproduces_the_committed_models(tmp_path, astronaut_rgb):
         assert outs[0].max() > 0.99 and outs[0].min() < 0.01    # a person and a background
 
 
-def test_the_converter_refuses_an_operator_it_does_not_know(tmp_path):
+def test_the_converter_refuses_a_file_that_is_not_tflite(tmp_path):
     pytest.importorskip("tflite")
     from vcam.models import convert_tflite_to_onnx as conv
 
