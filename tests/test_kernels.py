@@ -104,7 +104,7 @@ def test_smooth_matte_without_keep_returns_the_raw_matte():
     raw = rng(12).random((H, W), dtype=np.float32)
     state = rng(13).random((H, W), dtype=np.float32)
     out = np.zeros((H, W), np.uint8)
-    kernels.smooth_matte(raw, state, out, 0.0, 0.25, 0.5, 1.0)
+    kernels.smooth_matte(raw, state, np.zeros_like(raw), out, 0.0, 0.25, 0.5, 1.0, False)
     np.testing.assert_allclose(state, raw, atol=1e-6)
     np.testing.assert_array_equal(out, np.floor(raw.astype(np.float64) * 255 + 0.5).astype(np.uint8))
 
@@ -113,7 +113,7 @@ def test_smooth_matte_clips_raw_values_outside_0_1():
     raw = np.array([[-3.0, -0.01, 0.0, 0.5, 1.0, 1.01, 7.0]], np.float32)
     state = np.full(raw.shape, 0.5, np.float32)
     out = np.zeros(raw.shape, np.uint8)
-    kernels.smooth_matte(raw, state, out, 0.0, 0.25, 0.5, 1.0)
+    kernels.smooth_matte(raw, state, np.zeros_like(raw), out, 0.0, 0.25, 0.5, 1.0, False)
     np.testing.assert_array_equal(out, [[0, 0, 0, 128, 255, 255, 255]])
     assert state.min() >= 0.0 and state.max() <= 1.0
 
@@ -122,7 +122,7 @@ def test_smooth_matte_damps_a_small_change_and_passes_a_large_one():
     raw = np.array([[0.55, 0.8]], np.float32)      # +0.05 (small) and +0.3 (over motion)
     state = np.array([[0.5, 0.5]], np.float32)
     out = np.zeros(raw.shape, np.uint8)
-    kernels.smooth_matte(raw, state, out, 0.9, 0.25, 0.5, 1.0)
+    kernels.smooth_matte(raw, state, np.zeros_like(raw), out, 0.9, 0.25, 0.5, 1.0, False)
     assert 0.5 < state[0, 0] < 0.52      # moved only a small part of the way
     assert state[0, 1] == pytest.approx(0.8, abs=1e-6)
     assert out[0, 1] == 204
@@ -134,7 +134,7 @@ def test_smooth_matte_output_stays_in_range_for_random_sequences():
     out = np.zeros((H, W), np.uint8)
     for _ in range(20):
         raw = (g.random((H, W), dtype=np.float32) * 1.4 - 0.2).astype(np.float32)
-        kernels.smooth_matte(raw, state, out, 0.54, 0.25, 0.5, 1.0)
+        kernels.smooth_matte(raw, state, np.zeros_like(raw), out, 0.54, 0.25, 0.5, 1.0, False)
         assert state.min() >= 0.0 and state.max() <= 1.0
         # out is the rounded state: never more than half a level away
         assert np.abs(out.astype(np.float64) - state.astype(np.float64) * 255).max() <= 0.5 + 1e-3

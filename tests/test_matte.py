@@ -1,6 +1,7 @@
 """Matte refinement (temporal smoothing, scaling to the frame) and the segmenter registry."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -256,3 +257,40 @@ def test_threshold_pulls_the_edge_in_and_out_and_softness_hardens_it():
     _, hard = edge(softness=0.2)
     ramp_width = lambda a: int(np.count_nonzero((a > 10) & (a < 245)))
     assert ramp_width(hard) < ramp_width(plain) / 3
+
+
+def test_guided_smoothing_stills_flicker_where_the_picture_is_still_and_follows_where_it_moves():
+    from vcam.config import MatteSettings
+    from vcam.matte import Matte
+
+    h, w = 36, 64
+    frame = np.random.default_rng(1).integers(0, 256, (h * 4, w * 4, 3), dtype=np.uint8)
+    base = np.zeros((h, w), np.float32)
+    base[:, 20:44] = 1.0
+    flicker = np.random.default_rng(2)
+    guided = Matte(MatteSettings(smoothing=1.0))
+    unguided = Matte(MatteSettings(smoothing=1.0, guided=False))
+    changes = {"guided": [], "unguided": []}
+    for i in range(30):
+        raw = np.clip(base + flicker.normal(0, 0.15, base.shape).astype(np.float32), 0, 1)
+        for name, matte in (("guided", guided), ("unguided", unguided)):
+            prev = None if i == 0 else changes[name + "_last"]
+            alpha = matte.update(raw, (w * 4, h * 4), frame).astype(int)
+            if prev is not None and i > 5:
+                changes[name].append(np.abs(alpha - prev).mean())
+            changes[name + "_last"] = alpha
+    # the picture never moves: the model's flicker is held down far more when guided by it
+    assert np.mean(changes["guided"]) < 0.5 * np.mean(changes["unguided"])
+
+    # now the picture moves and the person with it: where the edge went, the matte follows at
+    # once (no trailing), whatever it was smoothing before
+    person = cv2.resize((base * 170 + 30).astype(np.uint8), (w * 4, h * 4), interpolation=cv2.INTER_NEAREST)
+    guided.update(base, (w * 4, h * 4), np.dstack([person] * 3))
+    shifted = np.roll(base, 10, axis=1)
+    moved = np.roll(person, 40, axis=1)
+    alpha = guided.update(shifted, (w * 4, h * 4), np.dstack([moved] * 3))
+    changed = np.repeat(np.repeat(shifted != base, 4, axis=0), 4, axis=1)
+    changed[:, :-8] &= changed[:, 8:]          # away from the band's own blurred rim
+    changed[:, 8:] &= changed[:, :-8]
+    truth = np.repeat(np.repeat(shifted, 4, axis=0), 4, axis=1) * 255
+    assert np.abs(alpha[changed].astype(float) - truth[changed]).mean() < 10

@@ -113,7 +113,7 @@ class Engine:
         else:
             raw = self.segmenter.segment(frame)
         t1 = time.perf_counter()
-        alpha = self.matte.update(raw, size)
+        alpha = self.matte.update(raw, size, None if photo else frame)
         t2 = time.perf_counter()
         self.compositor.apply(frame, alpha, out)
         t3 = time.perf_counter()

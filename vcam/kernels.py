@@ -14,23 +14,42 @@ _JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
 
 
 @njit(**_JIT)
-def smooth_matte(raw, state, out, keep, motion, threshold, softness):
-    """Motion-adaptive temporal smoothing of a low-resolution matte, in place in ``state``.
+def image_change(gray, previous, gain, inv_tau):
+    """How much the picture moved at each pixel since the last frame, 0 (still) to 1 (a change
+    of 1/``inv_tau`` grey levels or more), into ``gain``; ``previous`` becomes ``gray``."""
+    h, w = gray.shape
+    for y in range(h):
+        for x in range(w):
+            d = abs(np.float32(gray[y, x]) - np.float32(previous[y, x]))
+            gain[y, x] = min(d * inv_tau, np.float32(1.0))
+            previous[y, x] = gray[y, x]
 
-    A pixel whose change since the last frame is small moves only part of the way (``keep`` is the
-    share of the old value kept when nothing moves); a change of ``motion`` or more passes through
-    at once, so a moving person is never trailed. ``out`` receives the result as uint8, remapped
-    so that ``threshold`` becomes 0.5 with an edge ``softness`` wide (0.5 and 1 change nothing):
-    a higher threshold pulls the edge in, a lower one pushes it out.
+
+@njit(**_JIT)
+def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, guided):
+    """Temporal smoothing of a low-resolution matte, in place in ``state``.
+
+    A still pixel moves only part of the way to the new value (``keep`` is the share of the old
+    value kept); a moving one takes the new value at once, so a moving person is never trailed.
+    What counts as moving: with ``guided``, the picture itself (``change``, from
+    :func:`image_change`, at any resolution): where the picture is still, any change of the matte is the model's
+    flicker; without, a change of the matte of ``motion`` or more. ``out`` receives the result as
+    uint8, remapped so that ``threshold`` becomes 0.5 with an edge ``softness`` wide (0.5 and 1
+    change nothing): a higher threshold pulls the edge in, a lower one pushes it out.
     """
     h, w = raw.shape
+    ch, cw = change.shape
     inv_motion = 1.0 / motion
     for y in range(h):
+        cy = y * ch // h
         for x in range(w):
             r = min(max(raw[y, x], 0.0), 1.0)
             s = state[y, x]
-            d = abs(r - s) * inv_motion
-            g = min(d * d, 1.0)
+            if guided:
+                g = change[cy, x * cw // w]
+            else:
+                d = abs(r - s) * inv_motion
+                g = min(d * d, 1.0)
             s = s + (r - s) * (1.0 - keep * (1.0 - g))
             state[y, x] = s
             a = min(max((s - threshold) / softness + 0.5, 0.0), 1.0)
@@ -172,7 +191,8 @@ def warm_up() -> None:
     f = np.zeros((2, 2), np.float32)
     u = np.zeros((2, 2), np.uint8)
     rgb = np.zeros((2, 2, 3), np.uint8)
-    smooth_matte(f, f.copy(), u, 0.5, 0.25, 0.5, 1.0)
+    smooth_matte(f, f.copy(), f.copy(), u, 0.5, 0.25, 0.5, 1.0, True)
+    image_change(u, u.copy(), f.copy(), np.float32(0.1))
     blend(rgb, rgb, u, rgb.copy())
     blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy())
     blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3)

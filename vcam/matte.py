@@ -14,8 +14,12 @@ import numpy as np
 from vcam import kernels
 from vcam.config import MatteSettings
 
-# The largest share of the previous matte a still pixel keeps at smoothing=1.
+# The largest share of the previous matte a still pixel keeps at smoothing=1: judged by the
+# matte's own change, or (guided) by the picture's, which tells stillness far more surely.
 MAX_KEEP = 0.9
+MAX_KEEP_GUIDED = 0.95
+PICTURE_MOVES = 10.0   # grey levels of change (frame halved to ~PICTURE_WIDTH) that count as moving
+PICTURE_WIDTH = 160
 
 
 class Matte:
@@ -24,22 +28,54 @@ class Matte:
         self._state: Optional[np.ndarray] = None
         self._small_u8: Optional[np.ndarray] = None
         self._alpha: Optional[np.ndarray] = None
+        self._change: Optional[np.ndarray] = None
+        self._shrink: Optional[kernels.Downscaler] = None
 
     def reset(self) -> None:
         """Forget the previous frames (new source, or the next of unrelated images)."""
         self._state = None
 
-    def update(self, raw: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    def _picture_change(self, frame: np.ndarray) -> bool:
+        """Fill ``self._change`` with how much ``frame`` moved since the last one, at a size
+        reached by halving alone (cheap: 160x90 for 720p); False when there is no previous frame
+        to compare with."""
+        size = (frame.shape[1], frame.shape[0])
+        if self._shrink is None or self._shrink.src_size != size:
+            k = max(0, int(np.ceil(np.log2(max(1.0, size[0] / PICTURE_WIDTH)))))
+            w, h = max(1, size[0] >> k), max(1, size[1] >> k)
+            self._shrink = kernels.Downscaler(size, (w, h))
+            self._small_rgb = np.empty((h, w, 3), np.uint8)
+            self._gray = np.empty((h, w), np.uint8)
+            self._previous = None
+            self._change = np.zeros((h, w), np.float32)
+        self._shrink(frame, self._small_rgb)
+        cv2.cvtColor(self._small_rgb, cv2.COLOR_RGB2GRAY, dst=self._gray)
+        if self._previous is None:
+            self._previous = self._gray.copy()
+            return False
+        kernels.image_change(self._gray, self._previous, self._change, np.float32(1.0 / PICTURE_MOVES))
+        return True
+
+    def update(self, raw: np.ndarray, size: tuple[int, int], frame: Optional[np.ndarray] = None) -> np.ndarray:
         """Smooth ``raw`` (float32, model resolution) against the previous frames and return an
-        uint8 alpha of ``size`` (width, height). The returned buffer is reused by the next call."""
+        uint8 alpha of ``size`` (width, height). The returned buffer is reused by the next call.
+        With ``frame`` (RGB, the picture the matte is of), smoothing follows the picture: strong
+        where it is still, none where it moves."""
         if raw.ndim != 2 or raw.dtype != np.float32:
             raise ValueError(f"expected a float32 2-D matte, got {raw.dtype} {raw.shape}")
-        if self._state is None or self._state.shape != raw.shape:
+        m = self.settings
+        fresh = self._state is None or self._state.shape != raw.shape
+        if fresh:
             self._state = np.clip(raw, 0.0, 1.0)
             self._small_u8 = np.empty(raw.shape, np.uint8)
-        keep = MAX_KEEP * self.settings.smoothing
-        m = self.settings
-        kernels.smooth_matte(raw, self._state, self._small_u8, keep, m.motion, m.threshold, m.softness)
+            self._change = np.zeros((1, 1), np.float32)
+            self._shrink = None
+        guided = m.guided and frame is not None and m.smoothing > 0
+        if guided:
+            guided = self._picture_change(frame) and not fresh
+        keep = (MAX_KEEP_GUIDED if guided else MAX_KEEP) * m.smoothing
+        kernels.smooth_matte(raw, self._state, self._change, self._small_u8, keep, m.motion,
+                             m.threshold, m.softness, guided)
         w, h = size
         if self._alpha is None or self._alpha.shape != (h, w):
             self._alpha = np.empty((h, w), np.uint8)
