@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 BLUR_SIGMA_SMALL = 2.0   # the least sigma kept at reduced size: 2 to 4 pixels there
 BOKEH_RADIUS_SMALL = 3.0  # the least disc radius kept at reduced size
 BOKEH_BLOOM = 3.0        # how much brighter a white highlight shines through the disc
-FILL = np.float32(0.001)  # weight of the plain blur, for where no background is near
+FILL = np.float32(0.001)  # weight of the pixel's own value, for where no background is near
 WRAP_REACH = 0.02        # light wrap reaches this share of the frame height into the person
 
 
@@ -58,7 +58,7 @@ class _Defocus:
         self._alpha = np.zeros(sh, np.uint8)      # stays 0 (all background) when not halo-free
         self._plain, self._held = np.empty(sh + (3,), np.float32), np.empty(sh + (3,), np.float32)
         self._weight = np.empty(sh, np.float32)
-        self._blurred = [np.empty_like(self._plain), np.empty_like(self._held), np.empty_like(self._weight)]
+        self._blurred = (np.empty_like(self._held), np.empty_like(self._weight))
         self._out = np.empty_like(self._small)
         gamma = 2.2 if bokeh else 1.0
         self._lut = ((np.arange(256, dtype=np.float32) / 255.0) ** gamma).astype(np.float32)
@@ -78,11 +78,12 @@ class _Defocus:
         if self._shrink_alpha is not None:
             self._shrink_alpha(alpha, self._alpha)
         kernels.premultiply(self._small, self._alpha, self._lut, self._bloom, self._plain, self._held, self._weight)
-        plain, held, weight = self._blurred
-        self._blur(self._plain, plain)
+        held, weight = self._blurred
         self._blur(self._held, held)
         self._blur(self._weight, weight)
-        kernels.normalise(held, weight, plain, self._back, self._out, FILL)
+        # Where no background is near (inside the person, where it is never seen) the pixel's
+        # own unblurred value fills in.
+        kernels.normalise(held, weight, self._plain, self._back, self._out, FILL)
         cv2.resize(self._out, self.size, dst=out, interpolation=cv2.INTER_LINEAR)
 
 

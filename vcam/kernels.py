@@ -32,21 +32,19 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, gui
     A still pixel moves only part of the way to the new value (``keep`` is the share of the old
     value kept); a moving one takes the new value at once, so a moving person is never trailed.
     What counts as moving: with ``guided``, the picture itself (``change``, from
-    :func:`image_change`, at any resolution): where the picture is still, any change of the matte is the model's
+    :func:`image_change`, at the matte's resolution): where the picture is still, any change of the matte is the model's
     flicker; without, a change of the matte of ``motion`` or more. ``out`` receives the result as
     uint8, remapped so that ``threshold`` becomes 0.5 with an edge ``softness`` wide (0.5 and 1
     change nothing): a higher threshold pulls the edge in, a lower one pushes it out.
     """
     h, w = raw.shape
-    ch, cw = change.shape
     inv_motion = 1.0 / motion
     for y in range(h):
-        cy = y * ch // h
         for x in range(w):
             r = min(max(raw[y, x], 0.0), 1.0)
             s = state[y, x]
             if guided:
-                g = change[cy, x * cw // w]
+                g = change[y, x]
             else:
                 d = abs(r - s) * inv_motion
                 g = min(d * d, 1.0)
@@ -139,8 +137,8 @@ def premultiply(small, alpha, lut, bloom, plain, held, weight):
 
 @njit(**_JIT)
 def normalise(held, weight, plain, lut_back, out, fill):
-    """out = blurred background with the person left out: held / weight, falling back on the
-    plain blur where no background is near (deep inside the person, where it is not seen).
+    """out = blurred background with the person left out: held / weight, falling back on
+    ``plain`` where no background is near (deep inside the person, where it is not seen).
     ``lut_back`` maps the working scale back to 8 bits (index = value * 1023, clipped)."""
     h, w = weight.shape
     for y in range(h):

@@ -35,10 +35,10 @@ class Matte:
         """Forget the previous frames (new source, or the next of unrelated images)."""
         self._state = None
 
-    def _picture_change(self, frame: np.ndarray) -> bool:
-        """Fill ``self._change`` with how much ``frame`` moved since the last one, at a size
-        reached by halving alone (cheap: 160x90 for 720p); False when there is no previous frame
-        to compare with."""
+    def _picture_change(self, frame: np.ndarray, shape: tuple[int, int]) -> bool:
+        """Fill ``self._change`` (of ``shape``) with how much ``frame`` moved since the last one,
+        measured at a size reached by halving alone (cheap: 160x90 for 720p); False when there is
+        no previous frame to compare with."""
         size = (frame.shape[1], frame.shape[0])
         if self._shrink is None or self._shrink.src_size != size:
             k = max(0, int(np.ceil(np.log2(max(1.0, size[0] / PICTURE_WIDTH)))))
@@ -47,13 +47,16 @@ class Matte:
             self._small_rgb = np.empty((h, w, 3), np.uint8)
             self._gray = np.empty((h, w), np.uint8)
             self._previous = None
-            self._change = np.zeros((h, w), np.float32)
+            self._coarse = np.zeros((h, w), np.float32)
         self._shrink(frame, self._small_rgb)
         cv2.cvtColor(self._small_rgb, cv2.COLOR_RGB2GRAY, dst=self._gray)
         if self._previous is None:
             self._previous = self._gray.copy()
             return False
-        kernels.image_change(self._gray, self._previous, self._change, np.float32(1.0 / PICTURE_MOVES))
+        kernels.image_change(self._gray, self._previous, self._coarse, np.float32(1.0 / PICTURE_MOVES))
+        if self._change.shape != shape:
+            self._change = np.empty(shape, np.float32)
+        cv2.resize(self._coarse, shape[::-1], dst=self._change, interpolation=cv2.INTER_LINEAR)
         return True
 
     def update(self, raw: np.ndarray, size: tuple[int, int], frame: Optional[np.ndarray] = None) -> np.ndarray:
@@ -72,7 +75,7 @@ class Matte:
             self._shrink = None
         guided = m.guided and frame is not None and m.smoothing > 0
         if guided:
-            guided = self._picture_change(frame) and not fresh
+            guided = self._picture_change(frame, raw.shape) and not fresh
         keep = (MAX_KEEP_GUIDED if guided else MAX_KEEP) * m.smoothing
         kernels.smooth_matte(raw, self._state, self._change, self._small_u8, keep, m.motion,
                              m.threshold, m.softness, guided)
