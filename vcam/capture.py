@@ -176,7 +176,8 @@ class DemoSource:
         self._clock = _Clock(fps)
         self._n = 0
         self._margin = (round(w * self.SWAY), round(h * self.SWAY / 2))
-        self._image = media.cover_fit(img, w + self._margin[0], h + self._margin[1])
+        # Cut a wide frame mostly from below: a person on a call shows their head, not their lap.
+        self._image = media.cover_fit(img, w + self._margin[0], h + self._margin[1], top=0.1)
 
     def wait(self) -> None:
         if self.live:

@@ -100,12 +100,13 @@ class VideoReader:
         self._cap.release()
 
 
-def cover_fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale and centre-crop ``img`` to fill ``width`` x ``height`` without distortion."""
+def cover_fit(img: np.ndarray, width: int, height: int, *, top: float = 0.5) -> np.ndarray:
+    """Scale and crop ``img`` to fill ``width`` x ``height`` without distortion: centred, or
+    with ``top`` of what is cut taken from the top (0.5: as much from the top as the bottom)."""
     h, w = img.shape[:2]
     scale = max(width / w, height / h)
     cw, ch = min(w, round(width / scale)), min(h, round(height / scale))
-    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    x0, y0 = (w - cw) // 2, round((h - ch) * top)
     crop = img[y0:y0 + ch, x0:x0 + cw]
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(crop, (width, height), interpolation=interp)
