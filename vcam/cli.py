@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON document (a list of runs) on standard output")
     bench.add_argument("--plot", metavar="PATH.png", help="save a per-stage bar chart")
     _segment_args(bench, LIVE_EFFECTS)
+
+    doctor = sub.add_parser("doctor", help="check cameras, the virtual camera, backends and numba; exit 0 when ready for a call")
+    doctor.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    doctor.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
     return parser
 
 
@@ -222,7 +226,15 @@ def _ui(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "process": _process, "bench": _bench, "ui": _ui}
+def _doctor(args: argparse.Namespace) -> int:
+    from vcam import doctor
+
+    results = doctor.run_checks()
+    print(doctor.report(results))
+    return 0 if doctor.ready(results) else 1
+
+
+COMMANDS = {"run": _run, "process": _process, "bench": _bench, "ui": _ui, "doctor": _doctor}
 
 
 def main(argv: Optional[list[str]] = None) -> int:

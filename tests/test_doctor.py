@@ -1,0 +1,177 @@
+"""`vcam doctor`: the real run on this machine, and the Linux checks on fake /sys, /dev, /proc trees
+laid out as the kernel lays them out."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from vcam import doctor
+from vcam.doctor import MODPROBE, Check, Roots
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="v4l2loopback is Linux only")
+
+
+def fake_roots(tmp_path: Path, devices: dict[int, tuple[str, bool]], *, module: bool = True,
+               exclusive_caps: Optional[str] = None) -> Roots:
+    """/dev/videoN files and their sysfs entries: {N: (card name, is v4l2loopback)}."""
+    roots = Roots(sys=tmp_path / "sys", dev=tmp_path / "dev", proc=tmp_path / "proc")
+    for d in (roots.sys / "class" / "video4linux", roots.dev, roots.proc):
+        d.mkdir(parents=True)
+    for n, (name, loopback) in devices.items():
+        parent = "virtual" if loopback else "pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0"
+        node = roots.sys / "devices" / parent / "video4linux" / f"video{n}"
+        node.mkdir(parents=True)
+        (node / "name").write_text(name + "\n")
+        (roots.sys / "class" / "video4linux" / f"video{n}").symlink_to(node)
+        (roots.dev / f"video{n}").write_bytes(b"")
+    if module:
+        params = roots.sys / "module" / "v4l2loopback" / "parameters"
+        params.mkdir(parents=True)
+        if exclusive_caps is not None:
+            (params / "exclusive_caps").write_text(exclusive_caps + "\n")
+    return roots
+
+
+def failures(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if not c.ok]
+
+
+@linux_only
+def test_real_run_on_this_machine_without_v4l2loopback_exits_1_with_the_modprobe_line():
+    if Path("/sys/module/v4l2loopback").exists():
+        pytest.skip("v4l2loopback is loaded here")
+    done = subprocess.run([sys.executable, "-m", "vcam", "doctor"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert MODPROBE in done.stdout
+    assert "v4l2loopback is not loaded" in done.stdout
+    # The other sections ran too: the report is whole, not cut short by the first problem.
+    for title in ("system:", "cameras:", "segmentation:", "numba:"):
+        assert title in done.stdout
+    assert "numba" in done.stdout and "compiles" in done.stdout
+
+
+def test_loopback_with_exclusive_caps_and_a_writable_free_device_passes(tmp_path):
+    roots = fake_roots(tmp_path, {0: ("HD Webcam", False), 10: ("vcam", True)}, exclusive_caps="Y,N,N,N")
+    checks = doctor.check_virtual_camera_linux(roots)
+    assert failures(checks) == []
+    text = " ".join(c.what for c in checks)
+    assert "exclusive_caps=1" in text and "writable" in text and "not in use" in text
+    assert str(roots.dev / "video10") in text and str(roots.dev / "video0") not in text   # the webcam is not one
+
+
+def test_exclusive_caps_written_as_1_counts_too(tmp_path):
+    roots = fake_roots(tmp_path, {3: ("vcam", True)}, exclusive_caps="1")
+    assert doctor.exclusive_caps(roots, 0) is True
+    assert failures(doctor.check_virtual_camera_linux(roots)) == []
+
+
+@pytest.mark.parametrize("value", ["N,N,N,N", "0"])
+def test_exclusive_caps_off_is_a_problem_with_the_reload_fix(tmp_path, value):
+    roots = fake_roots(tmp_path, {10: ("vcam", True)}, exclusive_caps=value)
+    bad = failures(doctor.check_virtual_camera_linux(roots))
+    assert len(bad) == 1 and bad[0].required
+    assert "exclusive_caps" in bad[0].what
+    assert "modprobe -r v4l2loopback" in bad[0].fix and MODPROBE in bad[0].fix
+    assert not doctor.ready([("virtual camera", bad)])
+
+
+def test_module_not_loaded_gives_the_modprobe_line(tmp_path):
+    roots = fake_roots(tmp_path, {0: ("HD Webcam", False)}, module=False)
+    checks = doctor.check_virtual_camera_linux(roots)
+    assert len(checks) == 1 and not checks[0].ok
+    assert MODPROBE in checks[0].fix
+
+
+def test_module_loaded_without_a_device_is_a_problem(tmp_path):
+    roots = fake_roots(tmp_path, {0: ("HD Webcam", False)}, exclusive_caps="Y")
+    bad = failures(doctor.check_virtual_camera_linux(roots))
+    assert len(bad) == 1 and "no device" in bad[0].what
+
+
+def test_a_device_held_by_another_program_is_in_use(tmp_path):
+    roots = fake_roots(tmp_path, {10: ("vcam", True)}, exclusive_caps="Y")
+    fd = roots.proc / "4242" / "fd"
+    fd.mkdir(parents=True)
+    (roots.proc / "4242" / "comm").write_text("obs\n")
+    (fd / "7").symlink_to(roots.dev / "video10")
+    bad = failures(doctor.check_virtual_camera_linux(roots))
+    assert len(bad) == 1
+    assert "in use by obs (pid 4242)" in bad[0].what and "--output-device" in bad[0].fix
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anything")
+def test_a_device_you_may_not_write_is_a_problem(tmp_path):
+    roots = fake_roots(tmp_path, {10: ("vcam", True)}, exclusive_caps="Y")
+    (roots.dev / "video10").chmod(0o444)
+    bad = failures(doctor.check_virtual_camera_linux(roots))
+    assert len(bad) == 1 and "not writable" in bad[0].what and "usermod" in bad[0].fix
+
+
+def test_the_first_usable_loopback_device_is_reported(tmp_path):
+    # video10 without exclusive_caps, video11 with: vcam can use video11, so no problem.
+    roots = fake_roots(tmp_path, {10: ("old", True), 11: ("vcam", True)}, exclusive_caps="N,Y")
+    checks = doctor.check_virtual_camera_linux(roots)
+    assert failures(checks) == []
+    assert any(str(roots.dev / "video11") in c.what and "exclusive_caps=1" in c.what for c in checks)
+
+
+def test_cameras_are_told_apart_from_loopback_devices_and_list_their_modes(tmp_path):
+    roots = fake_roots(tmp_path, {0: ("HD Webcam", False), 10: ("vcam", True)}, exclusive_caps="Y")
+    asked = []
+    checks = doctor.check_cameras(roots, modes=lambda path: asked.append(path) or "MJPG 1280x720@30")
+    assert asked == [roots.dev / "video0"]
+    assert failures(checks) == []
+    assert "HD Webcam" in checks[0].what and "MJPG 1280x720@30" in checks[0].what
+
+
+def test_without_v4l2_ctl_the_modes_are_a_note_not_a_problem(tmp_path):
+    roots = fake_roots(tmp_path, {0: ("HD Webcam", False)})
+    checks = doctor.check_cameras(roots, modes=lambda path: None)
+    note = [c for c in checks if "v4l2-ctl" in c.what]
+    assert len(note) == 1 and not note[0].required and "v4l-utils" in note[0].fix
+    assert doctor.ready([("cameras", checks)])
+
+
+def test_no_camera_is_a_problem(tmp_path):
+    roots = fake_roots(tmp_path, {10: ("vcam", True)})
+    bad = failures(doctor.check_cameras(roots, modes=lambda path: None))
+    assert len(bad) == 1 and "no camera" in bad[0].what and bad[0].fix
+
+
+V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
+	Type: Video Capture
+
+	[0]: 'MJPG' (Motion-JPEG, compressed)
+		Size: Discrete 1280x720
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.067s (15.000 fps)
+		Size: Discrete 640x480
+			Interval: Discrete 0.033s (30.000 fps)
+	[1]: 'YUYV' (YUYV 4:2:2)
+		Size: Discrete 640x480
+			Interval: Discrete 0.033s (30.000 fps)
+"""
+
+
+def test_v4l2_ctl_modes_are_summarized():
+    assert doctor.summarize_modes(V4L2_CTL) == "MJPG 1280x720@30 640x480@30; YUYV 640x480@30"
+
+
+def test_ready_only_when_every_required_check_passes():
+    assert doctor.ready([("a", [Check(True, "x"), Check(False, "optional", "fix", required=False)])])
+    assert not doctor.ready([("a", [Check(True, "x")]), ("b", [Check(False, "needed", "fix")])])
+    text = doctor.report([("b", [Check(False, "needed", "do this")])])
+    assert "[FAIL] needed" in text and "fix: do this" in text and "not ready" in text
+
+
+def test_segmentation_and_numba_checks_pass_here():
+    # Both are dependencies of vcam: installed with it, so they must work in its test environment.
+    assert failures(doctor.check_numba()) == []
+    seg = doctor.check_segmentation()
+    assert [c for c in seg if c.required and not c.ok] == []
+    assert any("model general" in c.what for c in seg)

@@ -1,0 +1,324 @@
+"""`vcam doctor`: is this machine ready for a call? Each check is a small function that returns
+:class:`Check` records (what was found, and the fix when it is a problem).
+
+The filesystem roots (``/sys``, ``/dev``, ``/proc``) are parameters, so the Linux checks can be
+pointed at another tree.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+MODPROBE = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vcam"
+RELOAD = f"sudo modprobe -r v4l2loopback && {MODPROBE}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding. ``ok`` False with ``required`` makes the machine not ready for a call; a
+    failed check that is not required is a warning (something optional is missing)."""
+
+    ok: bool
+    what: str
+    fix: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class VideoDevice:
+    path: Path
+    name: str          # the driver's card name from sysfs, "" when unknown
+    loopback: bool     # a v4l2loopback device (virtual), not a capture device
+
+
+@dataclass
+class Roots:
+    """Where the Linux checks look; the real system by default."""
+
+    sys: Path = field(default_factory=lambda: Path("/sys"))
+    dev: Path = field(default_factory=lambda: Path("/dev"))
+    proc: Path = field(default_factory=lambda: Path("/proc"))
+
+
+def _read(path: Path) -> Optional[str]:
+    try:
+        return path.read_text(errors="replace").strip()
+    except OSError:
+        return None
+
+
+# -- OS ------------------------------------------------------------------------------------------
+def check_os() -> list[Check]:
+    system = {"linux": "Linux", "win32": "Windows", "darwin": "macOS"}.get(sys.platform, sys.platform)
+    what = f"{system} {platform.release()} ({platform.machine()}), Python {platform.python_version()}"
+    if sys.platform not in ("linux", "win32", "darwin"):
+        return [Check(False, what + ": no virtual camera support on this system", "use Linux, Windows or macOS")]
+    return [Check(True, what)]
+
+
+# -- cameras (Linux) -----------------------------------------------------------------------------
+def video_devices(roots: Roots) -> list[VideoDevice]:
+    """The /dev/videoN nodes, each named from sysfs; v4l2loopback ones are those under
+    ``devices/virtual`` (or named like its default card label)."""
+    found = []
+    for path in sorted(roots.dev.glob("video*"), key=lambda p: (len(p.name), p.name)):
+        if not path.name[5:].isdigit():
+            continue
+        node = roots.sys / "class" / "video4linux" / path.name
+        name = _read(node / "name") or ""
+        try:
+            resolved = str(node.resolve())
+        except OSError:
+            resolved = ""
+        loopback = ("/devices/virtual/" in resolved or (roots.sys / "devices" / "virtual" / "video4linux" / path.name).exists()
+                    or name.startswith("Dummy video device"))
+        found.append(VideoDevice(path, name, loopback))
+    return found
+
+
+def camera_modes(device: Path, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> Optional[str]:
+    """A short summary of the formats and sizes ``v4l2-ctl`` lists, or None without v4l2-ctl."""
+    exe = shutil.which("v4l2-ctl")
+    if exe is None:
+        return None
+    try:
+        out = run([exe, "--list-formats-ext", "-d", str(device)], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"v4l2-ctl failed ({exc})"
+    return summarize_modes(out) or "no capture formats listed"
+
+
+def summarize_modes(text: str) -> str:
+    """``v4l2-ctl --list-formats-ext`` output -> 'MJPG 1280x720@30 640x480@30; YUYV 640x480@30'."""
+    formats: list[tuple[str, list[str]]] = []
+    size = None
+    for line in text.splitlines():
+        if m := re.search(r"\[\d+\]: '(\w+)'", line):
+            formats.append((m.group(1), []))
+        elif (m := re.search(r"Size: \w+ (\d+x\d+)", line)) and formats:
+            size = m.group(1)
+        elif (m := re.search(r"\(([\d.]+) fps\)", line)) and formats and size:
+            mode = f"{size}@{float(m.group(1)):g}"
+            modes = formats[-1][1]
+            if not any(x.startswith(size + "@") for x in modes):   # the best rate of each size
+                modes.append(mode)
+    return "; ".join(f"{fmt} {' '.join(modes)}" if modes else fmt for fmt, modes in formats)
+
+
+def check_cameras(roots: Roots, modes: Callable[[Path], Optional[str]] = camera_modes) -> list[Check]:
+    """Linux: the capture devices and their modes (v4l2loopback devices are reported apart)."""
+    cameras = [d for d in video_devices(roots) if not d.loopback]
+    if not cameras:
+        return [Check(False, f"no camera found (no capture device {roots.dev}/video*)",
+                      "connect a webcam (`ls /dev/video*` should list it), or try vcam with --source demo")]
+    checks = []
+    listed = None
+    for cam in cameras:
+        text = modes(cam.path)
+        listed = text is not None
+        checks.append(Check(True, f"camera {cam.path} ({cam.name or 'unnamed'})" + (f": {text}" if text else "")))
+    if not listed:
+        checks.append(Check(True, "modes not listed: v4l2-ctl is not installed",
+                            "to list them: sudo apt install v4l-utils", required=False))
+    return checks
+
+
+# -- virtual camera ------------------------------------------------------------------------------
+def _flags(text: Optional[str]) -> list[bool]:
+    return [v.strip().upper() in ("Y", "1", "TRUE") for v in (text or "").split(",") if v.strip()]
+
+
+def exclusive_caps(roots: Roots, index: int) -> Optional[bool]:
+    """Whether the ``index``-th v4l2loopback device has exclusive_caps set; None when unknown."""
+    flags = _flags(_read(roots.sys / "module" / "v4l2loopback" / "parameters" / "exclusive_caps"))
+    if not flags:
+        return None
+    return flags[index] if index < len(flags) else flags[0] if len(flags) == 1 else False
+
+
+def users(device: Path, roots: Roots) -> list[str]:
+    """The processes that have ``device`` open ('name (pid N)'), as far as we may look."""
+    found = []
+    try:
+        pids = [p for p in roots.proc.iterdir() if p.name.isdigit()]
+    except OSError:
+        return found
+    target = str(device)
+    for pid in pids:
+        try:
+            fds = list((pid / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    found.append(f"{_read(pid / 'comm') or '?'} (pid {pid.name})")
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def check_loopback_device(device: VideoDevice, index: int, roots: Roots) -> list[Check]:
+    """exclusive_caps=1, writable, not in use: one record each."""
+    path = device.path
+    checks = []
+    caps = exclusive_caps(roots, index)
+    if caps is None:
+        checks.append(Check(True, f"{path}: exclusive_caps unknown (cannot read the module parameters)",
+                            f"if Chrome or Teams do not list it: {RELOAD}", required=False))
+    elif caps:
+        checks.append(Check(True, f"{path}: exclusive_caps=1 (Chrome and Teams can list it)"))
+    else:
+        checks.append(Check(False, f"{path}: exclusive_caps is off, so Chrome and Teams will not list it", RELOAD))
+    if os.access(path, os.W_OK):
+        checks.append(Check(True, f"{path}: writable"))
+    else:
+        checks.append(Check(False, f"{path}: not writable by you",
+                            "add yourself to its group (`sudo usermod -aG video $USER`, then log in again)"))
+    holders = users(path, roots)
+    if holders:
+        checks.append(Check(False, f"{path}: in use by {', '.join(holders)}",
+                            "close that program, or give vcam another device with --output-device"))
+    else:
+        checks.append(Check(True, f"{path}: not in use"))
+    return checks
+
+
+def check_virtual_camera_linux(roots: Roots) -> list[Check]:
+    if not (roots.sys / "module" / "v4l2loopback").is_dir():
+        return [Check(False, "v4l2loopback is not loaded: there is no virtual camera",
+                      f"{MODPROBE}  (if modprobe cannot find it: sudo apt install v4l2loopback-dkms)")]
+    loaded = Check(True, "v4l2loopback is loaded")
+    devices = [d for d in video_devices(roots) if d.loopback]
+    if not devices:
+        return [loaded, Check(False, "v4l2loopback is loaded but has no device", RELOAD)]
+    per_device = [check_loopback_device(d, i, roots) for i, d in enumerate(devices)]
+    names = ", ".join(f"{d.path} ({d.name})" if d.name else str(d.path) for d in devices)
+    listing = Check(True, f"virtual camera device(s): {names}")
+    good = next((c for c in per_device if all(x.ok for x in c)), None)
+    if good is not None:   # vcam takes the first usable one: the others' problems do not matter
+        return [loaded, listing, *good]
+    return [loaded, listing, *per_device[0]]
+
+
+def check_virtual_camera_pyvirtualcam(fix: str) -> list[Check]:
+    """Windows and macOS: open each pyvirtualcam backend for a moment."""
+    try:
+        import pyvirtualcam
+    except ImportError as exc:
+        return [Check(False, f"pyvirtualcam cannot be imported ({exc})", "reinstall vcam")]
+    reasons = []
+    for name in pyvirtualcam.camera.BACKENDS:
+        try:
+            with pyvirtualcam.Camera(320, 240, 30, backend=name) as cam:
+                return [Check(True, f"virtual camera available: {name} ({cam.device})")]
+        except Exception as exc:  # each backend raises its own kind
+            reasons.append(f"{name}: {' '.join(str(exc).split()) or type(exc).__name__}")
+    return [Check(False, f"no virtual camera ({'; '.join(reasons) or 'no backend'})", fix)]
+
+
+def check_virtual_camera(roots: Roots) -> list[Check]:
+    if sys.platform.startswith("linux"):
+        return check_virtual_camera_linux(roots)
+    if sys.platform == "win32":
+        return check_virtual_camera_pyvirtualcam(
+            "install OBS Studio (26 or newer) and start its virtual camera once, or install Unity Capture")
+    if sys.platform == "darwin":
+        return check_virtual_camera_pyvirtualcam(
+            "install OBS Studio 30 or newer, start its virtual camera once and allow its system extension")
+    return [Check(False, f"no virtual camera support on {sys.platform}", "use Linux, Windows or macOS")]
+
+
+# -- segmentation and kernels --------------------------------------------------------------------
+def check_segmentation() -> list[Check]:
+    from vcam.config import SegmentSettings
+    from vcam.resources import models_dir
+    from vcam.segment.onnx import BUNDLED
+
+    default = SegmentSettings.backend
+    checks = []
+    try:
+        ort = importlib.import_module("onnxruntime")
+        checks.append(Check(True, f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}"))
+    except Exception as exc:
+        checks.append(Check(False, f"onnxruntime cannot be imported ({exc})", "pip install onnxruntime",
+                            required=default == "onnx"))
+    try:
+        mp = importlib.import_module("mediapipe")
+        checks.append(Check(True, f"mediapipe {getattr(mp, '__version__', '')}".rstrip()))
+    except Exception as exc:
+        checks.append(Check(False, f"mediapipe cannot be imported ({exc}); the mediapipe backend is unavailable",
+                            "pip install mediapipe (Python 3.9 to 3.12)", required=default == "mediapipe"))
+    try:
+        folder = models_dir()
+    except FileNotFoundError as exc:
+        return checks + [Check(False, str(exc), "reinstall vcam")]
+    for model, filename in BUNDLED.items():
+        path = folder / filename
+        if path.is_file() and path.stat().st_size > 0:
+            checks.append(Check(True, f"model {model}: {path}"))
+        else:
+            checks.append(Check(False, f"model {model} is missing ({path})", "reinstall vcam (`pip install --force-reinstall vcam`)"))
+    return checks
+
+
+def check_numba() -> list[Check]:
+    try:
+        import numba
+        import numpy as np
+
+        add = numba.njit(cache=False)(lambda a: a + 1)
+        if add(np.int64(41)) != 42:
+            raise RuntimeError("a compiled function gave a wrong result")
+    except Exception as exc:
+        return [Check(False, f"numba does not work ({type(exc).__name__}: {exc})",
+                      "reinstall numba (`pip install --force-reinstall numba`)")]
+    return [Check(True, f"numba {numba.__version__} compiles")]
+
+
+# -- all together --------------------------------------------------------------------------------
+def run_checks(roots: Optional[Roots] = None) -> list[tuple[str, list[Check]]]:
+    """Every check, in sections."""
+    roots = roots or Roots()
+    sections = [("system", check_os)]
+    if sys.platform.startswith("linux"):
+        sections.append(("cameras", lambda: check_cameras(roots)))
+    else:
+        sections.append(("cameras", lambda: [Check(True, "cameras are listed in the panel (`vcam`) on this system")]))
+    sections += [("virtual camera", lambda: check_virtual_camera(roots)),
+                 ("segmentation", check_segmentation), ("numba", check_numba)]
+    results = []
+    for title, fn in sections:
+        try:
+            results.append((title, fn()))
+        except Exception as exc:  # a check that breaks is itself a finding, not a crash
+            results.append((title, [Check(False, f"the check failed: {type(exc).__name__}: {exc}", "report this")]))
+    return results
+
+
+def ready(results: list[tuple[str, list[Check]]]) -> bool:
+    return all(c.ok or not c.required for _, checks in results for c in checks)
+
+
+def report(results: list[tuple[str, list[Check]]]) -> str:
+    lines = []
+    for title, checks in results:
+        lines.append(f"{title}:")
+        for c in checks:
+            mark = "ok  " if c.ok else "FAIL" if c.required else "warn"
+            lines.append(f"  [{mark}] {c.what}")
+            if c.fix and (not c.ok or not c.required):
+                lines.append(f"         fix: {c.fix}")
+    problems = sum(not c.ok and c.required for _, checks in results for c in checks)
+    lines.append("ready for a call" if ready(results) else
+                 f"not ready for a call: {problems} problem(s), each with its fix above")
+    return "\n".join(lines)
