@@ -15,7 +15,6 @@ import numpy as np
 
 from vcam import kernels, media
 from vcam.config import EffectSettings
-from vcam.errors import VcamError
 from vcam.resources import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)

@@ -62,6 +62,24 @@ def parse_colour(text: str) -> tuple[int, int, int]:
     return rgb  # type: ignore[return-value]
 
 
+def write_json(path: Path, data: Any, what: str) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file renamed over it), so the
+    previous file stays whole until the new one is complete; one :class:`VcamError` on failure."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise VcamError(f"cannot save {what} to {path} ({exc.strerror})", "check the folder's permissions") from None
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise VcamError(f"cannot save {what} to {path} ({exc.strerror})", "check that it is a writable file") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class CaptureSettings:
     """``source``: ``auto`` (first camera, else demo), a camera index, a device path, a video or
@@ -214,20 +232,7 @@ class Settings:
 
     def save(self, path: Path) -> None:
         """Write atomically: the previous file stays whole until the new one is complete."""
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        except OSError as exc:
-            raise VcamError(f"cannot save settings to {path} ({exc.strerror})", "check the folder's permissions") from None
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.to_dict(), f, indent=2)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise VcamError(f"cannot save settings to {path} ({exc.strerror})", "check that it is a writable file") from None
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_json(Path(path), self.to_dict(), "settings")
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

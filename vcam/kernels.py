@@ -54,6 +54,13 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, gui
             out[y, x] = np.uint8(a * 255.0 + 0.5)
 
 
+@njit(inline="always", **_JIT)
+def _mix(f, b, a):
+    """round((f*a + b*(255-a)) / 255) for 8-bit f, b, a, in 16-bit integers."""
+    v = np.uint16(f) * a + np.uint16(b) * (np.uint16(255) - a) + np.uint16(128)
+    return np.uint8((v + (v >> np.uint16(8))) >> np.uint16(8))
+
+
 @njit(**_JIT)
 def blend(fg, bg, alpha, out):
     """out = fg * alpha + bg * (1 - alpha). All C-contiguous; one flat loop the compiler vectorises."""
@@ -63,11 +70,8 @@ def blend(fg, bg, alpha, out):
     o = out.reshape(-1)
     for i in range(a_.size):
         a = np.uint16(a_[i])
-        b = np.uint16(255) - a
         for c in range(3):
-            j = 3 * i + c
-            v = np.uint16(f[j]) * a + np.uint16(g[j]) * b + np.uint16(128)
-            o[j] = np.uint8((v + (v >> np.uint16(8))) >> np.uint16(8))
+            o[3 * i + c] = _mix(f[3 * i + c], g[3 * i + c], a)
 
 
 @njit(**_JIT)
@@ -101,11 +105,8 @@ def blend_color(fg, color, alpha, out):
     o = out.reshape(-1)
     for i in range(a_.size):
         a = np.uint16(a_[i])
-        b = np.uint16(255) - a
         for c in range(3):
-            j = 3 * i + c
-            v = np.uint16(f[j]) * a + np.uint16(color[c]) * b + np.uint16(128)
-            o[j] = np.uint8((v + (v >> np.uint16(8))) >> np.uint16(8))
+            o[3 * i + c] = _mix(f[3 * i + c], color[c], a)
 
 
 @njit(**_JIT)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from vcam.config import Settings
+from vcam.config import Settings, write_json
 from vcam.errors import VcamError
 
 log = logging.getLogger(__name__)
@@ -97,16 +96,4 @@ class Store:
 
     def save_ui(self, state: UiState) -> None:
         """Write atomically, like ``Settings.save``."""
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{UI_FILE}.", dir=self.folder)
-        except OSError as exc:
-            raise VcamError(f"cannot save {self.ui_path} ({exc.strerror})", "check the folder's permissions") from None
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump({"backgrounds": state.backgrounds, "compare": state.compare}, f, indent=2)
-            os.replace(tmp, self.ui_path)
-        except OSError as exc:
-            raise VcamError(f"cannot save {self.ui_path} ({exc.strerror})", "check that it is a writable file") from None
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_json(self.ui_path, {"backgrounds": state.backgrounds, "compare": state.compare}, "the gallery")
