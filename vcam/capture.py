@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Protocol, Union
+from typing import Callable, Optional, Protocol, Union
 
 import cv2
 import numpy as np
@@ -32,6 +32,8 @@ class Source(Protocol):
     fps: float              # the rate it delivers at
     live: bool              # paced in real time (camera, demo, paced file); else as fast as
                             # the pipeline takes frames, none dropped
+    # Optional ``reconnect = True``: a device that may stop and come back (a camera unplugged);
+    # Capture then opens it again instead of ending. Sources without it end when they stop.
 
     def wait(self) -> None:
         """Sleep until the next frame is due (paced sources); a camera paces itself in read()."""
@@ -62,8 +64,10 @@ class CameraSource:
     """A webcam by index or device path. Asks for the size and rate (MJPG from 720p up)."""
 
     live = True
+    reconnect = True
 
     def __init__(self, device: Union[int, str], width: int, height: int, fps: float) -> None:
+        self.device = device
         self.name = f"camera {device}"
         api = cv2.CAP_ANY
         if sys.platform.startswith("linux"):
@@ -98,9 +102,10 @@ class CameraSource:
         pass
 
     def read(self, out: np.ndarray) -> bool:
-        ok, self._bgr = self._cap.read(self._bgr)
-        if not ok or self._bgr is None or self._bgr.shape != out.shape:
+        ok, bgr = self._cap.read(self._bgr)
+        if not ok or bgr is None or bgr.shape != out.shape:
             return False
+        self._bgr = bgr
         cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB, dst=out)
         return True
 
@@ -232,16 +237,28 @@ def open_source(settings: CaptureSettings, *, live: bool = True) -> Source:
     return VideoSource(path, live=live, loop=True)
 
 
+RECONNECT_FIRST = 0.5   # seconds before the first try to open a camera that stopped again,
+RECONNECT_MAX = 5.0     # doubling up to this
+
+
 class Capture:
     """Runs a source in a thread; :meth:`get` returns the newest frame, older ones are dropped.
 
     Frames are delivered at ``size`` (the output size): a source of another size (after a switch)
     is scaled to it. Release each frame you get with ``frame.release()``.
+
+    A live source with ``reconnect`` set (a camera) that stops giving frames or fails is reported
+    at once in ``error`` (``unavailable`` is True meanwhile), and ``reopen()`` is called with
+    back-off until it returns a new source or :meth:`stop` is called. Without ``reopen``, or for
+    other sources, the capture ends as the source does.
     """
 
-    def __init__(self, source: Source, size: Optional[tuple[int, int]] = None, *, mirror: bool = False) -> None:
+    def __init__(self, source: Source, size: Optional[tuple[int, int]] = None, *, mirror: bool = False,
+                 reopen: Optional[Callable[[], Source]] = None) -> None:
         self.size = size or source.size
         self._source = source
+        self._reopen = reopen
+        self.unavailable = False   # a camera stopped and is being reconnected
         self._pending: Optional[Source] = None
         self._lock = threading.Lock()
         self._pool = FramePool((self.size[1], self.size[0], 3))
@@ -298,6 +315,9 @@ class Capture:
             cv2.flip(buf, 1, dst=out)
         return True
 
+    def _reconnects(self, source: Source) -> bool:
+        return self._reopen is not None and source.live and getattr(source, "reconnect", False)
+
     def _run(self) -> None:
         seq = generation = 0
         try:
@@ -307,14 +327,28 @@ class Capture:
                         self._source.close()
                         self._source, self._pending = self._pending, None
                         self.error = None
+                        self.unavailable = False
                         generation += 1
                     source = self._source
                 source.wait()
                 frame = self._pool.acquire()
                 t0 = time.perf_counter()
-                if not self._read_into(source, frame.image):
+                try:
+                    ok, why = self._read_into(source, frame.image), "stopped giving frames"
+                except Exception as exc:  # an unplugged device may raise instead of returning False
                     frame.release()
+                    if not self._reconnects(source):
+                        raise
+                    ok, why = False, f"failed ({exc})"
+                else:
+                    if not ok:
+                        frame.release()
+                if not ok:
                     if source is self._source and self._pending is None:
+                        if self._reconnects(source):
+                            if self._reconnect(source, why):
+                                continue
+                            break
                         if source.live:
                             self.error = f"{source.name} stopped giving frames"
                             log.error("%s", self.error)
@@ -332,6 +366,34 @@ class Capture:
         finally:
             self.finished.set()
             self.mailbox.close(drop=False)   # the last frame of a file still goes through
+
+    def _reconnect(self, source: Source, why: str) -> bool:
+        """Report ``source`` unavailable, then open it again with back-off until that works (the
+        new source becomes pending: True), another source is switched to (True), or stop (False)."""
+        self.unavailable = True
+        self.error = f"camera unavailable: {source.name} {why}; reconnecting"
+        log.error("%s", self.error)
+        delay, attempt = RECONNECT_FIRST, 0
+        while not self._stop.wait(delay):
+            if self._pending is not None:   # the user picked another source meanwhile
+                return True
+            attempt += 1
+            try:
+                new = self._reopen()
+            except Exception as exc:  # VcamError, or whatever the device raises
+                delay = min(delay * 2, RECONNECT_MAX)
+                self.error = (f"camera unavailable: {source.name} {why}; reconnecting "
+                              f"(try {attempt}: {exc}; next in {delay:g} s)")
+                log.info("%s", self.error)
+                continue
+            with self._lock:
+                if self._stop.is_set() or self._pending is not None:
+                    new.close()
+                else:
+                    self._pending = new
+            log.warning("%s is back after %d tries", new.name, attempt)
+            return not self._stop.is_set()
+        return False
 
     def stop(self) -> None:
         """Stop the thread and close the source; safe to call twice."""

@@ -149,9 +149,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"vcam: {s['source']} -> {s['output']}, {s['size'][0]}x{s['size'][1]} at {pipeline.fps:g} fps"
               f", segmenter {s['segmenter']}"
               f"{'' if args.frames else '; Ctrl-C stops'}", file=sys.stderr)
+        shown = None   # the capture problem last told (a camera unplugged: reconnecting)
         while not stop.is_set() and not pipeline.wait(1.0):
             if args.stats:
                 print(format_line(pipeline.stats()), flush=True)
+            problem = pipeline.capture.error if pipeline.capture is not None else None
+            if problem != shown and not args.stats:
+                print(f"vcam: {problem}" if problem else "vcam: the camera is back", file=sys.stderr, flush=True)
+            shown = problem
     except KeyboardInterrupt:
         pass
     finally:

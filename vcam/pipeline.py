@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
 
 from vcam import kernels
-from vcam.capture import Capture, Source, open_source
+from vcam.capture import CameraSource, Capture, Source, open_source
 from vcam.config import Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
@@ -30,15 +30,17 @@ PREVIEW_WIDTH = 480   # default width of the frames preview() returns
 class Pipeline:
     """``with Pipeline(settings) as p: p.wait()``. ``max_frames`` stops after that many frames
     have been published. ``source`` (already open) replaces the one ``settings.capture`` names,
-    and ``size`` scales the source's frames to another output size (benchmarks).
+    and ``size`` scales the source's frames to another output size (benchmarks). ``reopen``
+    opens the source again when a camera stops giving frames (by default the same camera).
     ``close()`` is safe to call twice."""
 
     def __init__(self, settings: Settings, *, max_frames: Optional[int] = None,
                  source: Optional[Source] = None, size: Optional[tuple[int, int]] = None,
-                 stats_window: int = 120) -> None:
+                 stats_window: int = 120, reopen: Optional[Callable[[], Source]] = None) -> None:
         self.settings = settings
         self.max_frames = max_frames
         self._given_source = source
+        self._reopen = reopen or self._reopen_camera
         self._given_size = size
         self.stats_ = Stats(stats_window)
         self._stop = threading.Event()
@@ -64,7 +66,7 @@ class Pipeline:
         try:
             kernels.warm_up()
             source = self._given_source or open_source(s.capture)
-            self.capture = Capture(source, self._given_size, mirror=s.capture.mirror)
+            self.capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen)
             self.size = self.capture.size
             self.engine = Engine(s)
             self.engine.prepare(self.size)
@@ -75,8 +77,10 @@ class Pipeline:
             raise
         # Written, waiting, held back by pacing, and the last one sent (kept to repeat).
         self._out_pool = FramePool((self.size[1], self.size[0], 3), count=4)
+        capture = self.capture
         self.publisher = Publisher(sink, self.fps, self.stats_, pacing=s.output.pacing,
-                                   max_frames=self.max_frames, on_done=self._done.set)
+                                   max_frames=self.max_frames, on_done=self._done.set,
+                                   size=self.size, unavailable=lambda: capture.unavailable)
         self.capture.start()
         self._threads = [
             run_thread("process", self._process_loop),
@@ -113,6 +117,15 @@ class Pipeline:
         self._done.set()
 
     stop = close
+
+    def _reopen_camera(self) -> Source:
+        """The camera that stopped, opened again as the settings ask (the same device, even when
+        the settings say 'auto', so an unplugged camera never turns into the demo)."""
+        c = self.settings.capture
+        dead = self.capture.source if self.capture is not None else None
+        if isinstance(dead, CameraSource):
+            return CameraSource(dead.device, int(c.width), int(c.height), c.fps)
+        return open_source(c)
 
     # -- the processing thread -------------------------------------------------------------------
     def _process_loop(self) -> None:

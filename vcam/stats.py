@@ -77,4 +77,5 @@ def format_line(snap: dict) -> str:
     head = (f"{snap['fps']:5.1f} fps | processing {snap['processing_ms']:5.1f} ms | latency {snap['latency_ms']:5.1f} ms"
             f" | cpu {snap['cpu_percent']:4.0f}%")
     line = head + " | ms: " + " ".join(f"{s} {v['median_ms']:.1f}" for s, v in snap["stages"].items())
-    return line + (f" | {snap['segmenter']}" if snap.get("segmenter") else "")
+    line += f" | {snap['segmenter']}" if snap.get("segmenter") else ""
+    return line + (f" | {snap['error']}" if snap.get("error") else "")

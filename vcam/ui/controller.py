@@ -158,6 +158,7 @@ class Controller(QObject):
             self._clear("camera")
 
     def _close_pipeline(self) -> None:
+        self._clear("capture")
         if self.pipeline is not None:
             self.pipeline.close()
             self.pipeline = None
@@ -183,6 +184,14 @@ class Controller(QObject):
             self._close_pipeline()
             self._problem("pipeline", f"{error}: pick another camera, or press Restart")
             self.changed.emit()
+        elif p is not None and not self.paused:   # a camera unplugged: shown while it reconnects
+            error = p.capture.error if p.capture is not None else None
+            if error != self.problems.get("capture"):
+                if error:
+                    self._problem("capture", error)
+                else:
+                    self._clear("capture")
+                self.changed.emit()
 
     def stats(self) -> Optional[dict]:
         return self.pipeline.stats() if self.pipeline is not None else None
