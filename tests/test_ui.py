@@ -493,3 +493,17 @@ def test_no_display_says_what_to_use_instead(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "no desktop" in result.stderr and "vcam run" in result.stderr
+
+
+def test_opencv_qt_plugin_paths_are_undone_but_a_users_own_kept(monkeypatch):
+    """OpenCV's GUI build points Qt at its own plugins on import; PySide6 cannot load them."""
+    import cv2
+
+    from vcam.ui.app import _undo_opencv_qt_paths
+
+    opencv_plugins = os.path.join(os.path.dirname(os.path.abspath(cv2.__file__)), "qt", "plugins")
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", opencv_plugins)
+    monkeypatch.setenv("QT_QPA_FONTDIR", "/usr/share/fonts/mine")
+    _undo_opencv_qt_paths()
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
+    assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts/mine"

@@ -1,6 +1,7 @@
 """Starting the app (panel, tray, one exception hook), and the screenshot mode."""
 from __future__ import annotations
 
+import ctypes.util
 import logging
 import os
 import signal
@@ -25,9 +26,21 @@ log = logging.getLogger(__name__)
 SCREENSHOT_SIZE = (1040, 720)
 
 
+def _undo_opencv_qt_paths() -> None:
+    """OpenCV's GUI build (the one mediapipe depends on) points Qt at its own plugins and fonts
+    when imported; PySide6's Qt cannot load those plugins and would refuse to start."""
+    import cv2
+
+    opencv = os.path.dirname(os.path.abspath(cv2.__file__))
+    for name in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR"):
+        if os.environ.get(name, "").startswith(opencv):
+            del os.environ[name]
+
+
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        _undo_opencv_qt_paths()
         app = QApplication([sys.argv[0] if sys.argv else "vcam"])
     app.setApplicationName("vcam")
     app.setApplicationDisplayName("vcam")
@@ -90,6 +103,14 @@ def _quit_on_signals(app: QApplication):
             signal.signal(sig, handler)
 
 
+# The libraries Qt's X11 plugin loads beyond libxcb itself, with their Debian/Ubuntu packages.
+XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
+    "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0", "xcb-shape": "libxcb-shape0",
+    "xcb-randr": "libxcb-randr0", "xcb-xkb": "libxcb-xkb1", "xkbcommon-x11": "libxkbcommon-x11-0",
+}
+
+
 def check_display() -> None:
     """On Linux, refuse early (instead of Qt aborting) when there is no desktop to show on."""
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
@@ -97,6 +118,12 @@ def check_display() -> None:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise VcamError("no desktop to show the control panel on (neither DISPLAY nor WAYLAND_DISPLAY is set)",
                         "use `vcam run` for the virtual camera without a panel")
+    missing = [pkg for lib, pkg in XCB_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
+    if not os.environ.get("WAYLAND_DISPLAY") and missing:
+        # Qt aborts the whole process without them, before Python could catch anything.
+        raise VcamError("Qt needs X11 libraries that are not installed to open its window",
+                        f"on Debian/Ubuntu: sudo apt install {' '.join(missing)} (other systems: the "
+                        "xcb-util packages); or use `vcam run` without a panel")
 
 
 def run(config_dir: Optional[Path] = None) -> int:
