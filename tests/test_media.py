@@ -1,7 +1,9 @@
 """Picture files in (any depth and channels -> RGB uint8), atomic picture files out, cover-fit."""
 from __future__ import annotations
 
+import struct
 import sys
+import zlib
 from pathlib import Path
 
 import cv2
@@ -278,3 +280,93 @@ def test_cover_fit_crops_the_overhang_evenly():
     img[:, 200:] = (0, 0, 255)
     out = media.cover_fit(img, 100, 100)
     assert np.all(out == (0, 255, 0))
+
+
+# --- sizes read from the header, before decoding -------------------------------------------------
+def _png_header(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">II5B", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+            + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
+
+
+def _jpeg_header(width: int, height: int) -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    sos = b"\xff\xda" + struct.pack(">HB", 12, 3) + b"\x01\x00\x02\x11\x03\x11\x00\x3f\x00"
+    return b"\xff\xd8" + app0 + sof0 + sos + b"\x12\x34\x56" + b"\xff\xd9"
+
+
+def _bmp_header(width: int, height: int) -> bytes:
+    return b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 0, 0, 0, 0)
+
+
+def _webp_header(width: int, height: int) -> bytes:
+    body = b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 4 + 8 + len(body)) + b"WEBP" + b"VP8X" + struct.pack("<I", len(body)) + body
+
+
+def _tiff_header(width: int, height: int, order: str) -> bytes:
+    head = (b"II*\x00" if order == "<" else b"MM\x00*") + struct.pack(order + "I", 8)
+    entries = [(256, 4, 1, struct.pack(order + "I", width)), (257, 4, 1, struct.pack(order + "I", height)),
+               (258, 3, 1, struct.pack(order + "HH", 8, 0))]
+    ifd = struct.pack(order + "H", len(entries)) + b"".join(struct.pack(order + "HHI", t, k, n) + v for t, k, n, v in entries)
+    return head + ifd + struct.pack(order + "I", 0)
+
+
+HEADERS = {
+    "huge.png": _png_header, "huge.jpg": _jpeg_header, "huge.bmp": _bmp_header, "huge.webp": _webp_header,
+    "huge.tif": lambda w, h: _tiff_header(w, h, "<"), "huge-mm.tiff": lambda w, h: _tiff_header(w, h, ">"),
+}
+
+
+@pytest.mark.parametrize("name", list(HEADERS))
+def test_header_sizes_are_read_without_decoding(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(HEADERS[name](321, 123))
+    assert media.picture_size(path) == (321, 123)
+
+
+@pytest.mark.parametrize("name", list(HEADERS))
+def test_a_header_declaring_20000x20000_is_refused_before_decoding(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(HEADERS[name](20000, 20000))   # a few dozen bytes: only the header says it is huge
+    with pytest.raises(VcamError, match="megapixels") as info:
+        media.load_image(path, "background")
+    assert "20000x20000" in str(info.value) and "400 megapixels" in str(info.value) and info.value.fix
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".webp", ".tiff"])
+def test_real_files_give_their_size_from_the_header(tmp_path, ext):
+    path = tmp_path / f"pic{ext}"
+    assert cv2.imwrite(str(path), np.full((37, 53, 3), 90, np.uint8))
+    assert media.picture_size(path) == (53, 37)
+    assert media.load_image(path).shape == (37, 53, 3)
+
+
+def test_a_zero_sized_header_is_refused(tmp_path):
+    path = tmp_path / "none.png"
+    path.write_bytes(_png_header(0, 10))
+    with pytest.raises(VcamError, match="0x10"):
+        media.load_image(path)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+def test_a_zero_byte_picture_is_refused(tmp_path, ext):
+    path = tmp_path / f"empty{ext}"
+    path.write_bytes(b"")
+    with pytest.raises(VcamError, match="empty"):
+        media.load_image(path)
+
+
+@pytest.mark.parametrize("ext, keep", [(".png", 12), (".png", 0.5), (".jpg", 40), (".jpg", 0.5),
+                                       (".bmp", 20), (".bmp", 0.5),
+                                       (".webp", 18), (".webp", 0.5), (".tiff", 9), (".tiff", 0.5)])
+def test_a_truncated_picture_is_refused(tmp_path, astronaut_rgb, ext, keep):
+    whole = tmp_path / f"whole{ext}"
+    assert cv2.imwrite(str(whole), cv2.cvtColor(astronaut_rgb, cv2.COLOR_RGB2BGR))
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut{ext}"
+    cut.write_bytes(data[:keep if isinstance(keep, int) else int(len(data) * keep)])
+    with pytest.raises(VcamError, match="cannot be read as a picture") as info:
+        media.load_image(cut, "background")
+    assert "cut" in str(info.value) and info.value.fix

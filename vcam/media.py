@@ -1,7 +1,9 @@
 """Reading and writing picture files: any depth or channel count in, RGB uint8 out; atomic writes."""
 from __future__ import annotations
 
+import mmap
 import os
+import struct
 import uuid
 from pathlib import Path
 from typing import Optional
@@ -41,17 +43,159 @@ def check_file(path: Path, what: str) -> Path:
     return path
 
 
+class _Truncated(Exception):
+    """The header ends before it says what it must."""
+
+
+def _read_exact(f, n: int) -> bytes:
+    data = f.read(n)
+    if len(data) < n:
+        raise _Truncated
+    return data
+
+
+def _png_size(f) -> tuple[int, int]:
+    f.seek(8)
+    length, kind = struct.unpack(">I4s", _read_exact(f, 8))
+    if kind != b"IHDR" or length < 8:
+        raise _Truncated
+    return struct.unpack(">II", _read_exact(f, 8))
+
+
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(f) -> tuple[int, int]:
+    """Walk the marker segments to the first SOFn; the picture must then reach its EOI marker
+    (FF D9 cannot occur in the coded data, so a cut file has none after the scan starts)."""
+    f.seek(2)
+    size = None
+    while True:
+        if _read_exact(f, 1) != b"\xff":
+            raise _Truncated
+        marker = _read_exact(f, 1)[0]
+        while marker == 0xFF:   # fill bytes
+            marker = _read_exact(f, 1)[0]
+        if marker in (0x01, *range(0xD0, 0xD8)):   # segments without a length
+            continue
+        if marker == 0xD9:
+            raise _Truncated
+        (length,) = struct.unpack(">H", _read_exact(f, 2))
+        if length < 2:
+            raise _Truncated
+        if marker in _JPEG_SOF:
+            _precision, height, width = struct.unpack(">BHH", _read_exact(f, 5))
+            size = (width, height)
+            f.seek(length - 7, os.SEEK_CUR)
+        elif marker == 0xDA:   # start of scan: the coded data follows
+            if size is None:
+                raise _Truncated
+            start = f.tell() + length - 2
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                if m.find(b"\xff\xd9", start) < 0:
+                    raise _Truncated
+            return size
+        else:
+            f.seek(length - 2, os.SEEK_CUR)
+
+
+def _bmp_size(f) -> tuple[int, int]:
+    f.seek(14)
+    (header,) = struct.unpack("<I", _read_exact(f, 4))
+    if header == 12:   # OS/2 BITMAPCOREHEADER
+        return struct.unpack("<HH", _read_exact(f, 4))
+    width, height = struct.unpack("<ii", _read_exact(f, 8))
+    return width, abs(height)   # a negative height is a top-down picture
+
+
+def _webp_size(f) -> tuple[int, int]:
+    f.seek(12)
+    kind = _read_exact(f, 4)
+    f.seek(20)
+    body = _read_exact(f, 10)
+    if kind == b"VP8X":
+        w, h = int.from_bytes(body[4:7], "little"), int.from_bytes(body[7:10], "little")
+        return w + 1, h + 1
+    if kind == b"VP8L":
+        bits = int.from_bytes(body[1:5], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8 ":
+        w, h = struct.unpack("<HH", body[6:10])
+        return w & 0x3FFF, h & 0x3FFF
+    raise _Truncated
+
+
+def _tiff_size(f) -> tuple[int, int]:
+    f.seek(0)
+    order = "<" if _read_exact(f, 2) == b"II" else ">"
+    f.seek(4)
+    (offset,) = struct.unpack(order + "I", _read_exact(f, 4))
+    f.seek(offset)
+    (count,) = struct.unpack(order + "H", _read_exact(f, 2))
+    found = {}
+    for _ in range(min(count, 4096)):
+        tag, kind, _n, raw = struct.unpack(order + "HHI4s", _read_exact(f, 12))
+        if tag in (256, 257):
+            found[tag] = struct.unpack(order + ("H" if kind == 3 else "I"), raw[:2] if kind == 3 else raw)[0]
+    if 256 not in found or 257 not in found:
+        raise _Truncated
+    return found[256], found[257]
+
+
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", _png_size, "PNG"),
+    (b"\xff\xd8", _jpeg_size, "JPEG"),
+    (b"BM", _bmp_size, "BMP"),
+    (b"II*\x00", _tiff_size, "TIFF"),
+    (b"MM\x00*", _tiff_size, "TIFF"),
+)
+
+
+def picture_size(path: Path, what: str = "image") -> Optional[tuple[int, int]]:
+    """(width, height) from a PNG, JPEG, BMP, WebP or TIFF header, read without decoding; None
+    for other types. A header that is cut short (or, for JPEG, a picture without its end) raises
+    :class:`VcamError`."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+            for signature, parse, kind in _SIGNATURES:
+                if head.startswith(signature):
+                    break
+            else:
+                if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+                    parse, kind = _webp_size, "WebP"
+                else:
+                    return None
+            try:
+                return parse(f)
+            except (_Truncated, struct.error, ValueError, OSError):
+                raise VcamError(f"{what} {path} cannot be read as a picture (a truncated or damaged {kind} file)",
+                                "give a complete picture (copy or save it again)") from None
+    except OSError as exc:
+        raise VcamError(f"{what} {path} cannot be read ({exc.strerror})", "check that you may read it") from None
+
+
+def _check_pixels(path: Path, what: str, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise VcamError(f"{what} {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
+                        f"over {MAX_PIXELS // 1_000_000} megapixels", "scale it down first")
+
+
 def load_image(path: Path, what: str = "image") -> np.ndarray:
-    """Read a picture file as RGB uint8, or raise one clear :class:`VcamError`."""
+    """Read a picture file as RGB uint8, or raise one clear :class:`VcamError`. The size is read
+    from the header first: a picture over :data:`MAX_PIXELS` is refused before it is decoded."""
     path = check_file(path, what)
+    size = picture_size(path, what)
+    if size is not None:
+        if size[0] <= 0 or size[1] <= 0:
+            raise VcamError(f"{what} {path} says it is {size[0]}x{size[1]} pixels", "give a picture with something in it")
+        _check_pixels(path, what, *size)
     # IMREAD_COLOR applies the EXIF orientation (phone photos); ANYDEPTH keeps 16-bit and float.
     img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if img is None or img.size == 0:
         raise VcamError(f"{what} {path} cannot be read as a picture",
                         f"give a {', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} file")
-    if img.shape[0] * img.shape[1] > MAX_PIXELS:
-        raise VcamError(f"{what} {path} is {img.shape[1]}x{img.shape[0]}, over {MAX_PIXELS // 1_000_000} megapixels",
-                        "scale it down first")
+    _check_pixels(path, what, img.shape[1], img.shape[0])
     return to_rgb8(img)
 
 
