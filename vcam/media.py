@@ -18,7 +18,10 @@ MAX_PIXELS = 64_000_000
 
 
 def to_rgb8(img: np.ndarray) -> np.ndarray:
-    """A decoded OpenCV image (grey, BGR or BGRA; 8, 16-bit or float) -> RGB uint8."""
+    """A decoded OpenCV image (grey, BGR or BGRA; 8, 16-bit or float) -> RGB uint8. Floats are
+    taken as 0..1 and clipped; other shapes raise ValueError."""
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)) or img.size == 0:
+        raise ValueError(f"expected a grey, BGR or BGRA picture, got shape {img.shape}")
     if img.dtype == np.uint16:
         img = (img >> 8).astype(np.uint8)
     elif img.dtype != np.uint8:
