@@ -129,6 +129,15 @@ def test_cameras_are_told_apart_from_loopback_devices_and_list_their_modes(tmp_p
     assert "HD Webcam" in checks[0].what and "MJPG 1280x720@30" in checks[0].what
 
 
+def test_a_webcams_metadata_node_is_not_a_camera(tmp_path):
+    roots = fake_roots(tmp_path, {0: ("HD Webcam", False), 1: ("HD Webcam", False)})
+    (roots.sys / "class" / "video4linux" / "video0" / "index").write_text("0\n")
+    (roots.sys / "class" / "video4linux" / "video1" / "index").write_text("1\n")
+    asked = []
+    checks = doctor.check_cameras(roots, modes=lambda path: asked.append(path) or "YUYV 640x480@30")
+    assert asked == [roots.dev / "video0"] and len(checks) == 1
+
+
 def test_without_v4l2_ctl_the_modes_are_a_note_not_a_problem(tmp_path):
     roots = fake_roots(tmp_path, {0: ("HD Webcam", False)})
     checks = doctor.check_cameras(roots, modes=lambda path: None)

@@ -11,6 +11,8 @@ import json
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -507,3 +509,53 @@ def test_opencv_qt_plugin_paths_are_undone_but_a_users_own_kept(monkeypatch):
     _undo_opencv_qt_paths()
     assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
     assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts/mine"
+
+
+class _UnpluggedCamera:
+    """Fake hardware: a camera that gives ``frames`` frames (None: forever), then none (unplugged)."""
+
+    live = True
+    reconnect = True
+    name = "unplugged camera"
+    size = (320, 240)
+    fps = 30.0
+
+    def __init__(self, frames) -> None:
+        self.left = frames
+
+    def wait(self) -> None:
+        time.sleep(1 / self.fps)   # the hardware's own frame interval
+
+    def read(self, out: np.ndarray) -> bool:
+        if self.left is not None:
+            if self.left <= 0:
+                return False
+            self.left -= 1
+        out[:] = 100
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unplugged_camera_is_shown_in_the_status_while_it_reconnects(qapp, make_panel):
+    controller, panel = make_panel(demo_settings(), start=False)
+    plugged = threading.Event()
+
+    def reopen():
+        if not plugged.is_set():
+            raise VcamError("no camera at /dev/video0", "connect a camera")
+        return _UnpluggedCamera(None)
+
+    controller.pipeline = Pipeline(demo_settings(), source=_UnpluggedCamera(5), reopen=reopen).start()
+    assert wait_until(qapp, lambda: controller.pipeline.capture.unavailable)
+    controller.poll()
+    assert "camera unavailable" in controller.problems.get("capture", "")
+    assert wait_until(qapp, lambda: "camera unavailable" in panel.status_text()), panel.status_text()
+    assert controller.running   # still running: reconnecting, not stopped
+
+    plugged.set()
+    assert wait_until(qapp, lambda: controller.pipeline.capture.error is None)
+    controller.poll()
+    assert "capture" not in controller.problems
+    assert wait_until(qapp, lambda: "camera unavailable" not in panel.status_text()), panel.status_text()

@@ -115,7 +115,9 @@ def summarize_modes(text: str) -> str:
 
 def check_cameras(roots: Roots, modes: Callable[[Path], Optional[str]] = camera_modes) -> list[Check]:
     """Linux: the capture devices and their modes (v4l2loopback devices are reported apart)."""
-    cameras = [d for d in video_devices(roots) if not d.loopback]
+    # A webcam's second node (index 1 and up) carries metadata, not pictures.
+    cameras = [d for d in video_devices(roots) if not d.loopback
+               and (_read(roots.sys / "class" / "video4linux" / d.path.name / "index") or "0") == "0"]
     if not cameras:
         return [Check(False, f"no camera found (no capture device {roots.dev}/video*)",
                       "connect a webcam (`ls /dev/video*` should list it), or try vcam with --source demo")]
