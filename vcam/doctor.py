@@ -10,12 +10,14 @@ import importlib
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
+
+from vcam import devices
+from vcam.devices import VideoDevice, read_text
 
 MODPROBE = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vcam"
 RELOAD = f"sudo modprobe -r v4l2loopback && {MODPROBE}"
@@ -32,13 +34,6 @@ class Check:
     required: bool = True
 
 
-@dataclass(frozen=True)
-class VideoDevice:
-    path: Path
-    name: str          # the driver's card name from sysfs, "" when unknown
-    loopback: bool     # a v4l2loopback device (virtual), not a capture device
-
-
 @dataclass
 class Roots:
     """Where the Linux checks look; the real system by default."""
@@ -46,13 +41,6 @@ class Roots:
     sys: Path = field(default_factory=lambda: Path("/sys"))
     dev: Path = field(default_factory=lambda: Path("/dev"))
     proc: Path = field(default_factory=lambda: Path("/proc"))
-
-
-def _read(path: Path) -> Optional[str]:
-    try:
-        return path.read_text(errors="replace").strip()
-    except OSError:
-        return None
 
 
 # -- OS ------------------------------------------------------------------------------------------
@@ -66,34 +54,15 @@ def check_os() -> list[Check]:
 
 # -- cameras (Linux) -----------------------------------------------------------------------------
 def video_devices(roots: Roots) -> list[VideoDevice]:
-    """The /dev/videoN nodes, each named from sysfs; v4l2loopback ones are those under
-    ``devices/virtual`` (or named like its default card label)."""
-    found = []
-    for path in sorted(roots.dev.glob("video*"), key=lambda p: (len(p.name), p.name)):
-        if not path.name[5:].isdigit():
-            continue
-        node = roots.sys / "class" / "video4linux" / path.name
-        name = _read(node / "name") or ""
-        try:
-            resolved = str(node.resolve())
-        except OSError:
-            resolved = ""
-        loopback = ("/devices/virtual/" in resolved or (roots.sys / "devices" / "virtual" / "video4linux" / path.name).exists()
-                    or name.startswith("Dummy video device"))
-        found.append(VideoDevice(path, name, loopback))
-    return found
+    return devices.video_devices(roots.sys / "class" / "video4linux", roots.dev)
 
 
 def camera_modes(device: Path, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> Optional[str]:
     """A short summary of the formats and sizes ``v4l2-ctl`` lists, or None without v4l2-ctl."""
-    exe = shutil.which("v4l2-ctl")
-    if exe is None:
+    text = devices.list_formats(device, run)
+    if text is None:
         return None
-    try:
-        out = run([exe, "--list-formats-ext", "-d", str(device)], capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"v4l2-ctl failed ({exc})"
-    return summarize_modes(out) or "no capture formats listed"
+    return summarize_modes(text) or "no capture formats listed"
 
 
 def summarize_modes(text: str) -> str:
@@ -116,8 +85,7 @@ def summarize_modes(text: str) -> str:
 def check_cameras(roots: Roots, modes: Callable[[Path], Optional[str]] = camera_modes) -> list[Check]:
     """Linux: the capture devices and their modes (v4l2loopback devices are reported apart)."""
     # A webcam's second node (index 1 and up) carries metadata, not pictures.
-    cameras = [d for d in video_devices(roots) if not d.loopback
-               and (_read(roots.sys / "class" / "video4linux" / d.path.name / "index") or "0") == "0"]
+    cameras = [d for d in video_devices(roots) if d.camera]
     if not cameras:
         return [Check(False, f"no camera found (no capture device {roots.dev}/video*)",
                       "connect a webcam (`ls /dev/video*` should list it), or try vcam with --source demo")]
@@ -140,7 +108,7 @@ def _flags(text: Optional[str]) -> list[bool]:
 
 def exclusive_caps(roots: Roots, index: int) -> Optional[bool]:
     """Whether the ``index``-th v4l2loopback device has exclusive_caps set; None when unknown."""
-    flags = _flags(_read(roots.sys / "module" / "v4l2loopback" / "parameters" / "exclusive_caps"))
+    flags = _flags(read_text(roots.sys / "module" / "v4l2loopback" / "parameters" / "exclusive_caps"))
     if not flags:
         return None
     return flags[index] if index < len(flags) else flags[0] if len(flags) == 1 else False
@@ -162,7 +130,7 @@ def users(device: Path, roots: Roots) -> list[str]:
         for fd in fds:
             try:
                 if os.readlink(fd) == target:
-                    found.append(f"{_read(pid / 'comm') or '?'} (pid {pid.name})")
+                    found.append(f"{read_text(pid / 'comm') or '?'} (pid {pid.name})")
                     break
             except OSError:
                 continue

@@ -1,0 +1,84 @@
+"""Video devices on Linux: the ``/dev/video*`` nodes named from sysfs, cameras told apart from
+v4l2loopback (virtual camera) nodes and from a webcam's metadata nodes, and the modes that
+``v4l2-ctl`` lists. Shared by ``vcam doctor`` and the panel; no Qt, no OpenCV.
+
+The folders looked in are parameters, so tests can point them at a tree of their own.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+CLASSES = Path("/sys/class/video4linux")
+DEV = Path("/dev")
+
+
+def read_text(path: Path) -> Optional[str]:
+    try:
+        return path.read_text(errors="replace").strip()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class VideoDevice:
+    path: Path
+    name: str          # the driver's card name from sysfs, "" when unknown
+    loopback: bool     # a v4l2loopback device (a virtual camera), not a capture device
+    index: int         # 0 for a device's picture node; a webcam's metadata node is 1 and up
+
+    @property
+    def camera(self) -> bool:
+        return not self.loopback and self.index == 0
+
+
+def video_devices(classes: Path = CLASSES, dev: Path = DEV) -> list[VideoDevice]:
+    """The /dev/videoN nodes in device order; v4l2loopback ones are those whose sysfs node lies
+    under ``devices/virtual`` (or carry its default card name)."""
+    found = []
+    for path in sorted(dev.glob("video*"), key=lambda p: (len(p.name), p.name)):
+        if not path.name[5:].isdigit():
+            continue
+        node = classes / path.name
+        name = read_text(node / "name") or ""
+        try:
+            resolved = str(node.resolve()) if node.exists() else ""
+        except OSError:
+            resolved = ""
+        loopback = "/virtual/" in resolved or name.startswith("Dummy video device")
+        index = read_text(node / "index") or "0"
+        found.append(VideoDevice(path, name, loopback, int(index) if index.isdigit() else 0))
+    return found
+
+
+def list_formats(device: Path, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> Optional[str]:
+    """``v4l2-ctl --list-formats-ext`` output for ``device``; None without v4l2-ctl, "" when it
+    fails."""
+    exe = shutil.which("v4l2-ctl")
+    if exe is None:
+        return None
+    try:
+        result = run([exe, "--list-formats-ext", "-d", str(device)], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return result.stdout if result.returncode == 0 else ""
+
+
+def parse_v4l2_modes(text: str) -> dict[tuple[int, int], list[float]]:
+    """``v4l2-ctl --list-formats-ext`` output -> {(width, height): [frame rates]}, all formats merged."""
+    modes: dict[tuple[int, int], set[float]] = {}
+    size = None
+    for line in text.splitlines():
+        m = re.search(r"Size: \w+ (\d+)x(\d+)", line)
+        if m:
+            size = (int(m.group(1)), int(m.group(2)))
+            modes.setdefault(size, set())
+            continue
+        m = re.search(r"Interval: \w+ [\d.]+s \(([\d.]+) fps\)", line)
+        if m and size is not None:
+            modes[size].add(round(float(m.group(1)), 2))
+    return {s: sorted(r, reverse=True) for s, r in sorted(modes.items(), key=lambda kv: kv[0][0] * kv[0][1])}
