@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import count_frames
 
 from vcam.cli import main
 
@@ -24,15 +25,6 @@ def read(path: Path) -> np.ndarray:
 def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
-
-def count_frames(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    assert cap.isOpened(), path
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def assert_person_matte(matte: np.ndarray, regions: dict) -> None:

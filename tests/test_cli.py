@@ -5,23 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import pytest
+from helpers import count_frames
 
 
 def vcam(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vcam", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=300)
 
-
-def count_frames(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    assert cap.isOpened(), path
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def assert_one_clear_error(result: subprocess.CompletedProcess, *words: str) -> str:

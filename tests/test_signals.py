@@ -5,24 +5,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
-import cv2
 import pytest
+from helpers import count_frames
 
 
-def count_frames(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    assert cap.isOpened(), path
-    n = 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        assert frame.shape == (240, 320, 3)
-        n += 1
-    cap.release()
-    return n
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -47,4 +34,4 @@ def test_run_stopped_by_a_signal_finishes_the_file_and_exits_0(tmp_path, sig):
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "error" not in err
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]   # renamed into place, no partial file
-    assert count_frames(tmp_path / "out.mp4") >= 10               # complete and readable to its end
+    assert count_frames(tmp_path / "out.mp4", (240, 320, 3)) >= 10               # complete and readable to its end

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import V4L2_CTL
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
@@ -426,19 +427,7 @@ def test_cameras_listed_without_virtual_and_metadata_nodes(tmp_path):
 
 
 def test_v4l2_modes_parsed():
-    text = """ioctl: VIDIOC_ENUM_FMT
-	Type: Video Capture
-
-	[0]: 'MJPG' (Motion-JPEG, compressed)
-		Size: Discrete 1280x720
-			Interval: Discrete 0.033s (30.000 fps)
-			Interval: Discrete 0.067s (15.000 fps)
-		Size: Discrete 640x480
-			Interval: Discrete 0.033s (30.000 fps)
-	[1]: 'YUYV' (YUYV 4:2:2)
-		Size: Discrete 640x480
-			Interval: Discrete 0.017s (60.000 fps)
-"""
+    text = V4L2_CTL
     assert devices.parse_v4l2_modes(text) == {(640, 480): [60.0, 30.0], (1280, 720): [30.0, 15.0]}
     assert devices.parse_v4l2_modes("") == {}
 

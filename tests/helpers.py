@@ -1,0 +1,37 @@
+"""Helpers shared by the test modules (tests/ is on sys.path, beside conftest.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import cv2
+
+# What `v4l2-ctl --list-formats-ext` prints for a webcam with two formats.
+V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
+	Type: Video Capture
+
+	[0]: 'MJPG' (Motion-JPEG, compressed)
+		Size: Discrete 1280x720
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.067s (15.000 fps)
+		Size: Discrete 640x480
+			Interval: Discrete 0.033s (30.000 fps)
+	[1]: 'YUYV' (YUYV 4:2:2)
+		Size: Discrete 640x480
+			Interval: Discrete 0.017s (60.000 fps)
+"""
+
+
+def count_frames(path: Path, shape: Optional[tuple[int, ...]] = None) -> int:
+    """Decode a video to its end; every frame must have ``shape`` when given."""
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), path
+    n = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        assert shape is None or frame.shape == shape
+        n += 1
+    cap.release()
+    return n
