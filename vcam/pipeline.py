@@ -195,7 +195,9 @@ class Pipeline:
             if self._preview is None or self._preview[0].shape[1::-1] != size:
                 self._preview = (np.empty((size[1], size[0], 3), np.uint8), np.empty((size[1], size[0], 3), np.uint8))
             for src, dst in zip((output, frame), self._preview):
-                cv2.resize(src, size, dst=dst, interpolation=cv2.INTER_AREA)
+                # Bilinear: a fifth of an area average's cost (1 vs 4.8 ms for 720p to 960 wide),
+                # and this runs on the processing thread.
+                cv2.resize(src, size, dst=dst, interpolation=cv2.INTER_LINEAR)
             self._preview_asked = False
 
     def stats(self) -> dict:
