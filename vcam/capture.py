@@ -406,3 +406,5 @@ class Capture:
                 if src is not None:
                     src.close()
             self._pending = None
+        self._reopen = None   # often a method of the pipeline that holds this capture
+        self._pool.close()

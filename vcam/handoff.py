@@ -37,6 +37,7 @@ class FramePool:
         self.shape = shape
         self._lock = threading.Lock()
         self._free = [Frame(np.zeros(shape, np.uint8), pool=self) for _ in range(count)]
+        self._closed = False
         self.grown = 0
 
     def acquire(self) -> Frame:
@@ -46,12 +47,24 @@ class FramePool:
                 frame.times = {}
                 return frame
             self.grown += 1
-        return Frame(np.zeros(self.shape, np.uint8), pool=self)
+            pool = None if self._closed else self
+        return Frame(np.zeros(self.shape, np.uint8), pool=pool)
 
     def release(self, frame: Frame) -> None:
         with self._lock:
-            if frame not in self._free:
+            if self._closed:
+                frame.pool = None
+            elif frame not in self._free:
                 self._free.append(frame)
+
+    def close(self) -> None:
+        """Let go of the buffers: frames and pool refer to each other, so without this they
+        would wait for Python's cycle collector. Frames released later are dropped. Safe twice."""
+        with self._lock:
+            self._closed = True
+            free, self._free = self._free, []
+        for frame in free:
+            frame.pool = None
 
 
 class Mailbox:

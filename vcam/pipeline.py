@@ -40,7 +40,7 @@ class Pipeline:
         self.settings = settings
         self.max_frames = max_frames
         self._given_source = source
-        self._reopen = reopen or self._reopen_camera
+        self._reopen = reopen   # not self._reopen_camera: that would make a cycle
         self._given_size = size
         self.stats_ = Stats(stats_window)
         self._stop = threading.Event()
@@ -51,6 +51,7 @@ class Pipeline:
         self.engine: Optional[Engine] = None
         self.publisher: Optional[Publisher] = None
         self._to_output = Mailbox()
+        self._out_pool: Optional[FramePool] = None
         self._update_lock = threading.Lock()
         # Preview for the UI: made by the processing thread only after preview() asked for one.
         self._preview_lock = threading.Lock()
@@ -66,7 +67,7 @@ class Pipeline:
         try:
             kernels.warm_up()
             source = self._given_source or open_source(s.capture)
-            self.capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen)
+            self.capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen or self._reopen_camera)
             self.size = self.capture.size
             self.engine = Engine(s)
             self.engine.prepare(self.size)
@@ -114,6 +115,8 @@ class Pipeline:
             self.publisher.sink.close()
         if self.engine is not None:
             self.engine.close()
+        if self._out_pool is not None:
+            self._out_pool.close()
         self._done.set()
 
     stop = close
