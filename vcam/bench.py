@@ -96,7 +96,7 @@ def measure(run: Run, progress: Optional[Progress] = None) -> dict:
     if run.sink == "virtual":
         _register_discard()
     name = f"{run.size[0]}x{run.size[1]} {run.settings.effect.effect}"
-    fast, fast_wall, _ = _phase(run, live=False, progress=progress, label=f"{name} throughput")
+    fast, _, _ = _phase(run, live=False, progress=progress, label=f"{name} throughput")
     live, live_wall, live_cpu = _phase(run, live=True, progress=progress, label=f"{name} live")
     frames = max(live["frames"], 1)
     return {
