@@ -16,7 +16,9 @@
    every switch is used. Reports failed updates, pipeline errors, frames received and the gaps
    between frames at the virtual camera in frame intervals (the output stage repeats its last
    frame when no new one comes within 1.5 intervals, so the longest gap should stay near 2 even
-   while a new segmenter loads).
+   while a new segmenter loads). Both backends' libraries are imported at start, as the panel
+   does (``Pipeline(preload=...)``); ``--first-switch`` measures one switch to mediapipe in a
+   fresh process with and without that.
 
 Nothing here processes a frame itself; the figures come from ``Pipeline`` and pyvirtualcam's own
 backend registry. ``tests/test_endurance.py`` runs short versions of the three.
@@ -170,10 +172,12 @@ def _note(progress: Optional[Progress], text: str) -> None:
         progress(text)
 
 
-def _started(settings: Settings, *, live: bool, max_frames: Optional[int] = None) -> tuple[Pipeline, ArrivalBackend]:
+def _started(settings: Settings, *, live: bool, max_frames: Optional[int] = None,
+             preload: tuple[str, ...] = ()) -> tuple[Pipeline, ArrivalBackend]:
     backend = {BACKEND: ArrivalBackend, BACKEND_I420: ArrivalBackendI420}[settings.output.backend]
     opened = len(backend.instances)
-    pipeline = Pipeline(settings, source=open_source(settings.capture, live=live), max_frames=max_frames)
+    pipeline = Pipeline(settings, source=open_source(settings.capture, live=live), max_frames=max_frames,
+                        preload=preload)
     pipeline.start()
     # An I420 camera is opened twice: asked for RGB first, closed when it says it wants I420.
     if len(backend.instances) == opened or any(c.closed != 1 for c in backend.instances[opened:-1]):
@@ -335,7 +339,9 @@ def switching(switches: int = 1000, *, size: tuple[int, int] = (640, 480), fps: 
     seen = {("backend", base.segment.backend), ("effect", base.effect.effect)}
     what = [_describe(a, b, seen) for a, b in zip([base] + schedule, schedule)]
     started_at: list[float] = []
-    pipeline, cam = _started(base, live=True)
+    # Every backend imported before publishing starts, as the panel does (a first import while
+    # publishing competes with the output thread for the interpreter lock).
+    pipeline, cam = _started(base, live=True, preload=BACKENDS)
     try:
         if not cam.wait_fresh(fresh_per_switch, timeout):
             raise RuntimeError(f"switching: no frame within {timeout:g} s: {pipeline.stats()['error']}")
@@ -380,6 +386,48 @@ def switching(switches: int = 1000, *, size: tuple[int, int] = (640, 480), fps: 
         "longest_gap_after_first_uses": max(later, default=None),
         "segmenter_at_end": stats["segmenter"],
         "threads_left": vcam_threads(),
+    }
+
+
+# -- 4. the first switch to mediapipe in a process -------------------------------------------
+
+def first_switch(preload: bool, *, size: tuple[int, int] = (640, 480), fps: float = 30.0,
+                 fresh: int = 30, timeout: float = 60.0) -> dict:
+    """One live switch from onnx to mediapipe, the first use of mediapipe in this process (run it
+    in a fresh one): the longest gap at the virtual camera from the switch until ``fresh`` new
+    frames have come, in frame intervals, and the modules the switch imported. ``preload``: the
+    pipeline imported mediapipe at start, as the panel's does."""
+    register_backends()
+    if "mediapipe" in sys.modules:
+        raise RuntimeError("first_switch: mediapipe is already imported in this process")
+    base = settings_for(*size, fps, BACKEND, pacing=True)
+    pipeline, cam = _started(base, live=True, preload=("mediapipe",) if preload else ())
+    try:
+        if not cam.wait_fresh(fresh, timeout):
+            raise RuntimeError(f"first_switch: no frame within {timeout:g} s: {pipeline.stats()['error']}")
+        before = set(sys.modules)
+        with cam._cond:
+            cam.longest_gap = 0.0
+            sent = cam.count
+        t0 = time.perf_counter()
+        pipeline.update(base.replace(segment=SegmentSettings(backend="mediapipe")))
+        update_s = time.perf_counter() - t0
+        imported = sorted(set(sys.modules) - before)
+        arrived = cam.wait_fresh(cam.fresh + fresh, timeout)
+        gaps = cam.gaps()
+        stats = pipeline.stats()
+    finally:
+        pipeline.close()
+    return {
+        "preload": preload,
+        "update_s": round(update_s, 3),
+        "frames_after_switch": cam.count - sent,
+        "fresh_frames_arrived": arrived,
+        "longest_gap_intervals": gaps["longest_gap_intervals"],
+        "modules_imported_by_switch": len(imported),
+        "packages_imported_by_switch": sorted({m.split(".")[0] for m in imported}),
+        "segmenter": stats["segmenter"],
+        "error": stats["error"],
     }
 
 
@@ -429,7 +477,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--effect", default="blur", help="the soak's effect (default blur)")
     ap.add_argument("--only", nargs="+", choices=("soak", "start_stop", "switching"), help="run only these parts")
     ap.add_argument("--json", action="store_true", help="print one JSON object; progress goes to standard error")
+    ap.add_argument("--first-switch", choices=("preload", "plain"),
+                    help="instead: one switch to mediapipe, its first use in this process, with mediapipe "
+                         "imported at start (preload, as the panel does) or not (plain); prints JSON")
     args = ap.parse_args(argv)
+    if args.first_switch:
+        print(json.dumps(first_switch(args.first_switch == "preload"), indent=2))
+        return 0
     if min(args.frames, args.cycles, args.switches) < 1:
         ap.error("--frames, --cycles and --switches must be at least 1")
     try:

@@ -60,14 +60,7 @@ def test_start_stop_leaves_no_thread_and_closes_every_device(arrival_backends):
 
 
 def test_switching_while_running_never_starves_the_virtual_camera(arrival_backends):
-    # A backend's first load in a process imports its module, which holds the interpreter lock
-    # for up to a few intervals (the benchmark reports those gaps apart, as "(first)"): load
-    # each once before, so what is counted here is switching itself.
-    from vcam import segment
-    from vcam.config import SegmentSettings
-
-    for backend in endurance.BACKENDS:
-        segment.create(SegmentSettings(backend=backend)).close()
+    # The benchmark's pipeline imports both backends at start, as the panel's does.
     r = endurance.switching(SWITCHES)
     assert r["failed_updates"] == []
     assert r["error"] is None
@@ -78,6 +71,35 @@ def test_switching_while_running_never_starves_the_virtual_camera(arrival_backen
     # The virtual camera gets a frame (new or repeated) at least every MAX_GAP intervals.
     assert r["gaps_over"][f"{MAX_GAP:g}"] == 0, r["long_gaps"]
     assert r["threads_left"] == []
+
+
+def _first_switch(mode: str) -> dict:
+    """``benchmarks/endurance.py --first-switch MODE`` in a fresh process, so that its switch to
+    mediapipe really is the first use of mediapipe there."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "endurance.py"), "--first-switch", mode],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_a_first_switch_to_mediapipe_imports_nothing_and_keeps_the_camera_fed():
+    """Importing mediapipe (half a second of interpreter work, mostly matplotlib) while frames
+    are published competes with the output thread for the GIL; a pipeline asked to preload it
+    imports it at start, so the switch itself only builds the model."""
+    plain = _first_switch("plain")
+    assert plain["error"] is None and plain["segmenter"] == "mediapipe/general"
+    assert "mediapipe" in plain["packages_imported_by_switch"]   # what preloading takes away
+
+    r = _first_switch("preload")
+    assert r["error"] is None and r["segmenter"] == "mediapipe/general"
+    assert r["fresh_frames_arrived"]
+    assert r["modules_imported_by_switch"] == 0, r["packages_imported_by_switch"]
+    # A new or repeated frame at least every 3 intervals across the switch (the output repeats
+    # its last frame after 1.5).
+    assert r["longest_gap_intervals"] <= 3.0, r
 
 
 def test_the_gap_count_sees_a_starved_camera(arrival_backends):

@@ -222,3 +222,17 @@ def test_start_failure_closes_everything(recording_backend, tmp_path):
     assert vcam_threads() == []
     assert recording_backend.instances == []
     pipeline.close()
+
+
+def test_preloading_a_backend_that_cannot_load_still_starts(started, astronaut_png):
+    """``preload`` only imports ahead of time: a backend that cannot be loaded is reported when
+    it is chosen, and the pipeline starts and publishes anyway; no preload thread is left."""
+    from vcam import segment
+
+    assert segment.load("no-such-backend") == "unknown segmentation backend 'no-such-backend'"
+    assert segment.load("onnx") is None
+    pipeline, cam = started(live_settings(astronaut_png, EffectSettings("none")), max_frames=3,
+                            preload=("no-such-backend", "onnx"))
+    assert pipeline.wait(TIMEOUT)
+    assert cam.count >= 3
+    assert "vcam-preload" not in vcam_threads()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import cv2
 import numpy as np
 
-from vcam import kernels
+from vcam import kernels, segment
 from vcam.capture import CameraSource, Capture, Source, open_source
 from vcam.config import Settings
 from vcam.engine import Engine
@@ -32,12 +32,17 @@ class Pipeline:
     have been published. ``source`` (already open) replaces the one ``settings.capture`` names,
     and ``size`` scales the source's frames to another output size (benchmarks). ``reopen``
     opens the source again when a camera stops giving frames (by default the same camera).
+    ``preload`` names segmentation backends a caller may switch to live (the panel): their
+    libraries are imported by :meth:`start`, before the first frame is published, because a
+    first import while publishing competes with the output thread for the interpreter lock.
     ``close()`` is safe to call twice."""
 
     def __init__(self, settings: Settings, *, max_frames: Optional[int] = None,
                  source: Optional[Source] = None, size: Optional[tuple[int, int]] = None,
-                 stats_window: int = 120, reopen: Optional[Callable[[], Source]] = None) -> None:
+                 stats_window: int = 120, reopen: Optional[Callable[[], Source]] = None,
+                 preload: Sequence[str] = ()) -> None:
         self.settings = settings
+        self.preload = tuple(preload)
         self.max_frames = max_frames
         self._given_source = source
         self._reopen = reopen   # not self._reopen_camera: that would make a cycle
@@ -64,6 +69,9 @@ class Pipeline:
         """Open the source, the model and the sink (raising :class:`~vcam.VcamError` with
         everything closed again if one fails), then start the threads."""
         s = self.settings
+        # Imports overlap opening the camera and the model (which mostly run outside the GIL)
+        # and end before anything is published.
+        loader = run_thread("preload", self._preload) if self.preload else None
         try:
             kernels.warm_up()
             source = self._given_source or open_source(s.capture)
@@ -76,6 +84,9 @@ class Pipeline:
         except BaseException:
             self.close()
             raise
+        finally:
+            if loader is not None:
+                loader.join()
         # Written, waiting, held back by pacing, and the last one sent (kept to repeat).
         self._out_pool = FramePool((self.size[1], self.size[0], 3), count=4)
         capture = self.capture
@@ -120,6 +131,11 @@ class Pipeline:
         self._done.set()
 
     stop = close
+
+    def _preload(self) -> None:
+        for name in self.preload:
+            if name != self.settings.segment.backend:
+                segment.load(name)
 
     def _reopen_camera(self) -> Source:
         """The camera that stopped, opened again as the settings ask (the same device, even when

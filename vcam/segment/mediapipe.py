@@ -38,16 +38,23 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
+def load_mediapipe():
+    """Import MediaPipe's selfie segmentation (about half a second the first time in a process,
+    mostly matplotlib, which mediapipe's package imports for its drawing helpers) and return it."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        from mediapipe.python.solutions import selfie_segmentation
+    except ImportError as exc:
+        raise VcamError(f"mediapipe cannot be imported ({exc})",
+                        "reinstall vcam: pip install --force-reinstall 'mediapipe==0.10.21'") from None
+    return selfie_segmentation
+
+
 class MediaPipeSegmenter:
     def __init__(self, model: str = "general") -> None:
         if model not in MODELS:
             raise VcamError(f"unknown MediaPipe model {model!r}", f"expected one of: {', '.join(MODELS)}")
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        try:
-            from mediapipe.python.solutions import selfie_segmentation
-        except ImportError as exc:
-            raise VcamError(f"mediapipe cannot be imported ({exc})",
-                            "reinstall vcam: pip install --force-reinstall 'mediapipe==0.10.21'") from None
+        selfie_segmentation = load_mediapipe()
         self.name = f"mediapipe/{model}"
         self.output_size = INPUT_SIZES[model]
         w, h = self.output_size

@@ -14,7 +14,7 @@ from typing import Callable, Optional, Union
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from vcam import resources
+from vcam import resources, segment
 from vcam.capture import open_source
 from vcam.composite import Compositor
 from vcam.config import EffectSettings, OutputSettings, Settings
@@ -136,15 +136,17 @@ class Controller(QObject):
     def _open(self, s: Settings) -> None:
         """Start a pipeline for ``s``; without a virtual camera, start one that outputs nothing
         and show why. Raises what the last try raised."""
+        # The panel can switch backends live: import them all before publishing starts.
+        preload = segment.backends()
         try:
-            self.pipeline = Pipeline(s).start()
+            self.pipeline = Pipeline(s, preload=preload).start()
             return
         except VcamError as exc:
             if s.output.target != "virtual":
                 raise
             self._problem("output", exc)
         try:
-            self.pipeline = Pipeline(s.replace(output=OutputSettings(target="null"))).start()
+            self.pipeline = Pipeline(s.replace(output=OutputSettings(target="null")), preload=preload).start()
         except BaseException:
             self._clear("output")   # it was not (only) the virtual camera: the caller shows why
             raise
