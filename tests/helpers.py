@@ -35,3 +35,54 @@ def count_frames(path: Path, shape: Optional[tuple[int, ...]] = None) -> int:
         n += 1
     cap.release()
     return n
+
+# What `v4l2-ctl --list-formats-ext` prints for a Logitech C920 (YUYV, H264 and MJPG; trimmed to
+# the sizes that matter, intervals as the camera lists them).
+V4L2_CTL_C920 = """ioctl: VIDIOC_ENUM_FMT
+	Type: Video Capture
+
+	[0]: 'YUYV' (YUYV 4:2:2)
+		Size: Discrete 640x480
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.042s (24.000 fps)
+			Interval: Discrete 0.050s (20.000 fps)
+			Interval: Discrete 0.067s (15.000 fps)
+			Interval: Discrete 0.100s (10.000 fps)
+			Interval: Discrete 0.133s (7.500 fps)
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 160x90
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 320x240
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 800x600
+			Interval: Discrete 0.042s (24.000 fps)
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 960x720
+			Interval: Discrete 0.067s (15.000 fps)
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 1024x576
+			Interval: Discrete 0.067s (15.000 fps)
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 1280x720
+			Interval: Discrete 0.100s (10.000 fps)
+			Interval: Discrete 0.133s (7.500 fps)
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 1920x1080
+			Interval: Discrete 0.200s (5.000 fps)
+		Size: Discrete 2304x1536
+			Interval: Discrete 0.500s (2.000 fps)
+	[1]: 'H264' (H.264, compressed)
+		Size: Discrete 1920x1080
+			Interval: Discrete 0.033s (30.000 fps)
+	[2]: 'MJPG' (Motion-JPEG, compressed)
+		Size: Discrete 1280x720
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.042s (24.000 fps)
+			Interval: Discrete 0.067s (15.000 fps)
+		Size: Discrete 1920x1080
+			Interval: Discrete 0.033s (30.000 fps)
+			Interval: Discrete 0.042s (24.000 fps)
+			Interval: Discrete 0.067s (15.000 fps)
+"""

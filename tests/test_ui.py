@@ -268,6 +268,24 @@ def test_no_virtual_camera_runs_anyway_and_shows_the_fix(qapp, make_panel):
     assert controller.pipeline.settings.output.target == "null"
 
 
+def test_a_virtual_camera_that_refuses_the_size_runs_anyway_and_shows_the_fix(qapp, make_panel):
+    """A device another program streams to in another format refuses ours: the panel keeps
+    running with the preview only and says what happened and what to do."""
+    import pyvirtualcam
+    from test_modes import RefusingBackend
+
+    pyvirtualcam.register_backend("refusing", RefusingBackend)
+    try:
+        controller, panel = make_panel(demo_settings(target="virtual", backend="refusing"))
+    finally:
+        pyvirtualcam.camera.BACKENDS.pop("refusing", None)
+    assert controller.state == "preview"
+    assert controller.settings.output.target == "virtual"        # still what is asked for
+    assert wait_until(qapp, lambda: panel.output_view.frames > 0)
+    text = panel.status_text()
+    assert "refused 320x240 at" in text and "fuser -v" in text
+
+
 def test_a_pipeline_that_cannot_start_is_shown_and_a_fix_starts_it(qapp, make_panel):
     settings = demo_settings(target="virtual", device="/dev/video57")
     settings = settings.replace(segment=dataclasses.replace(settings.segment, backend="no-such-backend"))

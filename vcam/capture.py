@@ -16,7 +16,7 @@ from typing import Callable, Optional, Protocol, Union
 import cv2
 import numpy as np
 
-from vcam import media
+from vcam import devices, media
 from vcam.config import CaptureSettings
 from vcam.errors import VcamError
 from vcam.handoff import Frame, FramePool, Mailbox, run_thread
@@ -61,29 +61,42 @@ class _Clock:
 
 
 class CameraSource:
-    """A webcam by index or device path. Asks for the size and rate (MJPG from 720p up)."""
+    """A webcam by index or device path. Asks for the size and rate (MJPG from 720p up); when
+    the camera lists its modes (Linux, ``v4l2-ctl``) and the one asked is not among them, asks
+    for the nearest it lists. Frames come at the size it actually gives (``size``, ``fps``);
+    ``note`` says, once, when that differs from what was asked, and how to pick a mode it has.
+
+    ``modes`` ({(width, height): [rates]}) replaces asking the device; ``api`` an OpenCV
+    capture backend (by default V4L2 on Linux, else any)."""
 
     live = True
     reconnect = True
 
-    def __init__(self, device: Union[int, str], width: int, height: int, fps: float) -> None:
+    def __init__(self, device: Union[int, str], width: int, height: int, fps: float, *,
+                 modes: Optional[dict[tuple[int, int], list[float]]] = None, api: Optional[int] = None) -> None:
         self.device = device
         self.name = f"camera {device}"
-        api = cv2.CAP_ANY
+        path = None
         if sys.platform.startswith("linux"):
             path = Path(f"/dev/video{device}" if isinstance(device, int) else device)
             if not path.exists():
                 raise VcamError(f"no camera at {path}", "connect a camera, check `ls /dev/video*`, or use --source demo")
-            api = cv2.CAP_V4L2
+        if api is None:
+            api = cv2.CAP_V4L2 if path is not None else cv2.CAP_ANY
+        if modes is None:
+            modes = devices.device_modes(path) if path is not None and str(path).startswith("/dev/") else {}
+        self.asked = (int(width), int(height), float(fps))
+        nearest = devices.nearest_mode(modes, *self.asked)
+        ask = nearest or self.asked
         cap = cv2.VideoCapture(device, api)
         if not cap.isOpened():
             cap.release()
             raise VcamError(f"cannot open {self.name}", "check that it is connected and that you may use it, or use --source demo")
-        if width >= 1280 or height >= 720:
+        if ask[0] >= 1280 or ask[1] >= 720:
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        cap.set(cv2.CAP_PROP_FPS, fps)
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, ask[0])
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, ask[1])
+        cap.set(cv2.CAP_PROP_FPS, ask[2])
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()
@@ -91,12 +104,16 @@ class CameraSource:
                             "it may be in use by another app: close that app and try again")
         self._cap = cap
         self._bgr = first
+        # The first frame's shape, not CAP_PROP_FRAME_WIDTH/HEIGHT: what read() will really give.
         self.size = (first.shape[1], first.shape[0])
         got_fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = got_fps if 1 <= got_fps <= 240 else fps
+        self.fps = got_fps if 1 <= got_fps <= 240 else ask[2]
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode("ascii", "replace")
         log.info("%s gives %dx%d at %.1f fps (%s); asked for %dx%d at %.1f",
-                 self.name, *self.size, self.fps, fourcc, width, height, fps)
+                 self.name, *self.size, self.fps, fourcc, *self.asked)
+        self.note = devices.mode_note(self.name, self.asked, (*self.size, self.fps), nearest)
+        if self.note:
+            log.warning("%s", self.note)
 
     def wait(self) -> None:
         pass

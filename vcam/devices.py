@@ -6,6 +6,7 @@ The folders looked in are parameters, so tests can point them at a tree of their
 """
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -82,3 +83,50 @@ def parse_v4l2_modes(text: str) -> dict[tuple[int, int], list[float]]:
         if m and size is not None:
             modes[size].add(round(float(m.group(1)), 2))
     return {s: sorted(r, reverse=True) for s, r in sorted(modes.items(), key=lambda kv: kv[0][0] * kv[0][1])}
+
+
+Mode = tuple[int, int, float]   # width, height, frames per second
+
+
+def nearest_mode(modes: dict[tuple[int, int], list[float]], width: int, height: int, fps: float) -> Optional[Mode]:
+    """The mode of ``modes`` (as :func:`parse_v4l2_modes` gives them) nearest to the one asked:
+    the asked size when listed, else the size nearest in area and shape (equally near: the
+    smaller, which costs less), then its rate nearest to ``fps`` (equally near: the higher).
+    None when ``modes`` is empty; a size listed with no rate keeps ``fps``."""
+    if not modes:
+        return None
+    area, aspect = width * height, width / height
+
+    def distance(size: tuple[int, int]) -> tuple[float, int]:
+        w, h = size
+        return abs(math.log(w * h / area)) + abs(math.log(w / h / aspect)), w * h
+
+    size = (width, height) if (width, height) in modes else min(modes, key=distance)
+    rates = modes[size]
+    rate = min(rates, key=lambda r: (abs(r - fps), -r)) if rates else float(fps)
+    return size[0], size[1], rate
+
+
+def same_rate(a: float, b: float) -> bool:
+    """Frame rates equal as cameras report them (29.97 is 30)."""
+    return abs(a - b) <= 0.02 * max(a, b)
+
+
+def mode_note(name: str, asked: Mode, given: Mode, nearest: Optional[Mode] = None) -> Optional[str]:
+    """One line telling the user that camera ``name`` gives another mode than ``asked``, and how
+    to choose one it supports; None when it gives what was asked. ``nearest``: the mode picked
+    from the camera's list (:func:`nearest_mode`), when it has one."""
+    (aw, ah, af), (gw, gh, gf) = asked, given
+    if (aw, ah) == (gw, gh) and same_rate(af, gf):
+        return None
+    picked = nearest is not None and nearest[:2] == given[:2] and same_rate(nearest[2], gf)
+    how = "the nearest mode it lists" if picked else "what it gave"
+    return (f"{name} cannot give {aw}x{ah} at {af:g} fps; using {gw}x{gh} at {gf:g} fps, {how} "
+            f"(`vcam doctor` lists its modes: choose one with --width, --height and --fps, "
+            f"or under Camera in the panel)")
+
+
+def device_modes(device: Path, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[tuple[int, int], list[float]]:
+    """The modes ``device`` lists (:func:`parse_v4l2_modes`); empty when they cannot be asked."""
+    text = list_formats(device, run)
+    return parse_v4l2_modes(text) if text else {}

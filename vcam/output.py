@@ -47,6 +47,36 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+# What pyvirtualcam's v4l2loopback backend says when a device exists but will not take the
+# format (another program streams to it in another size or format, or the size is beyond the
+# module's max_width/max_height), or when it is busy.
+REFUSALS = ("could not be configured", "could not be opened", "is already in use")
+
+
+def virtual_camera_error(exc: Exception, width: int, height: int, fps: float,
+                         device: Optional[str] = None) -> VcamError:
+    """One clear error, with its fix, for a virtual camera that could not be opened: none there
+    at all, or one that refused this size and rate (pyvirtualcam lists each backend's reason)."""
+    reasons = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    refused = [r for r in reasons if any(k in r for k in REFUSALS)]
+    where = f" {device}" if device else ""
+    if refused:
+        node = device or "/dev/videoN"
+        return VcamError(
+            f"the virtual camera{where} refused {width}x{height} at {fps:g} fps ({' / '.join(refused)})",
+            f"another program may be publishing to it in another size or format: close it (`fuser -v {node}` "
+            f"names it) and start again; or capture at the size it is set to (--width, --height, --fps); "
+            f"or publish to another device with --output-device; v4l2loopback's max_width and max_height "
+            f"module options limit the sizes it takes")
+    if any("missing permissions" in r for r in reasons):
+        return VcamError(f"no permission to use the virtual camera{where} ({' / '.join(reasons)})",
+                         "add yourself to the video group: sudo usermod -a -G video $USER, then log in again")
+    fix = VIRTUAL_CAMERA_FIX.get(sys.platform, VIRTUAL_CAMERA_FIX["linux"])
+    if device:
+        fix = f"check that {device} is a virtual camera device and not in use, or {fix}"
+    return VcamError(f"no virtual camera{where} available ({' / '.join(reasons)})", fix)
+
+
 class VirtualCameraSink:
     """A pyvirtualcam camera (v4l2loopback on Linux, OBS on Windows and macOS)."""
 
@@ -67,12 +97,7 @@ class VirtualCameraSink:
                 cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.I420,
                                           device=device, backend=backend)
         except Exception as exc:  # pyvirtualcam raises RuntimeError listing every backend's reason
-            reason = " / ".join(str(exc).splitlines()) or type(exc).__name__
-            where = f" {device}" if device else ""
-            fix = VIRTUAL_CAMERA_FIX.get(sys.platform, VIRTUAL_CAMERA_FIX["linux"])
-            if device:
-                fix = f"check that {device} is a virtual camera device and not in use, or {fix}"
-            raise VcamError(f"no virtual camera{where} available ({reason})", fix) from None
+            raise virtual_camera_error(exc, width, height, fps, device) from None
         self._cam = cam
         self.fmt = cam.fmt.name
         self._i420 = np.empty((height * 3 // 2, width), np.uint8) if self.fmt == "I420" else None

@@ -226,6 +226,8 @@ class Pipeline:
             output=self.publisher.sink.name if self.publisher else None,
             segmenter=self.engine.segmenter.name if self.engine else None,
             size=list(self.size) if self.capture else None,
+            # the camera gives another size or rate than the settings ask (and how to pick one)
+            capture_note=getattr(self.capture.source, "note", None) if self.capture else None,
             dropped=(self.capture.mailbox.dropped if self.capture else 0) + self._to_output.dropped,
             error=self.error or (self.capture.error if self.capture else None)
             or (self.publisher.error if self.publisher else None),

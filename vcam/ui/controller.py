@@ -114,6 +114,7 @@ class Controller(QObject):
                 log.exception("cannot start")
             self._problem("pipeline", exc if isinstance(exc, VcamError) else f"cannot start: {exc}")
         self._note_demo_fallback()
+        self._note_capture_mode()
         if not self._watch.isActive():
             self._watch.start()
         self.changed.emit()
@@ -158,6 +159,14 @@ class Controller(QObject):
             self.problems.setdefault("camera", NO_CAMERA)
         elif self.problems.get("camera") == NO_CAMERA:
             self._clear("camera")
+
+    def _note_capture_mode(self) -> None:
+        """The camera gives another size or rate than asked: say what it gives and how to pick."""
+        note = self.pipeline.stats().get("capture_note") if self.running else None
+        if note:
+            self.problems["mode"] = note
+        else:
+            self._clear("mode")
 
     def _close_pipeline(self) -> None:
         self._clear("capture")
@@ -225,6 +234,7 @@ class Controller(QObject):
         self.settings = new
         self._clear(*_CLEARS.get(topic, (topic,)))
         self._note_demo_fallback()
+        self._note_capture_mode()
         self._save_soon()
         self.changed.emit()
         return True
