@@ -32,15 +32,17 @@ def test_update_returns_uint8_alpha_of_the_asked_size(size):
 
 
 def test_update_of_a_flat_matte_is_flat_at_any_size():
-    raw = np.full(SMALL, 0.4, np.float32)
-    alpha = Matte().update(raw, SIZE)
-    assert np.all(alpha == round(0.4 * 255))
+    raw = np.full(SMALL, 0.7, np.float32)
+    alpha = Matte(MatteSettings(threshold=0.5)).update(raw, SIZE)
+    assert np.all(alpha == round(0.7 * 255))
+    alpha = Matte(MatteSettings(threshold=0.4)).update(raw, SIZE)   # 0.4 -> 0.5, 1 -> 1
+    assert np.all(alpha == round((0.5 + 0.5 * 0.3 / 0.6) * 255))
 
 
 def test_update_clips_values_outside_0_1():
     raw = np.full(SMALL, 1.7, np.float32)
     raw[:, : SMALL[1] // 2] = -0.6
-    matte = Matte(MatteSettings(smoothing=0.0))
+    matte = Matte(MatteSettings(smoothing=0.0, threshold=0.5))
     alpha = matte.update(raw, (SMALL[1], SMALL[0]))
     assert set(np.unique(alpha)) == {0, 255}
     for seed in range(5):  # and over time, whatever comes in: both ends reached, nothing wraps
@@ -60,7 +62,7 @@ def test_update_rejects_a_matte_that_is_not_float32_2d():
 # --- temporal behaviour --------------------------------------------------------------------------
 
 def test_smoothing_zero_returns_the_raw_matte_every_frame():
-    matte = Matte(MatteSettings(smoothing=0.0))
+    matte = Matte(MatteSettings(smoothing=0.0, threshold=0.5))
     for seed in range(4):
         raw = random_raw(seed)
         alpha = matte.update(raw, (SMALL[1], SMALL[0]))
@@ -69,13 +71,13 @@ def test_smoothing_zero_returns_the_raw_matte_every_frame():
 
 def test_first_frame_is_the_raw_matte_whatever_the_smoothing():
     raw = random_raw(1)
-    alpha = Matte(MatteSettings(smoothing=1.0)).update(raw, (SMALL[1], SMALL[0]))
+    alpha = Matte(MatteSettings(smoothing=1.0, threshold=0.5)).update(raw, (SMALL[1], SMALL[0]))
     np.testing.assert_array_equal(alpha, rounded(raw))
 
 
 def test_still_scene_stays_still():
     raw = random_raw(2)
-    matte = Matte(MatteSettings(smoothing=1.0))
+    matte = Matte(MatteSettings(smoothing=1.0, threshold=0.5))
     first = matte.update(raw, SIZE).copy()
     for _ in range(10):
         np.testing.assert_array_equal(matte.update(raw.copy(), SIZE), first)
@@ -84,7 +86,7 @@ def test_still_scene_stays_still():
 def test_still_scene_after_a_small_change_converges_and_then_stays_still():
     base = np.full(SMALL, 0.5, np.float32)
     target = base + np.float32(0.06)            # a change well under ``motion``
-    matte = Matte(MatteSettings(smoothing=0.6, motion=0.25))
+    matte = Matte(MatteSettings(smoothing=0.6, threshold=0.5, motion=0.25))
     matte.update(base, SIZE)
     history = [matte.update(target, SIZE).copy() for _ in range(40)]
     goal = round(0.56 * 255)
@@ -94,7 +96,7 @@ def test_still_scene_after_a_small_change_converges_and_then_stays_still():
 
 
 def test_big_change_passes_through_at_once():
-    matte = Matte(MatteSettings(smoothing=1.0, motion=0.25))
+    matte = Matte(MatteSettings(smoothing=1.0, threshold=0.5, motion=0.25))
     still = np.zeros(SMALL, np.float32)
     for _ in range(5):
         matte.update(still, SIZE)
@@ -112,7 +114,7 @@ def test_small_jitter_is_damped():
     high = np.full(SMALL, 0.52, np.float32)
 
     def peak_to_peak(smoothing: float) -> int:
-        matte = Matte(MatteSettings(smoothing=smoothing, motion=0.25))
+        matte = Matte(MatteSettings(smoothing=smoothing, threshold=0.5, motion=0.25))
         values = [int(matte.update(low if i % 2 else high, SIZE)[0, 0]) for i in range(30)]
         tail = values[10:]
         return max(tail) - min(tail)
@@ -126,7 +128,7 @@ def test_small_jitter_is_damped():
 def test_reset_forgets_the_previous_frames():
     a = np.full(SMALL, 0.5, np.float32)
     b = np.full(SMALL, 0.55, np.float32)
-    matte = Matte(MatteSettings(smoothing=1.0))
+    matte = Matte(MatteSettings(smoothing=1.0, threshold=0.5))
     for _ in range(5):
         matte.update(a, SIZE)
     smoothed = matte.update(b, SIZE).copy()
@@ -136,7 +138,7 @@ def test_reset_forgets_the_previous_frames():
 
 
 def test_a_new_matte_resolution_starts_fresh():
-    matte = Matte(MatteSettings(smoothing=1.0))
+    matte = Matte(MatteSettings(smoothing=1.0, threshold=0.5))
     for _ in range(3):
         matte.update(np.zeros(SMALL, np.float32), SIZE)
     other = np.full((8, 8), 0.55, np.float32)
@@ -144,9 +146,9 @@ def test_a_new_matte_resolution_starts_fresh():
 
 
 def test_settings_changes_take_effect_on_the_next_update():
-    matte = Matte(MatteSettings(smoothing=1.0))
+    matte = Matte(MatteSettings(smoothing=1.0, threshold=0.5))
     matte.update(np.full(SMALL, 0.5, np.float32), SIZE)
-    matte.settings = MatteSettings(smoothing=0.0)
+    matte.settings = MatteSettings(smoothing=0.0, threshold=0.5)
     raw = np.full(SMALL, 0.55, np.float32)
     np.testing.assert_array_equal(matte.update(raw, (SMALL[1], SMALL[0])), rounded(raw))
 
@@ -219,7 +221,7 @@ def test_mediapipe_finds_the_astronaut(astronaut, model):
         assert m[0:180, 380:500].mean() < 0.2       # the shuttle model
 
         # through the matte stage to a frame-sized alpha
-        alpha = Matte(MatteSettings(smoothing=0.0)).update(raw, (512, 512))
+        alpha = Matte(MatteSettings(smoothing=0.0, threshold=0.5)).update(raw, (512, 512))
         assert alpha.shape == (512, 512) and alpha.dtype == np.uint8
         assert alpha[40:140, 170:280].mean() > 0.8 * 255
         assert alpha[0:60, 452:512].mean() < 0.2 * 255
@@ -246,7 +248,7 @@ def test_threshold_pulls_the_edge_in_and_out_and_softness_hardens_it():
     ramp = np.tile(np.linspace(0.0, 1.0, 101, dtype=np.float32), (4, 1))   # a soft edge, left to right
 
     def edge(**kw):
-        alpha = Matte(MatteSettings(smoothing=0.0, **kw)).update(ramp, (101, 4))[0]
+        alpha = Matte(MatteSettings(smoothing=0.0, **{"threshold": 0.5, **kw})).update(ramp, (101, 4))[0]
         return int(np.argmax(alpha >= 128)), alpha
 
     middle, plain = edge()
@@ -254,6 +256,9 @@ def test_threshold_pulls_the_edge_in_and_out_and_softness_hardens_it():
     outward, _ = edge(threshold=0.3)
     assert outward < middle < inward                     # the person's side is the right
     assert abs(middle - 50) <= 1 and abs(inward - 70) <= 1 and abs(outward - 30) <= 1
+    for threshold in (0.3, 0.7):   # moving the edge leaves the sure parts sure: no veil, no holes
+        _, moved = edge(threshold=threshold)
+        assert moved[0] == 0 and moved[-1] == 255
     _, hard = edge(softness=0.2)
     ramp_width = lambda a: int(np.count_nonzero((a > 10) & (a < 245)))
     assert ramp_width(hard) < ramp_width(plain) / 3

@@ -78,14 +78,18 @@ def test_matte_update_gives_a_uint8_alpha_of_the_asked_size(run):
         alpha = matte.update(raw, size, None if frames is None else frames[i])
         assert alpha.dtype == np.uint8 and alpha.shape == (size[1], size[0])
     # A flat matte as the first frame: every pixel is the value clipped to [0, 1], its edge moved
-    # to ``threshold`` with ``softness`` (0 and 1 stay 0 and 255 with the neutral 0.5 and 1).
+    # to ``threshold`` (linearly on each side) with ``softness``.
     value = float(np.clip(raws[0].flat[0], 0, 1))
-    expected = round(255 * min(max((value - m.threshold) / m.softness + 0.5, 0.0), 1.0))
+    edge = (value - m.threshold) * 0.5 / (m.threshold if value < m.threshold else 1 - m.threshold)
+    if m.softness > 1:
+        expected = round(255 * (0.5 + 0.5 * np.sign(edge) * abs(2 * edge) ** m.softness))
+    else:
+        expected = round(255 * min(max(edge / m.softness + 0.5, 0.0), 1.0))
     alpha = Matte(m).update(np.full(raws[0].shape, raws[0].flat[0], np.float32), size)
     assert np.all(np.abs(alpha.astype(int) - expected) <= 1)
-    neutral = MatteSettings(smoothing=m.smoothing, threshold=0.5, softness=1.0)
+    # A sure background stays 0 and a sure person 255, whatever the threshold and softness.
     for flat, certain in ((0.0, 0), (1.0, 255)):
-        assert np.all(Matte(neutral).update(np.full(raws[0].shape, flat, np.float32), size) == certain)
+        assert np.all(Matte(m).update(np.full(raws[0].shape, flat, np.float32), size) == certain)
 
 
 @FEW

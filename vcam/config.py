@@ -135,12 +135,13 @@ class MatteSettings:
     """``smoothing``: 0 (off) to 1 (strongest) temporal smoothing of a still matte; changes larger
     than ``motion`` (in alpha units) pass straight through, so a moving person is never trailed.
     ``threshold``: where the edge sits, 0.5 as the model says, higher pulls it in, lower pushes it
-    out; ``softness``: how wide the edge's ramp is (1 as the model gives it, less is harder).
+    out; ``softness``: how steep the edge's ramp is (1 as the model gives it, less is harder, more
+    is softer). Neither touches the sure parts: a sure background stays 0, a sure person 1.
     ``guided``: judge stillness by the picture (where it has not moved, the matte may not flicker)
     instead of by the matte's own change (``motion``)."""
-    smoothing: float = 0.9
+    smoothing: float = 0.95
     motion: float = 0.25
-    threshold: float = 0.5
+    threshold: float = 0.4
     softness: float = 1.0
     guided: bool = True
 

@@ -35,10 +35,14 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, gui
     :func:`image_change`, at the matte's resolution): where the picture is still, any change of the matte is the model's
     flicker; without, a change of the matte of ``motion`` or more. ``out`` receives the result as
     uint8, remapped so that ``threshold`` becomes 0.5 with an edge ``softness`` wide (0.5 and 1
-    change nothing): a higher threshold pulls the edge in, a lower one pushes it out.
+    change nothing): a higher threshold pulls the edge in, a lower one pushes it out. The remap is
+    linear on each side of ``threshold``, so a sure background (0) stays 0 and a sure person (1)
+    stays 1 whatever the threshold; a ``softness`` below 1 steepens the ramp, above 1 flattens it
+    around the edge (a power curve, the ends still fixed).
     """
     h, w = raw.shape
     inv_motion = 1.0 / motion
+    below, above = 0.5 / threshold, 0.5 / (1.0 - threshold)
     for y in range(h):
         for x in range(w):
             r = min(max(raw[y, x], 0.0), 1.0)
@@ -50,7 +54,11 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, gui
                 g = min(d * d, 1.0)
             s = s + (r - s) * (1.0 - keep * (1.0 - g))
             state[y, x] = s
-            a = min(max((s - threshold) / softness + 0.5, 0.0), 1.0)
+            e = (s - threshold) * (below if s < threshold else above)   # the edge at 0, in [-0.5, 0.5]
+            if softness > 1.0:
+                a = 0.5 + 0.5 * (abs(2.0 * e) ** softness) * (1.0 if e >= 0.0 else -1.0)
+            else:
+                a = min(max(e / softness + 0.5, 0.0), 1.0)
             out[y, x] = np.uint8(a * 255.0 + 0.5)
 
 
