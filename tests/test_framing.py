@@ -59,6 +59,29 @@ def test_a_small_person_is_segmented_better_on_the_crop(framer, person):
     assert iou(photo, truth) > 0.8
 
 
+def test_photo_passes_give_one_steady_matte_and_the_tiles_only_touch_the_edge(framer, person):
+    from vcam.segment import framing
+
+    frame, truth = scene(person, 360)
+    first = framer.segment_photo(frame).copy()
+    assert first.dtype == np.float32 and first.shape == (288, 512)
+    assert first.min() >= 0.0 and first.max() <= 1.0
+    np.testing.assert_array_equal(framer.segment_photo(frame), first)   # no state carried over
+    # Without the tiles: the matte differs from the crop passes' mean only near the outline,
+    # and by at most TILE_SAY anywhere.
+    say, framing.TILE_SAY = framing.TILE_SAY, 0.0
+    try:
+        crops = framer.segment_photo(frame).copy()
+    finally:
+        framing.TILE_SAY = say
+    moved = np.abs(first - crops)
+    assert 0.0 < moved.max() <= say + 1e-6
+    edge = cv2.resize(truth.astype(np.uint8), (512, 288), interpolation=cv2.INTER_AREA)
+    near = cv2.dilate(((edge > 0) ^ cv2.erode(edge, np.ones((3, 3), np.uint8)).astype(bool)).astype(np.uint8),
+                      np.ones((9, 9), np.uint8)).astype(bool)
+    assert moved[~near].mean() < 0.25 * moved[near].mean()
+
+
 def test_the_box_follows_the_person_and_holds_still(framer, person):
     framer.reset()
     frame, truth = scene(person, 80)

@@ -108,7 +108,8 @@ class CaptureSettings:
 @dataclass(frozen=True)
 class SegmentSettings:
     """``follow``: feed the model a crop that follows the person (more pixels of them, better
-    edges) instead of the whole frame; for photos, two passes and a mirrored one."""
+    edges) instead of the whole frame; for photos, several crop passes (two paddings, each also
+    mirrored) and edge tiles (see ``vcam.segment.framing``)."""
     backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (README)
     model: str = "general"
     follow: bool = True

@@ -33,8 +33,8 @@ MIN_AREA = 0.002      # share of the frame below which the person counts as lost
 PHOTO_PADS = (0.05, 0.1)
 TILE = 0.75
 CROP_WEIGHT = 3.0
-TILE_FADE = 0.15
-TILE_SAY = 0.2      # share of a tile's side over which its weight falls to zero at its borders
+TILE_FADE = 0.15      # share of a tile's side over which its weight falls to zero at its borders
+TILE_SAY = 0.2        # the most the tiles may move the matte (see _tiles)
 
 
 class Framer:
