@@ -287,6 +287,11 @@ class Capture:
         self.frames = 0
         self.error: Optional[str] = None
         self.finished = threading.Event()
+        # On demand: the source closed until resume() (the webcam light off), opened again then.
+        self.released = False
+        self.releases = 0   # times the source was released
+        self._release_asked = threading.Event()
+        self._wake = threading.Event()
 
     @property
     def source(self) -> Source:
@@ -304,8 +309,23 @@ class Capture:
         """Use an already opened ``source`` from the next frame on; the old one is closed."""
         with self._lock:
             old, self._pending = self._pending, source
+        self._wake.set()
         if old is not None:
             old.close()
+
+    def release(self) -> bool:
+        """Close the source before the next frame (a camera is let go: its light goes off) and
+        deliver nothing until :meth:`resume`, which opens it again with ``reopen``. False (and
+        nothing done) without ``reopen``."""
+        if self._reopen is None:
+            return False
+        self._release_asked.set()
+        return True
+
+    def resume(self) -> None:
+        """Open the source released by :meth:`release` again and deliver frames."""
+        self._release_asked.clear()
+        self._wake.set()
 
     def get(self, timeout: Optional[float] = None) -> Optional[Frame]:
         return self.mailbox.get(timeout)
@@ -347,6 +367,10 @@ class Capture:
                         self.unavailable = False
                         generation += 1
                     source = self._source
+                if self._release_asked.is_set():
+                    if self._park(source):
+                        continue
+                    break
                 source.wait()
                 frame = self._pool.acquire()
                 t0 = time.perf_counter()
@@ -384,6 +408,33 @@ class Capture:
             self.finished.set()
             self.mailbox.close(drop=False)   # the last frame of a file still goes through
 
+    def _park(self, source: Source) -> bool:
+        """Close ``source`` and wait for :meth:`resume`, then open it again (the new source becomes
+        pending: True; when that fails, reconnect as for an unplugged camera). False on stop."""
+        source.close()   # safe twice: the loop closes it again when the new one takes over
+        self.released = True
+        self.releases += 1
+        log.info("%s released", source.name)
+        while self._release_asked.is_set() and self._pending is None and not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+        self.released = False
+        if self._stop.is_set():
+            return False
+        if self._pending is not None:   # another source was picked meanwhile
+            return True
+        try:
+            new = self._reopen()
+        except Exception as exc:  # VcamError, or whatever the device raises
+            return self._reconnect(source, f"could not be opened again ({exc})")
+        with self._lock:
+            if self._stop.is_set() or self._pending is not None:
+                new.close()
+            else:
+                self._pending = new
+        log.info("%s opened again", new.name)
+        return not self._stop.is_set()
+
     def _reconnect(self, source: Source, why: str) -> bool:
         """Report ``source`` unavailable, then open it again with back-off until that works (the
         new source becomes pending: True), another source is switched to (True), or stop (False)."""
@@ -415,6 +466,7 @@ class Capture:
     def stop(self) -> None:
         """Stop the thread and close the source; safe to call twice."""
         self._stop.set()
+        self._wake.set()
         self.mailbox.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fps", type=float, default=30.0, help="frame rate (default: 30)")
     run.add_argument("--output", default="virtual", help="'virtual' (virtual camera), 'null', or a video file path (default: virtual)")
     run.add_argument("--output-device", metavar="DEVICE", help="virtual camera device, e.g. /dev/video10")
+    run.add_argument("--on-demand", action="store_true",
+                     help="Linux: release the camera while no app reads the virtual camera, open it again when one does")
     run.add_argument("--frames", type=int, metavar="N", help="stop after N frames have been written to the output")
     run.add_argument("--stats", action="store_true", help="print fps, latency, CPU and per-stage ms every second")
     _segment_args(run, LIVE_EFFECTS)
@@ -105,7 +107,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             return Settings(capture=CaptureSettings(source=args.source, fps=args.fps, mirror=args.mirror), **common)
         return Settings(capture=CaptureSettings(source=args.source, width=args.width, height=args.height, fps=args.fps,
                                                 mirror=args.mirror),
-                        output=OutputSettings(target=args.output, device=args.output_device),
+                        output=OutputSettings(target=args.output, device=args.output_device,
+                                              on_demand=args.on_demand),
                         **common)
     return Settings(capture=CaptureSettings(mirror=args.mirror), **common)
 
@@ -150,6 +153,7 @@ def _run(args: argparse.Namespace) -> int:
               f", segmenter {s['segmenter']}"
               f"{'' if args.frames else '; Ctrl-C stops'}", file=sys.stderr)
         shown = None   # the capture problem last told (a camera unplugged: reconnecting)
+        released = False   # on demand: the camera released while no app reads the virtual camera
         while not stop.is_set() and not pipeline.wait(1.0):
             if args.stats:
                 print(format_line(pipeline.stats()), flush=True)
@@ -157,6 +161,11 @@ def _run(args: argparse.Namespace) -> int:
             if problem != shown and not args.stats:
                 print(f"vcam: {problem}" if problem else "vcam: the camera is back", file=sys.stderr, flush=True)
             shown = problem
+            now_released = pipeline.capture is not None and pipeline.capture.released
+            if now_released != released and not args.stats:
+                print("vcam: camera released: no app is using vcam" if now_released
+                      else "vcam: an app is using vcam: camera on", file=sys.stderr, flush=True)
+            released = now_released
     except KeyboardInterrupt:
         pass
     finally:

@@ -181,18 +181,23 @@ class EffectSettings:
 @dataclass(frozen=True)
 class OutputSettings:
     """``target``: ``virtual`` (a virtual camera), ``null`` (discard), or a video file path.
-    ``device``/``backend`` pick the virtual camera; ``pacing`` holds the output to ``fps``."""
+    ``device``/``backend`` pick the virtual camera; ``pacing`` holds the output to ``fps``.
+    ``on_demand`` (Linux, virtual camera): release the camera while no app reads the virtual
+    camera, and open it again when one does (the webcam light is off between calls)."""
     target: str = "virtual"
     device: Optional[str] = None
     backend: Optional[str] = None
     fps: Optional[float] = None
     pacing: bool = True
+    on_demand: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, str) or not self.target:
             raise VcamError(f"output must be text, got {self.target!r}", "give 'virtual', 'null' or a file path")
         if self.fps is not None:
             _check_number("output fps", self.fps, 1, 240)
+        if not isinstance(self.on_demand, bool):
+            raise VcamError(f"on_demand must be true or false, got {self.on_demand!r}", "give true or false")
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ class VirtualCameraSink:
         except Exception as exc:  # pyvirtualcam raises RuntimeError listing every backend's reason
             raise virtual_camera_error(exc, width, height, fps, device) from None
         self._cam = cam
+        self.device = cam.device   # the device path apps open (what on-demand watches)
         self.fmt = cam.fmt.name
         self._i420 = np.empty((height * 3 // 2, width), np.uint8) if self.fmt == "I420" else None
         self.name = f"virtual camera {cam.device} ({cam.backend}, {self.fmt})"
@@ -213,13 +214,18 @@ class Publisher:
     for its turn replaces it. A sink that must stay fed gets the last frame again when no new
     frame arrives within one and a half frame intervals; when ``unavailable()`` says the camera
     is gone and no new frame has come for ``card_after`` seconds, it gets :func:`unavailable_card`
-    of ``size`` instead, until frames come again.
+    of ``size`` instead, until frames come again. While ``standby()`` says the camera was released
+    on purpose (no app reads the virtual camera), it gets a standby card, ``STANDBY_FPS`` times a
+    second: the device stays open and configured, so call apps still list it, at next to no cost.
     """
+
+    STANDBY_FPS = 5.0
+    STANDBY_CARD = ("Camera off", "it starts when an app uses vcam")
 
     def __init__(self, sink: Sink, fps: float, stats: Stats, *, pacing: bool = True,
                  max_frames: Optional[int] = None, on_done: Optional[Callable[[], None]] = None,
                  size: Optional[tuple[int, int]] = None, unavailable: Optional[Callable[[], bool]] = None,
-                 card_after: float = 2.0) -> None:
+                 card_after: float = 2.0, standby: Optional[Callable[[], bool]] = None) -> None:
         self.sink = sink
         self.interval = 1.0 / fps
         self.stats = stats
@@ -229,8 +235,11 @@ class Publisher:
         self.size = size
         self.unavailable = unavailable
         self.card_after = card_after
+        self.standby = standby
         self._card: Optional[np.ndarray] = None
+        self._standby_card: Optional[np.ndarray] = None
         self.cards = 0   # outages the card was shown for
+        self.standbys = 0   # times the standby card was put up
         self.sent = 0
         self.error: Optional[str] = None
 
@@ -241,13 +250,21 @@ class Publisher:
         log.info("showing the camera-unavailable card")
         return self.sink.convert(self._card)
 
+    def _show_standby(self) -> np.ndarray:
+        if self._standby_card is None:
+            self._standby_card = unavailable_card(*self.size, *self.STANDBY_CARD)
+        self.standbys += 1
+        return self.sink.convert(self._standby_card)
+
     def run(self, mailbox: Mailbox, stop: threading.Event) -> None:
         held: Optional[Frame] = None
         held_data: Optional[np.ndarray] = None
         last_t = -1e9
         last_new = time.perf_counter()
-        card_shown = False
+        card_shown = standby_shown = False
         can_card = self.unavailable is not None and self.size is not None
+        can_standby = self.standby is not None and self.size is not None
+        standby_interval = max(self.interval, 1.0 / self.STANDBY_FPS)
         try:
             while not stop.is_set():
                 frame = mailbox.get(timeout=1.5 * self.interval if self.sink.keep_fed else 0.25)
@@ -255,8 +272,15 @@ class Publisher:
                 if frame is None:
                     if mailbox.closed:
                         break
-                    if self.sink.keep_fed and now - last_t >= self.interval:
-                        if (can_card and not card_shown and now - last_new >= self.card_after
+                    if self.sink.keep_fed and now - last_t >= (standby_interval if standby_shown else self.interval):
+                        if can_standby:
+                            standing_by = self.standby()
+                            if standing_by and not standby_shown:
+                                held_data = self._show_standby()   # as the card below
+                                standby_shown = True
+                            elif standby_shown and not standing_by:
+                                standby_shown = False   # opening again: no frame yet, maybe a failure
+                        if (can_card and not card_shown and not standby_shown and now - last_new >= self.card_after
                                 and self.unavailable()):
                             held_data = self._show_card()   # the sink's buffer, or the card itself
                             card_shown = True
@@ -266,7 +290,7 @@ class Publisher:
                             self.stats.record_repeat()
                     continue
                 last_new = now
-                card_shown = False
+                card_shown = standby_shown = False
                 if self.pacing and now < last_t + 0.9 * self.interval:
                     time.sleep(last_t + 0.9 * self.interval - now)
                     newer = mailbox.get(timeout=0)

@@ -7,13 +7,15 @@ adding lag. ``update(settings)`` applies changes while running; when a new part 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import cv2
 import numpy as np
 
-from vcam import kernels, segment
+from vcam import kernels, readers, segment
 from vcam.capture import CameraSource, Capture, Source, open_source
 from vcam.config import Settings
 from vcam.engine import Engine
@@ -35,14 +37,20 @@ class Pipeline:
     ``preload`` names segmentation backends a caller may switch to live (the panel): their
     libraries are imported by :meth:`start`, before the first frame is published, because a
     first import while publishing competes with the output thread for the interpreter lock.
+    With ``settings.output.on_demand`` (a virtual camera on Linux) the camera is released once no
+    other process has held the device open for ``reader_grace`` seconds (looked for every
+    ``reader_poll`` seconds) and opened again when one does.
     ``close()`` is safe to call twice."""
 
     def __init__(self, settings: Settings, *, max_frames: Optional[int] = None,
                  source: Optional[Source] = None, size: Optional[tuple[int, int]] = None,
                  stats_window: int = 120, reopen: Optional[Callable[[], Source]] = None,
-                 preload: Sequence[str] = ()) -> None:
+                 preload: Sequence[str] = (), reader_poll: float = readers.POLL,
+                 reader_grace: float = readers.GRACE) -> None:
         self.settings = settings
         self.preload = tuple(preload)
+        self.reader_poll, self.reader_grace = reader_poll, reader_grace
+        self.watch: Optional[readers.ReaderWatch] = None
         self.max_frames = max_frames
         self._given_source = source
         self._reopen = reopen   # not self._reopen_camera: that would make a cycle
@@ -92,12 +100,21 @@ class Pipeline:
         capture = self.capture
         self.publisher = Publisher(sink, self.fps, self.stats_, pacing=s.output.pacing,
                                    max_frames=self.max_frames, on_done=self._done.set,
-                                   size=self.size, unavailable=lambda: capture.unavailable)
+                                   size=self.size, unavailable=lambda: capture.unavailable,
+                                   standby=lambda: capture.released)
         self.capture.start()
         self._threads = [
             run_thread("process", self._process_loop),
             run_thread("output", lambda: self.publisher.run(self._to_output, self._stop)),
         ]
+        device = getattr(sink, "device", None)
+        if s.output.on_demand:
+            if device and sys.platform.startswith("linux") and capture.source.live:
+                self.watch = readers.ReaderWatch(Path(device), self._on_readers, poll=self.reader_poll,
+                                                 grace=self.reader_grace).start()
+            else:
+                log.warning("on demand works with a live source and a virtual camera on Linux: "
+                            "the camera stays open")
         log.info("running: %s -> %s at %dx%d", source.name, sink.name, *self.size)
         return self
 
@@ -114,6 +131,8 @@ class Pipeline:
 
     def close(self) -> None:
         """Stop the threads, release the camera, close the device; safe to call twice."""
+        if self.watch is not None:
+            self.watch.close()
         self._stop.set()
         self._to_output.close()
         if self.capture is not None:
@@ -131,6 +150,14 @@ class Pipeline:
         self._done.set()
 
     stop = close
+
+    def _on_readers(self, active: bool) -> None:
+        """On demand: an app started reading the virtual camera (open the camera again), or none
+        has for a while (release it)."""
+        if active:
+            self.capture.resume()
+        elif not self.capture.release():
+            log.warning("on demand: %s cannot be opened again, so it stays open", self.capture.source.name)
 
     def _preload(self) -> None:
         for name in self.preload:
@@ -228,6 +255,8 @@ class Pipeline:
             size=list(self.size) if self.capture else None,
             # the camera gives another size or rate than the settings ask (and how to pick one)
             capture_note=getattr(self.capture.source, "note", None) if self.capture else None,
+            # on demand: no app reads the virtual camera, so the camera is closed meanwhile
+            camera_released=bool(self.capture and self.capture.released),
             dropped=(self.capture.mailbox.dropped if self.capture else 0) + self._to_output.dropped,
             error=self.error or (self.capture.error if self.capture else None)
             or (self.publisher.error if self.publisher else None),

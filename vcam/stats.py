@@ -78,4 +78,5 @@ def format_line(snap: dict) -> str:
             f" | cpu {snap['cpu_percent']:4.0f}%")
     line = head + " | ms: " + " ".join(f"{s} {v['median_ms']:.1f}" for s, v in snap["stages"].items())
     line += f" | {snap['segmenter']}" if snap.get("segmenter") else ""
+    line += " | camera released: no app is using vcam" if snap.get("camera_released") else ""
     return line + (f" | {snap['error']}" if snap.get("error") else "")

@@ -436,7 +436,8 @@ class Panel(QMainWindow):
             self.stages_label.setText("—")
             return
         size = stats.get("size")
-        self.source_label.setText(f"{stats.get('source')}" + (f", {size[0]} × {size[1]}" if size else ""))
+        self.source_label.setText(f"{stats.get('source')}" + (f", {size[0]} × {size[1]}" if size else "")
+                                  + (" · camera released: no app is using vcam" if stats.get("camera_released") else ""))
         self.rate_label.setText(f"{stats.get('fps', 0.0):.1f} fps · latency {stats.get('latency_ms', 0.0):.0f} ms · "
                                 f"CPU {stats.get('cpu_percent', 0.0):.0f}% · dropped {stats.get('dropped', 0)}")
         stages = stats.get("stages") or {}
