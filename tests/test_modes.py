@@ -85,7 +85,7 @@ def test_a_camera_that_gives_another_size_says_so(small_video):
 
 def test_the_pipeline_publishes_at_the_size_the_camera_gives(small_video, recording_backend):
     settings = Settings(capture=CaptureSettings(source=str(small_video), width=640, height=480, fps=30.0),
-                        effect=EffectSettings("none"),
+                        effect=EffectSettings("color", color=(0, 177, 64)),
                         output=OutputSettings(target="virtual", backend="recording", pacing=False))
     source = CameraSource(str(small_video), 640, 480, 30.0, modes={}, api=cv2.CAP_FFMPEG)
     with Pipeline(settings, source=source, max_frames=5) as pipeline:
@@ -96,7 +96,8 @@ def test_the_pipeline_publishes_at_the_size_the_camera_gives(small_video, record
     assert cam.count >= 5
     assert {shape for shape, _ in cam.shapes} == {(120 * 160 * 3,)}   # pyvirtualcam sends them flat
     frame = cam.newest()
-    assert frame[60, 80].tolist() == pytest.approx([240, 200, 40], abs=12)   # the picture, composited
+    # composited at that size: no person in the picture, so the colour replaces nearly all of it
+    assert np.mean(np.all(frame == (0, 177, 64), axis=-1)) > 0.5
     assert stats["size"] == [160, 120]
     assert stats["error"] is None
     assert "cannot give 640x480" in stats["capture_note"]

@@ -174,3 +174,24 @@ def test_the_cli_option_says_when_it_cannot_apply(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("on demand works with a live source and a virtual camera on Linux") == 1, done.stderr
+
+
+def test_on_demand_switched_on_and_off_while_running(recording_backend, webcam, device):
+    """``update()`` applies on_demand live (the panel's box): on, the camera is released with no
+    reader; off, it is opened again and stays open."""
+    pipeline = Pipeline(settings_for(device, on_demand=False), source=Webcam(), reopen=Webcam,
+                        reader_poll=0.05, reader_grace=0.3)
+    with pipeline:
+        cam = recording_backend.instances[-1]
+        assert cam.wait_for(5)
+        on = settings_for(device, on_demand=True)
+        pipeline.update(on)
+        assert pipeline.settings.output.on_demand and pipeline.watch is not None
+        assert wait_for(cam, lambda: Webcam.closed == 1 and brightness(cam) < 60), (Webcam.closed, brightness(cam))
+        pipeline.update(settings_for(device, on_demand=False))
+        assert pipeline.watch is None and not pipeline.settings.output.on_demand
+        assert wait_for(cam, lambda: Webcam.opened == 2 and brightness(cam) == BRIGHT), (Webcam.opened, brightness(cam))
+        fresh = cam.fresh
+        assert wait_for(cam, lambda: cam.fresh >= fresh + 30)   # a second of frames: three graces
+        assert Webcam.closed == 1 and not pipeline.capture.released
+        assert len(recording_backend.instances) == 1            # the virtual camera was never reopened

@@ -286,6 +286,25 @@ def test_a_virtual_camera_that_refuses_the_size_runs_anyway_and_shows_the_fix(qa
     assert "refused 320x240 at" in text and "fuser -v" in text
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="on demand reads /proc (Linux)")
+def test_on_demand_box_applies_at_once_and_is_saved(qapp, make_panel, recording_backend, tmp_path):
+    device = tmp_path / "video10"   # stands in for the virtual camera's device
+    device.write_bytes(b"")
+    controller, panel = make_panel(demo_settings(target="virtual", backend="recording", device=str(device)))
+    assert controller.state == "live" and controller.pipeline.watch is None
+    assert not panel.on_demand_box.isHidden() and not panel.on_demand_box.isChecked()
+    panel.on_demand_box.click()
+    assert controller.settings.output.on_demand
+    assert controller.pipeline.settings.output.on_demand
+    assert controller.pipeline.watch is not None and controller.pipeline.watch.device == device
+    assert recording_backend.instances[-1].closed == 0   # no restart: the same virtual camera
+    controller.save()
+    assert json.loads((tmp_path / "config" / "settings.json").read_text())["output"]["on_demand"] is True
+    panel.on_demand_box.click()
+    assert not controller.settings.output.on_demand and controller.pipeline.watch is None
+    assert len(recording_backend.instances) == 1
+
+
 def test_a_pipeline_that_cannot_start_is_shown_and_a_fix_starts_it(qapp, make_panel):
     settings = demo_settings(target="virtual", device="/dev/video57")
     settings = settings.replace(segment=dataclasses.replace(settings.segment, backend="no-such-backend"))

@@ -6,6 +6,7 @@ adding lag. ``update(settings)`` applies changes while running; when a new part 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -107,14 +108,8 @@ class Pipeline:
             run_thread("process", self._process_loop),
             run_thread("output", lambda: self.publisher.run(self._to_output, self._stop)),
         ]
-        device = getattr(sink, "device", None)
         if s.output.on_demand:
-            if device and sys.platform.startswith("linux") and capture.source.live:
-                self.watch = readers.ReaderWatch(Path(device), self._on_readers, poll=self.reader_poll,
-                                                 grace=self.reader_grace).start()
-            else:
-                log.warning("on demand works with a live source and a virtual camera on Linux: "
-                            "the camera stays open")
+            self._set_on_demand(True)
         log.info("running: %s -> %s at %dx%d", source.name, sink.name, *self.size)
         return self
 
@@ -150,6 +145,23 @@ class Pipeline:
         self._done.set()
 
     stop = close
+
+    def _set_on_demand(self, on: bool) -> None:
+        """Watch for readers of the virtual camera (on), or stop and keep the camera open (off)."""
+        if not on:
+            if self.watch is not None:
+                self.watch.close()
+                self.watch = None
+                self.capture.resume()
+            return
+        device = getattr(self.publisher.sink, "device", None)
+        if self.watch is not None:
+            return
+        if device and sys.platform.startswith("linux") and self.capture.source.live:
+            self.watch = readers.ReaderWatch(Path(device), self._on_readers, poll=self.reader_poll,
+                                             grace=self.reader_grace).start()
+        else:
+            log.warning("on demand works with a live source and a virtual camera on Linux: the camera stays open")
 
     def _on_readers(self, active: bool) -> None:
         """On demand: an app started reading the virtual camera (open the camera again), or none
@@ -214,9 +226,12 @@ class Pipeline:
             if new_source is not None:
                 self.capture.switch(new_source)
             self.capture.mirror = settings.capture.mirror
-            if settings.output != old.output:
+            if settings.output.on_demand != old.output.on_demand:   # the one output setting applied live
+                self._set_on_demand(settings.output.on_demand)
+            output = dataclasses.replace(old.output, on_demand=settings.output.on_demand)
+            if settings.output != output:
                 log.warning("output settings change on the next start")
-                settings = settings.replace(output=old.output)
+                settings = settings.replace(output=output)
             self.settings = settings
 
     # -- what the UI and the CLI read -----------------------------------------------------------

@@ -222,7 +222,9 @@ class Controller(QObject):
                 if new.effect != self.settings.effect:
                     self._check_effect(new.effect)
             elif self.running:
-                self.pipeline.update(new.replace(output=self.pipeline.settings.output))
+                # only on_demand of the output applies live (the pipeline may run with a stand-in output)
+                output = dataclasses.replace(self.pipeline.settings.output, on_demand=new.output.on_demand)
+                self.pipeline.update(new.replace(output=output))
             else:   # it never started, or stopped: start afresh with the new settings
                 self._close_pipeline()
                 self._clear("output")
@@ -279,6 +281,11 @@ class Controller(QObject):
         """``source``, ``width``, ``height``, ``fps``, ``mirror``: a camera that cannot be opened
         keeps the previous one."""
         return self._change("camera", lambda s: s.replace(capture=s.capture.replace(**changes)))
+
+    def set_output(self, **changes) -> bool:
+        """``on_demand``: release the camera while no app reads the virtual camera (applies at
+        once); other output settings apply at the next start."""
+        return self._change("on_demand", lambda s: s.replace(output=dataclasses.replace(s.output, **changes)))
 
     def set_segment(self, **changes) -> bool:
         return self._change("segment", lambda s: s.replace(segment=dataclasses.replace(s.segment, **changes)))

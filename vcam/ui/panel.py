@@ -9,6 +9,7 @@ visible, stats twice a second. Nothing here touches a full-size frame.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -245,6 +246,10 @@ class Panel(QMainWindow):
         self.mirror_box = QCheckBox("Mirror (flip left to right)")
         self.mirror_box.toggled.connect(lambda on: self.c.set_capture(mirror=on))
         form.addRow("", self.mirror_box)
+        self.on_demand_box = QCheckBox("Release the camera when no app uses vcam (its light goes off)")
+        self.on_demand_box.toggled.connect(lambda on: self.c.set_output(on_demand=on))
+        self.on_demand_box.setVisible(sys.platform.startswith("linux"))
+        form.addRow("", self.on_demand_box)
         self.size_note = QLabel()
         self.size_note.setWordWrap(True)
         form.addRow(self.size_note)
@@ -299,7 +304,7 @@ class Panel(QMainWindow):
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
         widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.camera_combo, self.size_combo,
-                   self.fps_combo, self.mirror_box, self.backend_combo, self.model_combo, self.provider_combo,
+                   self.fps_combo, self.mirror_box, self.on_demand_box, self.backend_combo, self.model_combo, self.provider_combo,
                    self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
                    self.softness_slider)
         for w in widgets:
@@ -324,6 +329,7 @@ class Panel(QMainWindow):
             self._gallery_selection()
             self._fill_cameras()
             self.mirror_box.setChecked(s.capture.mirror)
+            self.on_demand_box.setChecked(s.output.on_demand)
             _select_text(self.backend_combo, s.segment.backend)
             _select_text(self.model_combo, s.segment.model)
             _select_text(self.provider_combo, s.segment.provider)
