@@ -103,6 +103,31 @@ def test_the_pipeline_publishes_at_the_size_the_camera_gives(small_video, record
     assert "cannot give 640x480" in stats["capture_note"]
 
 
+def test_a_camera_opened_again_keeps_its_mode_and_tells_it_once(tmp_path, recording_backend, caplog):
+    """A camera that stops (here: a 30-frame video read to its end) is opened again with the same
+    OpenCV backend and modes, and what it gives is not told a second time."""
+    path = tmp_path / "short.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (160, 120))
+    for _ in range(30):
+        writer.write(np.full((120, 160, 3), 90, np.uint8))
+    writer.release()
+    settings = Settings(capture=CaptureSettings(source=str(path), width=640, height=480, fps=30.0),
+                        effect=EffectSettings("none"),
+                        output=OutputSettings(target="virtual", backend="recording", pacing=False))
+    caplog.set_level("WARNING", logger="vcam.capture")
+    first = CameraSource(str(path), 640, 480, 30.0, modes={}, api=cv2.CAP_FFMPEG)
+    with Pipeline(settings, source=first) as pipeline:
+        cam = recording_backend.instances[-1]
+        with cam._cond:   # looked at as each frame (new or repeated) reaches the virtual camera
+            assert cam._cond.wait_for(lambda: pipeline.capture.source is not first, TIMEOUT), pipeline.stats()
+        again = pipeline.capture.source
+        cam.newest_after(3)                      # frames from the camera opened again
+        assert pipeline.stats()["capture_note"] == first.note
+    assert isinstance(again, CameraSource) and again.size == (160, 120) and again.api == cv2.CAP_FFMPEG
+    told = [r.message for r in caplog.records if "cannot give 640x480" in r.message]
+    assert told == [first.note]
+
+
 # -- a virtual camera that refuses the size --------------------------------------------------------
 class RefusingBackend:
     """Fake v4l2loopback hardware that another program streams to in another format: it refuses

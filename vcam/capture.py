@@ -67,13 +67,15 @@ class CameraSource:
     ``note`` says, once, when that differs from what was asked, and how to pick a mode it has.
 
     ``modes`` ({(width, height): [rates]}) replaces asking the device; ``api`` an OpenCV
-    capture backend (by default V4L2 on Linux, else any)."""
+    capture backend (by default V4L2 on Linux, else any); ``told``: a note already given (by
+    the same camera before it was opened again), not to be repeated."""
 
     live = True
     reconnect = True
 
     def __init__(self, device: Union[int, str], width: int, height: int, fps: float, *,
-                 modes: Optional[dict[tuple[int, int], list[float]]] = None, api: Optional[int] = None) -> None:
+                 modes: Optional[dict[tuple[int, int], list[float]]] = None, api: Optional[int] = None,
+                 told: Optional[str] = None) -> None:
         self.device = device
         self.name = f"camera {device}"
         path = None
@@ -85,6 +87,7 @@ class CameraSource:
             api = cv2.CAP_V4L2 if path is not None else cv2.CAP_ANY
         if modes is None:
             modes = devices.device_modes(path) if path is not None and str(path).startswith("/dev/") else {}
+        self.modes, self.api = modes, api
         self.asked = (int(width), int(height), float(fps))
         nearest = devices.nearest_mode(modes, *self.asked)
         ask = nearest or self.asked
@@ -112,7 +115,7 @@ class CameraSource:
         log.info("%s gives %dx%d at %.1f fps (%s); asked for %dx%d at %.1f",
                  self.name, *self.size, self.fps, fourcc, *self.asked)
         self.note = devices.mode_note(self.name, self.asked, (*self.size, self.fps), nearest)
-        if self.note:
+        if self.note and self.note != told:
             log.warning("%s", self.note)
 
     def wait(self) -> None:

@@ -181,8 +181,9 @@ class Pipeline:
         the settings say 'auto', so an unplugged camera never turns into the demo)."""
         c = self.settings.capture
         dead = self.capture.source if self.capture is not None else None
-        if isinstance(dead, CameraSource):
-            return CameraSource(dead.device, int(c.width), int(c.height), c.fps)
+        if isinstance(dead, CameraSource):   # its modes, OpenCV backend and note as before
+            return CameraSource(dead.device, int(c.width), int(c.height), c.fps, modes=dead.modes, api=dead.api,
+                                told=dead.note)
         return open_source(c)
 
     # -- the processing thread -------------------------------------------------------------------
