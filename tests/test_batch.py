@@ -78,6 +78,29 @@ def test_cutout_is_rgba_with_the_matte_as_alpha(tmp_path, astronaut_png, astrona
     assert 0.2 < np.mean(cut[..., 3] == 0) < 0.8   # transparent background, opaque person
 
 
+def test_replace_with_harmonize_tints_the_person_and_refuses_a_bad_strength(tmp_path, astronaut_png, capsys):
+    blue = tmp_path / "blue.png"
+    assert cv2.imwrite(str(blue), np.full((512, 512, 3), (250, 60, 30), np.uint8))   # BGR: blue
+    outs = {}
+    for strength in ("0", "0.8"):
+        folder = tmp_path / f"out-{strength.replace('.', '-')}"
+        assert main(["process", str(astronaut_png), "--effect", "replace", "--background", str(blue),
+                     "--light-wrap", "0", "--harmonize", strength, "-o", str(folder)]) == 0
+        outs[strength] = read(folder / "astronaut.png").astype(int)
+    matte = tmp_path / "matte"
+    assert main(["process", str(astronaut_png), "--effect", "matte", "-o", str(matte)]) == 0
+    person = read(matte / "astronaut.png") == 255
+    blueness = {k: (v[..., 0] - v[..., 2])[person].mean() for k, v in outs.items()}   # B - R
+    assert blueness["0.8"] > blueness["0"] + 10
+    np.testing.assert_array_equal(outs["0.8"][~person & (read(matte / "astronaut.png") == 0)],
+                                  outs["0"][~person & (read(matte / "astronaut.png") == 0)])
+    capsys.readouterr()
+    assert main(["process", str(astronaut_png), "--effect", "replace", "--background", str(blue),
+                 "--harmonize", "2", "-o", str(tmp_path / "bad")]) == 2
+    assert "harmonize" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
 @pytest.fixture
 def moving_video(tmp_path: Path, astronaut_rgb: np.ndarray) -> tuple[Path, int, list[int]]:
     """12 frames (256x256) of the astronaut sliding right 6 pixels a frame; returns the path, the

@@ -342,3 +342,53 @@ def test_bad_background_raises_a_helpful_error(tmp_path, kind, message):
 def test_replace_without_a_background_is_refused_by_the_settings():
     with pytest.raises(VcamError, match="needs a background"):
         EffectSettings("replace")
+
+
+def test_harmonize_moves_the_person_towards_the_backgrounds_light_slowly_and_no_further(tmp_path):
+    size = (320, 180)
+    rng = np.random.default_rng(3)
+    frame = rng.integers(90, 170, (180, 320, 3), dtype=np.uint8)     # a grey, textured person
+    alpha = np.zeros((180, 320), np.uint8)
+    alpha[:, 100:220] = 255
+    warm = write_png(tmp_path / "warm.png", np.full((180, 320, 3), (230, 140, 60), np.uint8))
+    plain = run(EffectSettings("replace", background=str(warm), light_wrap=0.0), frame, alpha, size)
+    person = alpha == 255
+
+    def ratio(img):   # red over blue, the warmth of the person
+        return img[person][:, 0].mean() / img[person][:, 2].mean()
+
+    results = {}
+    for strength in (0.3, 1.0):
+        comp = Compositor(EffectSettings("replace", background=str(warm), light_wrap=0.0, harmonize=strength), size)
+        out = np.zeros_like(frame)
+        comp.apply(frame, alpha, out)
+        results[strength] = ratio(out)                                       # from the first frame
+        np.testing.assert_array_equal(out[~person], plain[~person])        # the background untouched
+        # The person's light changes (they turn a lamp on): the tint follows over a few frames,
+        # without a jump, and settles.
+        lit = np.clip(frame.astype(int) + (0, 0, 60), 0, 255).astype(np.uint8)
+        steps = []
+        for _ in range(60):
+            comp.apply(lit, alpha, out)
+            steps.append(out.astype(int))
+        comp.close()
+        off = [np.abs(step - steps[-1])[person].mean() for step in steps]
+        assert off[0] > 1.0 and off[0] > off[5] > off[20] and off[-2] < 0.2
+    results[0.0] = ratio(plain)
+    assert results[0.0] < results[0.3] < results[1.0]                         # warmer with strength
+    assert results[1.0] < 230 / 60                                            # never past the light itself
+    # Nobody in the picture: nothing to judge, the background exactly.
+    nobody = run(EffectSettings("replace", background=str(warm), light_wrap=0.0, harmonize=1.0),
+                 frame, np.zeros_like(alpha), size)
+    np.testing.assert_array_equal(nobody, np.full_like(frame, (230, 140, 60)))
+
+
+def test_harmonize_with_light_wrap_tints_the_person_and_keeps_the_wrap(tmp_path):
+    size = (320, 180)
+    frame, alpha = red_person_on_green(size)
+    blue = write_png(tmp_path / "blue.png", np.full((180, 320, 3), (30, 60, 250), np.uint8))
+    wrapped = run(EffectSettings("replace", background=str(blue), light_wrap=0.5), frame, alpha, size)
+    both = run(EffectSettings("replace", background=str(blue), light_wrap=0.5, harmonize=1.0), frame, alpha, size)
+    inner = (slice(100, 170), slice(150, 170))
+    np.testing.assert_array_equal(both[alpha == 0], wrapped[alpha == 0])
+    assert both[inner][..., 2].mean() > wrapped[inner][..., 2].mean() + 5    # bluer inside too

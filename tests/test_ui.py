@@ -180,6 +180,10 @@ def test_gallery_lists_the_shipped_backgrounds_and_switches_to_one(qapp, make_pa
     assert panel.wrap_slider.isEnabled()
     panel.wrap_slider.setValue(70)
     assert controller.pipeline.settings.effect.light_wrap == pytest.approx(0.7)
+    assert panel.harmony_slider.isEnabled()
+    panel.harmony_slider.setValue(40)
+    assert controller.pipeline.settings.effect.harmonize == pytest.approx(0.4)
+    assert panel.harmony_value.text() == "0.40"
     assert controller.pipeline.settings.effect.background == str(chosen)
     assert panel.gallery.selectedItems() == [item]
     assert panel.effect_buttons["replace"].isChecked()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -22,6 +23,10 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...]) -> None:
     p.add_argument("--color", default="green", help="colour for --effect color: #RRGGBB, R,G,B or a name (default: green)")
     p.add_argument("--blur", type=float, default=EffectSettings.blur,
                    help=f"blur strength, the Gaussian sigma in pixels at 720p (default: {EffectSettings.blur:g})")
+    p.add_argument("--light-wrap", type=float, default=EffectSettings.light_wrap,
+                   help=f"0..1, how much a replaced background's light spills onto your edge (default: {EffectSettings.light_wrap:g})")
+    p.add_argument("--harmonize", type=float, default=EffectSettings.harmonize,
+                   help="0..1, how far your colours move towards a replaced background's light (default: 0, off)")
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
     p.add_argument("--backend", default=SegmentSettings.backend,
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
@@ -98,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
-                            color=parse_colour(args.color))
+                            color=parse_colour(args.color), light_wrap=args.light_wrap, harmonize=args.harmonize)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads),
                   matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect)
@@ -214,8 +219,7 @@ def _bench(args: argparse.Namespace) -> int:
     results = []
     for size in sizes:
         for effect in args.effects or [args.effect]:
-            settings = base.replace(effect=EffectSettings(effect=effect, blur=base.effect.blur,
-                                                          background=base.effect.background, color=base.effect.color))
+            settings = base.replace(effect=dataclasses.replace(base.effect, effect=effect))
             results.append(bench.measure(bench.Run(args.source, size, settings, frames, args.fps, args.sink), progress))
     progress.end()
     if args.plot:

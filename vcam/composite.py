@@ -26,6 +26,10 @@ BOKEH_RADIUS_SMALL = 3.0  # the least disc radius kept at reduced size
 BOKEH_BLOOM = 3.0        # how much brighter a white highlight shines through the disc
 FILL = np.float32(0.001)  # weight of the pixel's own value, for where no background is near
 WRAP_REACH = 0.02        # light wrap reaches this share of the frame height into the person
+HARMONY_WIDTH = 160      # colour statistics are taken on frames halved to about this width
+HARMONY_KEEP = 0.9       # share of the last frame's tint kept: the tint drifts, never flickers
+HARMONY_LIMIT = (0.6, 1.6)   # the least and most any channel is scaled
+HARMONY_MIN_PERSON = 0.01    # below this share of the picture the person's colour is not judged
 
 
 def _disc(radius: float) -> np.ndarray:
@@ -139,6 +143,58 @@ class _LightWrap:
         cv2.resize(self._alpha_small, self.size, dst=self.soft, interpolation=cv2.INTER_LINEAR)
 
 
+_UNTINTED = np.full(3, 256, np.uint32)
+
+
+class _Harmony:
+    """Colour harmonisation: the person's colour cast and, half as much, their brightness move
+    towards the new background's by ``strength``, as one gain per channel (``gain``, in 256ths)
+    applied in the blend. Statistics come from frames halved to ~``HARMONY_WIDTH``; the
+    gains follow them slowly, so lighting changes are followed and the picture never flickers."""
+
+    def __init__(self, size: tuple[int, int], strength: float) -> None:
+        self.strength = strength
+        w, h = size
+        k = max(0, int(np.ceil(np.log2(max(1.0, w / HARMONY_WIDTH)))))
+        small = (max(1, w >> k), max(1, h >> k))
+        self._shrink = kernels.Downscaler(size, small)
+        self._shrink_alpha = kernels.Downscaler(size, small, channels=1)
+        self._small = np.empty((small[1], small[0], 3), np.uint8)
+        self._alpha = np.empty((small[1], small[0]), np.uint8)
+        self._full = np.full((small[1], small[0]), 255, np.uint8)
+        self._person = np.zeros(3, np.float32)
+        self._background = np.zeros(3, np.float32)
+        self._gain = np.ones(3, np.float32)
+        self._target = np.ones(3, np.float32)
+        self._fresh = True
+        self.gain = np.full(3, 256, np.uint32)
+
+    def background(self, bg: np.ndarray) -> None:
+        """The new background's mean colour (again whenever a video background moves on)."""
+        self._shrink(bg, self._small)
+        kernels.person_mean(self._small, self._full, self._background)
+
+    def update(self, frame: np.ndarray, alpha: np.ndarray) -> None:
+        self._shrink(frame, self._small)
+        self._shrink_alpha(alpha, self._alpha)
+        if kernels.person_mean(self._small, self._alpha, self._person) < HARMONY_MIN_PERSON:
+            return   # (almost) nobody there: keep the tint as it is
+        p, b, t = self._person + np.float32(1.0), self._background + np.float32(1.0), self._target
+        brightness = b.sum() / p.sum()
+        np.divide(b, p, out=t)                  # per channel: colour cast and brightness
+        t *= brightness ** np.float32(-0.5)     # ... with only half the brightness change
+        np.power(t, np.float32(self.strength), out=t)
+        np.clip(t, *HARMONY_LIMIT, out=t)
+        if self._fresh:
+            np.copyto(self._gain, t)
+            self._fresh = False
+        else:
+            self._gain *= np.float32(HARMONY_KEEP)
+            self._gain += np.float32(1.0 - HARMONY_KEEP) * t
+        np.rint(self._gain * np.float32(256.0), out=self._target)
+        self.gain[...] = self._target
+
+
 class Compositor:
     """``apply(frame, alpha, out)`` writes the effect of ``settings`` for frames of ``size``."""
 
@@ -148,6 +204,7 @@ class Compositor:
         self._bg = np.empty((h, w, 3), np.uint8)
         self._video: Optional[_VideoBackground] = None
         self._wrap: Optional[_LightWrap] = None
+        self._harmony: Optional[_Harmony] = None
         self._colour = np.array(settings.color, np.uint8)
         effect = settings.effect
         if effect == "replace":
@@ -160,6 +217,9 @@ class Compositor:
             if settings.light_wrap > 0:
                 self._wrap = _LightWrap(size, settings.light_wrap)
                 self._wrap.update_glow(self._bg)
+            if settings.harmonize > 0:
+                self._harmony = _Harmony(size, settings.harmonize)
+                self._harmony.background(self._bg)
         elif effect in ("blur", "bokeh"):
             self._defocus = _Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free)
 
@@ -179,9 +239,18 @@ class Compositor:
                 self._video.read_into(self._bg)
                 if self._wrap is not None:
                     self._wrap.update_glow(self._bg)
+                if self._harmony is not None:
+                    self._harmony.background(self._bg)
+            harmony = self._harmony
+            if harmony is not None:
+                harmony.update(frame, alpha)
             if self._wrap is not None:
                 self._wrap.update_soft(alpha)
-                kernels.blend_wrap(frame, self._bg, self._wrap.glow, alpha, self._wrap.soft, out, self._wrap.strength)
+                gain = harmony.gain if harmony is not None else _UNTINTED
+                kernels.blend_wrap(frame, self._bg, self._wrap.glow, alpha, self._wrap.soft, out,
+                                   self._wrap.strength, gain)
+            elif harmony is not None:
+                kernels.blend_tinted(frame, harmony.gain, self._bg, alpha, out)
             else:
                 kernels.blend(frame, self._bg, alpha, out)
 

@@ -159,18 +159,22 @@ class EffectSettings:
     frame (scaled with the frame height; a bokeh disc's radius is 1.5 times it).
     ``background``: image or video file for ``replace``. ``halo_free``: leave the person out of
     the background before blurring it, so their colours do not glow around them. ``light_wrap``:
-    how much a replaced background's light spills onto the person's edge (0: none)."""
+    how much a replaced background's light spills onto the person's edge (0: none).
+    ``harmonize``: how far the person's colour cast and brightness move towards the replaced
+    background's (0: not at all, 1: all the way), so they look lit by the same light."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
     color: tuple[int, int, int] = (0, 177, 64)
     halo_free: bool = True
     light_wrap: float = 0.3
+    harmonize: float = 0.0
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)
         _check_number("blur", self.blur, 1.0, 100.0)
         _check_number("light_wrap", self.light_wrap, 0.0, 1.0)
+        _check_number("harmonize", self.harmonize, 0.0, 1.0)
         if self.effect == "replace" and not self.background:
             raise VcamError("effect 'replace' needs a background", "pass --background IMAGE_OR_VIDEO")
         if (not isinstance(self.color, tuple) or len(self.color) != 3

@@ -83,10 +83,46 @@ def blend(fg, bg, alpha, out):
 
 
 @njit(**_JIT)
-def blend_wrap(fg, bg, glow, alpha, soft, out, strength):
+def blend_tinted(fg, gain, bg, alpha, out):
+    """:func:`blend` with the person's values first scaled per channel by ``gain`` (uint32, 3, in
+    256ths: 256 leaves a channel as it is), saturating at 255."""
+    f = fg.reshape(-1)
+    g = bg.reshape(-1)
+    a_ = alpha.reshape(-1)
+    o = out.reshape(-1)
+    for i in range(a_.size):
+        a = np.uint16(a_[i])
+        for c in range(3):
+            t = min((np.uint32(f[3 * i + c]) * gain[c] + np.uint32(128)) >> np.uint32(8), np.uint32(255))
+            o[3 * i + c] = _mix(np.uint8(t), g[3 * i + c], a)
+
+
+@njit(**_JIT)
+def person_mean(small, alpha, out):
+    """The mean colour of the person (``alpha``-weighted) in ``small`` into ``out`` (float32, 3);
+    returns the person's share of the picture. Integer sums: exact, whatever the size."""
+    h, w = alpha.shape
+    s0 = s1 = s2 = n = 0
+    for y in range(h):
+        for x in range(w):
+            a = np.int64(alpha[y, x])
+            s0 += a * small[y, x, 0]
+            s1 += a * small[y, x, 1]
+            s2 += a * small[y, x, 2]
+            n += a
+    if n > 0:
+        out[0] = np.float32(s0 / n)
+        out[1] = np.float32(s1 / n)
+        out[2] = np.float32(s2 / n)
+    return np.float32(n / (255 * h * w))
+
+
+@njit(**_JIT)
+def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain):
     """A blend with light wrap: along the person's edge (alpha high, its blurred copy ``soft``
     lower), the blurred new background ``glow`` shines onto the person by up to ``strength``, as
-    light from a real background would, so the cut-out does not look pasted on."""
+    light from a real background would, so the cut-out does not look pasted on. The person's
+    values are first scaled by ``gain`` (as in :func:`blend_tinted`)."""
     f = fg.reshape(-1)
     g = bg.reshape(-1)
     l = glow.reshape(-1)
@@ -94,13 +130,15 @@ def blend_wrap(fg, bg, glow, alpha, soft, out, strength):
     s_ = soft.reshape(-1)
     o = out.reshape(-1)
     k = np.float32(strength / (255.0 * 255.0))
+    scale = (np.float32(gain[0]) / np.float32(256.0), np.float32(gain[1]) / np.float32(256.0),
+             np.float32(gain[2]) / np.float32(256.0))
     for i in range(a_.size):
         a = np.float32(a_[i])
         w = a * np.float32(255 - s_[i]) * k
         af = a * np.float32(1.0 / 255.0)
         for c in range(3):
             j = 3 * i + c
-            fc = np.float32(f[j])
+            fc = min(np.float32(f[j]) * scale[c], np.float32(255.0))
             fc = fc + w * (np.float32(l[j]) - fc)
             o[j] = np.uint8(fc * af + np.float32(g[j]) * (np.float32(1.0) - af) + np.float32(0.5))
 
@@ -202,7 +240,10 @@ def warm_up() -> None:
     image_change(u, u.copy(), f.copy(), np.float32(0.1))
     blend(rgb, rgb, u, rgb.copy())
     blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy())
-    blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3)
+    gain = np.full(3, 256, np.uint32)
+    blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain)
+    blend_tinted(rgb, gain, rgb, u, rgb.copy())
+    person_mean(rgb, u, np.zeros(3, np.float32))
     lut, back = np.zeros(256, np.float32), np.zeros(1024, np.uint8)
     frgb = np.zeros((2, 2, 3), np.float32)
     premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy())

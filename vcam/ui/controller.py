@@ -277,6 +277,10 @@ class Controller(QObject):
         return self._change("effect", lambda s: s.replace(
             effect=dataclasses.replace(s.effect, light_wrap=float(strength))))
 
+    def set_harmonize(self, strength: float) -> bool:
+        return self._change("effect", lambda s: s.replace(
+            effect=dataclasses.replace(s.effect, harmonize=float(strength))))
+
     def set_capture(self, **changes) -> bool:
         """``source``, ``width``, ``height``, ``fps``, ``mirror``: a camera that cannot be opened
         keeps the previous one."""

@@ -201,6 +201,11 @@ class Panel(QMainWindow):
         self.wrap_slider.valueChanged.connect(lambda v: self.c.set_light_wrap(v / 100))
         self.wrap_value = QLabel()
         form.addRow("Light wrap", _with_value(self.wrap_slider, self.wrap_value))
+        self.harmony_slider = _slider(0, 100)
+        self.harmony_slider.setToolTip("How far your colours move towards the new background's light (0: off)")
+        self.harmony_slider.valueChanged.connect(lambda v: self.c.set_harmonize(v / 100))
+        self.harmony_value = QLabel()
+        form.addRow("Match colours", _with_value(self.harmony_slider, self.harmony_value))
         self.colour_button = QPushButton("Choose…")
         self.colour_button.clicked.connect(self._choose_colour)
         form.addRow("Colour", self.colour_button)
@@ -303,7 +308,8 @@ class Panel(QMainWindow):
     def sync(self) -> None:
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
-        widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.camera_combo, self.size_combo,
+        widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider,
+                   self.camera_combo, self.size_combo,
                    self.fps_combo, self.mirror_box, self.on_demand_box, self.backend_combo, self.model_combo, self.provider_combo,
                    self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
                    self.softness_slider)
@@ -320,6 +326,9 @@ class Panel(QMainWindow):
             self.wrap_slider.setValue(round(s.effect.light_wrap * 100))
             self.wrap_slider.setEnabled(s.effect.effect == "replace")
             self.wrap_value.setText(f"{s.effect.light_wrap:.2f}")
+            self.harmony_slider.setValue(round(s.effect.harmonize * 100))
+            self.harmony_slider.setEnabled(s.effect.effect == "replace")
+            self.harmony_value.setText(f"{s.effect.harmonize:.2f}")
             self.blur_value.setText(f"{s.effect.blur:g}")
             swatch = QPixmap(16, 16)
             swatch.fill(QColor(*s.effect.color))
