@@ -52,6 +52,7 @@ def main() -> None:
         ("blur", EffectSettings("blur")),
         ("bokeh", EffectSettings("bokeh")),
         ("replace (dusk.jpg)", EffectSettings("replace", background=dusk)),
+        ("replace, harmonize 0.6", EffectSettings("replace", background=dusk, harmonize=0.6)),
     ]
     tiles = [label(small if e is None else render(small, Settings(effect=e)), name) for name, e in effects]
     save("effects.jpg", np.hstack(tiles))
