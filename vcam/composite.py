@@ -191,7 +191,8 @@ class _Harmony:
         else:
             self._gain *= np.float32(HARMONY_KEEP)
             self._gain += np.float32(1.0 - HARMONY_KEEP) * t
-        np.rint(self._gain * np.float32(256.0), out=self._target)
+        np.multiply(self._gain, np.float32(256.0), out=self._target)
+        np.rint(self._target, out=self._target)
         self.gain[...] = self._target
 
 

@@ -71,32 +71,25 @@ class Framer:
             self._full = np.zeros_like(self._work)
             self.box = None
 
-    def _run(self, frame: np.ndarray, box, out: np.ndarray, mirror: bool = False) -> np.ndarray:
-        """The model on ``box`` of ``frame`` (seen mirrored with ``mirror``: the same sampling,
-        flipped, at no cost), written into ``out`` over the whole frame (0 outside)."""
+    def _run(self, frame: np.ndarray, box, out: np.ndarray) -> np.ndarray:
+        """The model on ``box`` of ``frame``, written into ``out`` over the whole frame (0 outside).
+        A box given right to left (x0 > x1) is seen mirrored: the same sampling, flipped."""
         x0, y0, x1, y1 = box
         mw, mh = self.segmenter.output_size
         sx, sy = mw / (x1 - x0), mh / (y1 - y0)
         # Plain scale-and-shift sampling, as MediaPipe's own graph does it.
-        if mirror:
-            forward = np.array([[-sx, 0.0, x1 * sx], [0.0, sy, -y0 * sy]], np.float32)
-        else:
-            forward = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], np.float32)
+        forward = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], np.float32)
         cv2.warpAffine(frame, forward, (mw, mh), dst=self._input, flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
-        return self._place(self.segmenter.segment(self._input), box, out, mirror)
+        return self._place(self.segmenter.segment(self._input), box, out)
 
-    def _place(self, raw: np.ndarray, box, out: np.ndarray, mirror: bool = False) -> np.ndarray:
-        """``raw`` (model output of ``box``, mirrored with ``mirror``) written into ``out`` over
-        the whole frame, 0 outside."""
+    def _place(self, raw: np.ndarray, box, out: np.ndarray) -> np.ndarray:
+        """``raw`` (model output of ``box``) written into ``out`` over the whole frame, 0 outside."""
         x0, y0, x1, y1 = box
         mw, mh = self.segmenter.output_size
         sx, sy = mw / (x1 - x0), mh / (y1 - y0)
         ws = self.work_scale
-        if mirror:
-            back = np.array([[-ws / sx, 0.0, x1 * ws], [0.0, ws / sy, y0 * ws]], np.float32)
-        else:
-            back = np.array([[ws / sx, 0.0, x0 * ws], [0.0, ws / sy, y0 * ws]], np.float32)
+        back = np.array([[ws / sx, 0.0, x0 * ws], [0.0, ws / sy, y0 * ws]], np.float32)
         cv2.warpAffine(raw, back, self.work_size, dst=out, flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         return out
@@ -180,9 +173,9 @@ class Framer:
             return self._work
         crops = np.zeros_like(self._work)
         for pad in PHOTO_PADS:
-            box = self._crop_for(person, pad)
+            x0, y0, x1, y1 = box = self._crop_for(person, pad)
             crops += self._run(frame, box, self._full)
-            crops += self._run(frame, box, self._full, mirror=True)
+            crops += self._run(frame, (x1, y0, x0, y1), self._full)   # mirrored
         crops *= 1.0 / (2 * len(PHOTO_PADS))
         self._tiles(frame, self._crop_for(person), crops)
         self.reset()
