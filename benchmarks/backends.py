@@ -12,6 +12,7 @@ Quality: ``vcam process IMAGES --effect matte`` with each backend, then IoU at a
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -80,6 +81,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per backend (default: 2)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if importlib.util.find_spec("mediapipe") is None:
+        print("backends.py compares the onnx and mediapipe backends; mediapipe is an optional extra: "
+              "pip install '.[mediapipe]' (Python 3.10 to 3.12)", file=sys.stderr)
+        return 2
     size = bench.parse_resolution(args.resolution)
     runs: dict[str, list[dict]] = {b: [] for b in BACKENDS}
     for _ in range(args.rounds):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import os
 import sys
@@ -293,13 +294,21 @@ def start_stop(cycles: int = 100, *, frames: int = 3, size: tuple[int, int] = (6
 
 EFFECTS = ("none", "blur", "bokeh", "color", "replace")
 SMOOTHING = (0.0, 0.5, 0.9)
-BACKENDS = ("onnx", "mediapipe")
+
+
+def segmenters() -> tuple[SegmentSettings, SegmentSettings]:
+    """What every fifth switch alternates between: the two backends, or, where the optional
+    mediapipe backend is not installed, the two bundled models (also a new segmenter each time)."""
+    if importlib.util.find_spec("mediapipe") is not None:
+        return SegmentSettings(backend="onnx"), SegmentSettings(backend="mediapipe")
+    return SegmentSettings(backend="onnx", model="general"), SegmentSettings(backend="onnx", model="landscape")
 
 
 def switch_schedule(switches: int, base: Settings) -> list[Settings]:
     """The settings of each switch: effect every time, smoothing every time, backend every fifth
     switch; each ``replace`` takes the next shipped background."""
     shipped = [str(p) for p in backgrounds()]
+    segs = segmenters()
     out = []
     replaced = 0
     for i in range(switches):
@@ -312,14 +321,15 @@ def switch_schedule(switches: int, base: Settings) -> list[Settings]:
         else:
             e = EffectSettings(effect, blur=8.0 + 4 * (i % 4))
         out.append(base.replace(effect=e, matte=MatteSettings(smoothing=SMOOTHING[i % len(SMOOTHING)]),
-                                segment=SegmentSettings(backend=BACKENDS[(i // 5) % len(BACKENDS)])))
+                                segment=segs[(i // 5) % len(segs)]))
     return out
 
 
 def _describe(previous: Settings, settings: Settings, seen: set) -> str:
     """What a switch changes, with "(first)" on what this run had not used before."""
     parts = []
-    for kind, old, new in (("backend", previous.segment.backend, settings.segment.backend),
+    label = lambda s: f"{s.segment.backend}/{s.segment.model}"  # noqa: E731
+    for kind, old, new in (("backend", label(previous), label(settings)),
                            ("effect", previous.effect.effect, settings.effect.effect)):
         if new != old:
             parts.append(f"{kind} {new}" + (" (first)" if (kind, new) not in seen else ""))
@@ -341,7 +351,7 @@ def switching(switches: int = 1000, *, size: tuple[int, int] = (640, 480), fps: 
     started_at: list[float] = []
     # Every backend imported before publishing starts, as the panel does (a first import while
     # publishing competes with the output thread for the interpreter lock).
-    pipeline, cam = _started(base, live=True, preload=BACKENDS)
+    pipeline, cam = _started(base, live=True, preload=tuple({s.backend for s in segmenters()}))
     try:
         if not cam.wait_fresh(fresh_per_switch, timeout):
             raise RuntimeError(f"switching: no frame within {timeout:g} s: {pipeline.stats()['error']}")

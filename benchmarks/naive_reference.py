@@ -3,7 +3,8 @@
     python benchmarks/naive_reference.py [--frames 60] [--resolution 1280x720 1920x1080]
 
 The reference, per frame (the loop of the issue that set the target): MediaPipe's selfie
-landscape model on the full frame, threshold 0.75, 5x5 dilate, 10x10 box blur,
+landscape model on the full frame (through mediapipe when installed, else the same model through
+ONNX Runtime with the same scaling), threshold 0.75, 5x5 dilate, 10x10 box blur,
 ``accumulateWeighted`` at 0.5, full-resolution Gaussian blur with sigma 15, float blend.
 vcam is measured with ``vcam bench``'s own code (throughput phase, ``processing_ms``) on the same
 demo frames. Both medians come from the same process, one after the other, so the ratio
@@ -23,10 +24,34 @@ from vcam.capture import DemoSource
 from vcam.config import Settings
 
 
-def naive_ms(width: int, height: int, frames: int) -> float:
-    import mediapipe as mp
+class _OnnxLandscape:
+    """The same landscape model through ONNX Runtime, for installs without the optional mediapipe:
+    the frame scaled to the model's 256x144 as MediaPipe's graph does, the mask back at full size."""
 
-    seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+    def __init__(self) -> None:
+        import onnxruntime as ort
+
+        from vcam.resources import models_dir
+        from vcam.segment.onnx import BUNDLED
+
+        self.session = ort.InferenceSession(str(models_dir() / BUNDLED["landscape"]), providers=["CPUExecutionProvider"])
+
+    def process(self, frame: np.ndarray):
+        small = cv2.resize(frame, (256, 144), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+        mask = self.session.run(None, {"input": small[None]})[0][0, :, :, 0]
+        return type("Result", (), {"segmentation_mask": cv2.resize(mask, frame.shape[1::-1])})
+
+    def close(self) -> None:
+        pass
+
+
+def naive_ms(width: int, height: int, frames: int) -> float:
+    try:
+        import mediapipe as mp
+
+        seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+    except (ImportError, AttributeError):
+        seg = _OnnxLandscape()
     source = DemoSource(width, height, live=False)
     frame = np.empty((height, width, 3), np.uint8)
     kernel = np.ones((5, 5), np.uint8)

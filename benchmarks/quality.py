@@ -86,9 +86,9 @@ SUBJECTS = ("66", "166", "126", "76", "86", "61")
 BACKGROUNDS = ("161", "121", "271")
 
 NAMED = {
-    "raw": ("MediaPipe's general model's own matte of the whole frame (the reference of issue 4): no crop "
+    "raw": ("The general selfie model's own matte of the whole frame (the reference of issue 4): no crop "
             "following, no temporal smoothing, the edge where the model puts it",
-            lambda: Settings(segment=SegmentSettings(backend="mediapipe", model="general", follow=False),
+            lambda: Settings(segment=SegmentSettings(backend="onnx", model="general", follow=False),
                              matte=MatteSettings(smoothing=0.0, threshold=0.5, softness=1.0))),
     "default": ("Settings() as shipped", Settings),
 }

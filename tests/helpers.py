@@ -1,10 +1,17 @@
 """Helpers shared by the test modules (tests/ is on sys.path, beside conftest.py)."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Optional
 
 import cv2
+import pytest
+
+# The mediapipe backend is an optional extra (`pip install '.[mediapipe]'`, Python 3.10 to 3.12).
+HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
+needs_mediapipe = pytest.mark.skipif(not HAS_MEDIAPIPE, reason="mediapipe is not installed (the optional "
+                                     "extra: pip install '.[mediapipe]', Python 3.10 to 3.12)")
 
 # What `v4l2-ctl --list-formats-ext` prints for a webcam with two formats.
 V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 from skimage import data
 
@@ -44,6 +45,11 @@ def test_bench_json_is_one_document_with_every_figure(tmp_path):
     assert "throughput" in result.stderr and "live" in result.stderr              # progress on stderr
     picture = cv2.imread(str(plot))
     assert picture is not None and picture.shape[0] >= 300
+    # drawn with Qt, no plotting library: one bar per run, each stacked in the stage colours
+    segment_colour = np.all(picture == (0, 159, 230), axis=2)          # "segment", #E69F00 as BGR
+    columns = np.flatnonzero(segment_colour.sum(axis=0) > 20)
+    assert len(columns) and len(np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)) == len(runs)
+    assert not list(tmp_path.glob(".stages.partial-*"))
 
 
 def test_bench_table_by_default(tmp_path):
@@ -59,6 +65,8 @@ def test_bench_table_by_default(tmp_path):
     (("--resolution", "99999x10"), "out of range"),
     (("--frames", "3"), "--frames must be at least 10"),
     (("--source", "missing.mp4"), "neither a camera nor an existing file"),
+    (("--plot", "stages.jpg"), "the chart is a PNG picture"),
+    (("--plot", "no/such/folder/stages.png"), "does not exist"),
 ])
 def test_bench_bad_options_exit_2(tmp_path, args, words):
     result = run_cli(*args, cwd=tmp_path)

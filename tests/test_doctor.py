@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from helpers import V4L2_CTL
+from helpers import HAS_MEDIAPIPE, V4L2_CTL
 
 from vcam import doctor
 from vcam.doctor import MODPROBE, Check, Roots
@@ -172,3 +172,66 @@ def test_segmentation_and_numba_checks_pass_here():
     seg = doctor.check_segmentation()
     assert [c for c in seg if c.required and not c.ok] == []
     assert any("model general" in c.what for c in seg)
+
+
+def fake_distribution(site: Path, name: str, version: str) -> None:
+    """An installed distribution as pip leaves it (a .dist-info folder), for importlib.metadata."""
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+def test_libraries_report_the_versions_in_use():
+    import cv2
+    import numpy
+    import onnxruntime
+
+    found = " | ".join(c.what for c in doctor.check_libraries() + doctor.check_segmentation())
+    assert f"OpenCV {cv2.__version__} (opencv-contrib-python " in found
+    assert f"numpy {numpy.__version__}" in found
+    assert f"onnxruntime {onnxruntime.__version__}" in found
+    assert failures(doctor.check_libraries()) == []
+
+
+def test_two_opencv_distributions_are_a_problem_with_the_commands_that_fix_it(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    ours = metadata.version("opencv-contrib-python")
+    fake_distribution(tmp_path, "opencv-python-headless", "4.10.0.84")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    bad = failures(doctor.check_libraries())
+    assert len(bad) == 1
+    assert bad[0].what.startswith(f"opencv-contrib-python {ours} and opencv-python-headless 4.10.0.84 are "
+                                  "installed together")
+    assert bad[0].fix == ("pip uninstall -y opencv-contrib-python opencv-python-headless && "
+                          f"pip install 'opencv-contrib-python=={ours}'")
+    text = doctor.report([("libraries", doctor.check_libraries())])
+    assert "[FAIL]" in text and "not ready" in text
+
+
+def test_a_second_onnxruntime_and_an_old_one_are_flagged(tmp_path, monkeypatch):
+    fake_distribution(tmp_path, "onnxruntime-gpu", "1.20.1")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    bad = [c for c in failures(doctor.check_segmentation()) if c.required]
+    assert len(bad) == 1 and "onnxruntime" in bad[0].what and "onnxruntime-gpu 1.20.1 are installed together" in bad[0].what
+    assert bad[0].fix.startswith("pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime")
+    old = doctor.check_distributions("onnxruntime", [("onnxruntime", "1.16.3")], "pip install -U onnxruntime")
+    assert len(old) == 1 and not old[0].ok and "older than 1.17" in old[0].what
+    assert doctor.check_distributions("onnxruntime", [("onnxruntime", "1.17.0")], "x") == []
+
+
+def test_a_mediapipe_without_the_selfie_models_is_not_reported_as_working(tmp_path, monkeypatch):
+    fake_distribution(tmp_path, "mediapipe", "1.2.3")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    check = doctor.check_mediapipe(required=False)
+    assert not check.ok and not check.required
+    assert "mediapipe 1.2.3 is installed, but only mediapipe 0.10.21 has" in check.what
+    assert ("no wheel for Python" in check.fix) if sys.version_info >= (3, 13) else ("'mediapipe==0.10.21'" in check.fix)
+
+
+def test_mediapipe_is_reported_as_it_is():
+    check = doctor.check_mediapipe(required=False)
+    if HAS_MEDIAPIPE:
+        assert check.ok and check.what == "mediapipe 0.10.21 (optional backend)"
+    else:
+        assert not check.ok and not check.required and "not installed" in check.what and check.fix

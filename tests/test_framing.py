@@ -7,14 +7,14 @@ import pytest
 from skimage import data
 
 from vcam.segment.framing import Framer
-from vcam.segment.mediapipe import MediaPipeSegmenter
+from vcam.segment.onnx import OnnxSegmenter
 
 W, H = 960, 540
 
 
 @pytest.fixture(scope="module")
 def framer():
-    f = Framer(MediaPipeSegmenter("general"))
+    f = Framer(OnnxSegmenter())
     yield f
     f.close()
 
@@ -22,7 +22,7 @@ def framer():
 @pytest.fixture(scope="module")
 def person():
     """The astronaut at 240x240 and the model's own matte of her at full size (a reference)."""
-    seg = MediaPipeSegmenter("general")
+    seg = OnnxSegmenter()
     img = data.astronaut()
     truth = seg.segment(cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)) > 0.5
     seg.close()
@@ -50,7 +50,7 @@ def iou(a, b):
 
 def test_a_small_person_is_segmented_better_on_the_crop(framer, person):
     frame, truth = scene(person, 360)
-    whole = MediaPipeSegmenter("general")
+    whole = OnnxSegmenter()
     raw = cv2.resize(whole.segment(frame), (W, H), interpolation=cv2.INTER_LINEAR) > 0.5
     whole.close()
     photo = full_size(framer, framer.segment_photo(frame))

@@ -1,6 +1,10 @@
 """The per-pixel kernels: exact integer blends, temporal matte smoothing, the downscaler."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -191,3 +195,21 @@ def test_warm_up_runs():
     kernels.blend_color(np.zeros((2, 3, 3), np.uint8), np.array([1, 2, 3], np.uint8),
                         np.zeros((2, 3), np.uint8), out)
     assert np.all(out == [1, 2, 3])
+
+
+def test_a_first_run_says_it_is_preparing_its_kernels(tmp_path, astronaut_png):
+    """A first run compiles the kernels for tens of seconds: `vcam process` says so instead of
+    sitting silent. A later run loads them from the cache and says nothing about them."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    runs = []
+    for name in ("first", "second"):
+        out = tmp_path / f"{name}.png"
+        done = subprocess.run([sys.executable, "-m", "vcam", "process", str(astronaut_png), "-o", str(out)],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr
+        assert out.is_file()
+        runs.append(done.stderr)
+    assert "vcam: preparing the image kernels: the first run compiles them once" in runs[0]
+    assert "vcam: image kernels ready in" in runs[0]
+    assert any((tmp_path / "numba-cache").rglob("*.nbi"))        # and they were cached
+    assert "preparing the image kernels" not in runs[1], runs[1]

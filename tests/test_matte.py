@@ -1,6 +1,8 @@
 """Matte refinement (temporal smoothing, scaling to the frame) and the segmenter registry."""
 from __future__ import annotations
 
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ from vcam import segment
 from vcam.config import MatteSettings, SegmentSettings
 from vcam.errors import VcamError
 from vcam.matte import Matte
+
+from helpers import HAS_MEDIAPIPE, needs_mediapipe
 
 SMALL = (16, 12)          # model resolution (height, width) of the synthetic raw mattes
 SIZE = (48, 32)           # frame size (width, height)
@@ -192,6 +196,7 @@ def test_registered_backend_is_built_by_name():
         segment._BACKENDS.pop("test-flat", None)
 
 
+@needs_mediapipe
 def test_mediapipe_rejects_an_unknown_model():
     with pytest.raises(VcamError, match="unknown MediaPipe model 'huge'"):
         segment.create(SegmentSettings(backend="mediapipe", model="huge"))
@@ -203,11 +208,10 @@ def astronaut():
     return data.astronaut()
 
 
+@pytest.mark.parametrize("backend", ["onnx", pytest.param("mediapipe", marks=needs_mediapipe)])
 @pytest.mark.parametrize("model", ["general", "landscape"])
-def test_mediapipe_finds_the_astronaut(astronaut, model):
-    import cv2
-
-    seg = segment.create(SegmentSettings(backend="mediapipe", model=model))
+def test_each_backend_finds_the_astronaut(astronaut, backend, model):
+    seg = segment.create(SegmentSettings(backend=backend, model=model))
     try:
         raw = seg.segment(astronaut)
         assert raw.dtype == np.float32
@@ -230,8 +234,9 @@ def test_mediapipe_finds_the_astronaut(astronaut, model):
         seg.close()   # safe twice
 
 
-def test_mediapipe_rejects_a_frame_that_is_not_rgb_uint8(astronaut):
-    seg = segment.create(SegmentSettings(backend="mediapipe"))
+@pytest.mark.parametrize("backend", ["onnx", pytest.param("mediapipe", marks=needs_mediapipe)])
+def test_each_backend_rejects_a_frame_that_is_not_rgb_uint8(astronaut, backend):
+    seg = segment.create(SegmentSettings(backend=backend))
     try:
         with pytest.raises(ValueError, match="RGB uint8"):
             seg.segment(astronaut[..., 0])
@@ -299,3 +304,15 @@ def test_guided_smoothing_stills_flicker_where_the_picture_is_still_and_follows_
     changed[:, 8:] &= changed[:, :-8]
     truth = np.repeat(np.repeat(shifted, 4, axis=0), 4, axis=1) * 255
     assert np.abs(alpha[changed].astype(float) - truth[changed]).mean() < 10
+
+
+@pytest.mark.skipif(HAS_MEDIAPIPE, reason="mediapipe is installed here")
+def test_without_mediapipe_its_backend_is_one_error_with_the_way_out():
+    with pytest.raises(VcamError) as info:
+        segment.create(SegmentSettings(backend="mediapipe"))
+    assert "mediapipe backend is not available" in info.value.problem
+    assert "--backend onnx" in info.value.fix
+    if sys.version_info < (3, 13):
+        assert "pip install 'mediapipe==0.10.21'" in info.value.fix
+    else:
+        assert "no wheel for Python 3." in info.value.fix

@@ -17,8 +17,9 @@ from vcam.engine import Engine
 from vcam.errors import VcamError
 from vcam.resources import models_dir
 from vcam.segment import create
-from vcam.segment.mediapipe import MediaPipeSegmenter
 from vcam.segment.onnx import BUNDLED, PROVIDERS, OnnxSegmenter, default_threads
+
+from helpers import needs_mediapipe
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
@@ -34,6 +35,8 @@ def onnx_settings(**kw) -> SegmentSettings:
 @pytest.fixture(scope="module")
 def pairs():
     """(MediaPipe, ONNX) segmenters for both bundled models, opened once."""
+    from vcam.segment.mediapipe import MediaPipeSegmenter
+
     made = {m: (MediaPipeSegmenter(m), OnnxSegmenter(onnx_settings(model=m))) for m in INPUT}
     yield made
     for a, b in made.values():
@@ -51,6 +54,7 @@ def portraits(astronaut: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 # --- the converted models ------------------------------------------------------------------------
 
+@needs_mediapipe
 @pytest.mark.parametrize("model", list(INPUT))
 def test_converted_model_gives_mediapipes_masks(pairs, astronaut_rgb, model):
     """At the model's own input size (MediaPipe resizes nothing) the ONNX model's output is the
@@ -69,6 +73,7 @@ def test_converted_model_gives_mediapipes_masks(pairs, astronaut_rgb, model):
     print(f"\n{model}: {len(pictures)} pictures, max abs difference to MediaPipe {worst:.2e}")
 
 
+@needs_mediapipe
 def test_frames_of_any_size_are_scaled_as_mediapipe_does(pairs, astronaut_rgb):
     mp, ox = pairs["general"]
     frame = np.ascontiguousarray(cv2.resize(astronaut_rgb, (1280, 720)))
@@ -78,6 +83,33 @@ def test_frames_of_any_size_are_scaled_as_mediapipe_does(pairs, astronaut_rgb):
         ox.segment(frame[..., 0])
 
 
+@pytest.mark.parametrize("model", list(INPUT))
+def test_the_segmenter_gives_what_onnxruntime_computes_frame_after_frame(astronaut_rgb, model):
+    """Through I/O binding, each frame's matte is the model's own output for that frame: the
+    same as a plain InferenceSession.run, however many frames came before. (vcam once cleared
+    the binding before copying its outputs out: onnxruntime before 1.24 then handed back freed
+    memory, garbage mattes or a crash.)"""
+    import onnxruntime as ort
+
+    seg = OnnxSegmenter(onnx_settings(model=model, threads=1))
+    plain = ort.InferenceSession(str(models_dir() / BUNDLED[model]), providers=["CPUExecutionProvider"])
+    w, h = INPUT[model]
+    frames = [astronaut_rgb, astronaut_rgb[:, ::-1].copy(), np.roll(astronaut_rgb, 97, axis=1),
+              np.zeros_like(astronaut_rgb), astronaut_rgb[::2, ::2].copy()]
+    try:
+        for k in range(3):
+            for i, frame in enumerate(frames):
+                small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_LINEAR)
+                want = plain.run(None, {"input": small[None].astype(np.float32) / 255})[0][0, :, :, 0]
+                got = seg.segment(small).copy()
+                assert got.shape == want.shape
+                assert np.abs(got - want).max() < 1e-5, (model, k, i)
+        assert seg.segment(cv2.resize(astronaut_rgb, (w, h)))[h // 4:, w // 3:2 * w // 3].mean() > 0.8
+    finally:
+        seg.close()
+
+
+@needs_mediapipe
 def test_the_converter_reproduces_the_committed_models(tmp_path, astronaut_rgb):
     pytest.importorskip("tflite")
     import onnxruntime as ort
@@ -107,6 +139,7 @@ def test_the_converter_refuses_a_file_that_is_not_tflite(tmp_path):
     assert not (tmp_path / "bad.onnx").exists()
 
 
+@needs_mediapipe
 def test_cli_mattes_of_both_backends_agree(tmp_path, astronaut_png):
     mattes = {}
     for backend in ("mediapipe", "onnx"):

@@ -217,7 +217,7 @@ def test_configurations(quality):
 
     label, raw = quality.parse_config("raw")
     assert label == "raw" and raw.matte.smoothing == 0.0 and raw.effect.effect == "matte"
-    assert raw.segment.backend == "mediapipe" and raw.segment.model == "general"
+    assert raw.segment.backend == "onnx" and raw.segment.model == "general"
     assert raw.segment.follow is False and (raw.matte.threshold, raw.matte.softness) == (0.5, 1.0)
     _, default = quality.parse_config("default")
     from vcam.config import Settings

@@ -317,10 +317,10 @@ def test_a_pipeline_that_cannot_start_is_shown_and_a_fix_starts_it(qapp, make_pa
     assert "no-such-backend" in panel.problem_labels["pipeline"].text()
     assert "output" not in controller.problems          # not blamed on the virtual camera
     assert wait_until(qapp, lambda: "Not running" in panel.output_view.text())
-    index = panel.backend_combo.findText("mediapipe")
+    index = panel.backend_combo.findText("onnx")
     panel.backend_combo.setCurrentIndex(index)
     panel.backend_combo.activated.emit(index)
-    assert controller.running and controller.pipeline.settings.segment.backend == "mediapipe"
+    assert controller.running and controller.pipeline.settings.segment.backend == "onnx"
     assert "pipeline" not in controller.problems
     assert controller.state == "preview"                # and still no virtual camera here
     frames_after(qapp, controller, 3)

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
-from vcam import media
+from vcam import kernels, media
 from vcam.capture import VideoSource
 from vcam.config import Settings
 from vcam.engine import Engine
@@ -114,6 +114,7 @@ class Processor:
         self.settings = settings
         self.effect = settings.effect.effect
         self.progress = progress or (lambda done, total, what: None)
+        kernels.warm_up()
         self.engine = Engine(settings)
         self.failures: list[str] = []
         self.written = 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import resource
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -140,31 +141,25 @@ def table(results: list[dict]) -> str:
 
 
 def plot(results: list[dict], path: str) -> None:
-    """A stacked bar per run: the median ms of each stage."""
-    try:
-        import matplotlib
+    """A stacked bar per run: the median ms of each stage, as a PNG (drawn with Qt, which every
+    install has), written whole or not at all."""
+    from vcam.media import write_image
+    from vcam.ui.chart import stacked_bars
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise VcamError("--plot needs matplotlib", "pip install matplotlib") from None
+    check_plot_path(path)
     labels = [f"{r['resolution']}\n{r['effect']}" for r in results]
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(results)), 4.5))
-    bottom = np.zeros(len(results))
-    for stage in STAGES:
-        values = np.array([r["stages"].get(stage, {}).get("median_ms", 0.0) for r in results])
-        ax.bar(labels, values, bottom=bottom, label=stage)
-        bottom += values
-    ax.set_ylabel("ms per frame (median)")
-    ax.set_title("vcam per-stage cost")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=100)
-    except OSError as exc:
-        raise VcamError(f"cannot write plot {path} ({exc.strerror})", "choose a writable .png path") from None
-    finally:
-        plt.close(fig)
+    series = {stage: [r["stages"].get(stage, {}).get("median_ms", 0.0) for r in results] for stage in STAGES}
+    picture = stacked_bars(labels, series, title="vcam per-stage cost", ylabel="ms per frame (median)")
+    write_image(Path(path), picture)
+
+
+def check_plot_path(path: str) -> None:
+    """Refuse a chart name that cannot be written before the benchmark runs, not after."""
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        raise VcamError(f"--plot {path}: the chart is a PNG picture", "give a name ending in .png")
+    if not target.parent.is_dir():
+        raise VcamError(f"--plot {path}: the folder {target.parent} does not exist", "give a path in an existing folder")
 
 
 def parse_resolution(text: str) -> tuple[int, int]:

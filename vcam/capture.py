@@ -23,7 +23,19 @@ from vcam.handoff import Frame, FramePool, Mailbox, run_thread
 from vcam.resources import IMAGE_SUFFIXES, demo_image
 
 log = logging.getLogger(__name__)
-cv2.setLogLevel(2)  # OpenCV's own warnings would repeat what our errors say better
+
+
+def _quiet_opencv() -> None:
+    """OpenCV's own warnings would repeat what our errors say better. ``cv2.utils.logging`` is
+    the API of OpenCV 4.5 on; ``cv2.setLogLevel`` (gone in 4.13) is the older spelling."""
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is not None and hasattr(logging_api, "setLogLevel"):
+        logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+    elif hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(2)
+
+
+_quiet_opencv()
 
 
 class Source(Protocol):

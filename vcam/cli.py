@@ -212,6 +212,8 @@ def _bench(args: argparse.Namespace) -> int:
         raise VcamError(f"--frames must be at least 10, got {args.frames}", "give more frames")
     if args.seconds is not None and not 1 <= args.seconds <= 3600:
         raise VcamError(f"--seconds must be 1 to 3600, got {args.seconds}", "give a duration in seconds")
+    if args.plot:
+        bench.check_plot_path(args.plot)
     frames = round(args.seconds * args.fps) if args.seconds else args.frames
     base = settings_from_args(args)
     sizes = [bench.parse_resolution(r) for r in args.resolution]

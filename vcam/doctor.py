@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from vcam import devices
+from vcam import devices, packages
 from vcam.devices import VideoDevice, read_text
 
 MODPROBE = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vcam"
@@ -219,15 +219,12 @@ def check_segmentation() -> list[Check]:
     try:
         ort = importlib.import_module("onnxruntime")
         checks.append(Check(True, f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}"))
+        checks += check_distributions("onnxruntime", packages.installed(packages.ONNXRUNTIME),
+                                      f"pip install -U 'onnxruntime>={packages.floor_text(packages.FLOORS['onnxruntime'])}'")
     except Exception as exc:
         checks.append(Check(False, f"onnxruntime cannot be imported ({exc})", "pip install onnxruntime",
                             required=default == "onnx"))
-    try:
-        mp = importlib.import_module("mediapipe")
-        checks.append(Check(True, f"mediapipe {getattr(mp, '__version__', '')}".rstrip()))
-    except Exception as exc:
-        checks.append(Check(False, f"mediapipe cannot be imported ({exc}); the mediapipe backend is unavailable",
-                            "pip install mediapipe (Python 3.9 to 3.12)", required=default == "mediapipe"))
+    checks.append(check_mediapipe(required=default == "mediapipe"))
     try:
         folder = models_dir()
     except FileNotFoundError as exc:
@@ -238,6 +235,70 @@ def check_segmentation() -> list[Check]:
             checks.append(Check(True, f"model {model}: {path}"))
         else:
             checks.append(Check(False, f"model {model} is missing ({path})", "reinstall vcam (`pip install --force-reinstall vcam`)"))
+    return checks
+
+
+def check_mediapipe(*, required: bool) -> Check:
+    """The optional mediapipe backend: installed, the version that has the selfie models, and
+    its selfie segmentation importable."""
+    from vcam.segment.mediapipe import install_hint, load_mediapipe
+
+    wanted = packages.MEDIAPIPE_WANTED
+    install = install_hint()
+    found = packages.installed(("mediapipe",))
+    if not found:
+        return Check(False, "mediapipe is not installed (optional: the onnx backend runs the same models)",
+                     install, required=required)
+    version = found[0][1]
+    if version != wanted:
+        return Check(False, f"mediapipe {version} is installed, but only mediapipe {wanted} has the selfie "
+                            "segmentation models vcam's mediapipe backend uses", install, required=required)
+    try:
+        load_mediapipe()
+    except Exception as exc:
+        return Check(False, f"mediapipe {version} does not load ({exc})",
+                     f"pip install --force-reinstall 'mediapipe=={wanted}'", required=required)
+    return Check(True, f"mediapipe {version} (optional backend)")
+
+
+def check_distributions(module: str, found: list[tuple[str, str]], upgrade: str) -> list[Check]:
+    """One distribution of ``module`` installed, at a version vcam is tested with."""
+    key = "opencv" if module == "cv2" else module
+    if len(found) > 1:
+        fix = (packages.opencv_clash_fix(found) if key == "opencv" else
+               f"pip uninstall -y {' '.join(n for n, _ in found)} && pip install {found[0][0]}")
+        return [Check(False, f"{packages.describe(found)} are installed together: they share the {module} "
+                             "folder, so one overwrote the other and uninstalling either breaks it", fix)]
+    floor = packages.FLOORS[key]
+    if found and packages.too_old(found[0][1], floor):
+        return [Check(False, f"{packages.describe(found)} is older than {packages.floor_text(floor)}, "
+                             "the oldest version vcam is tested with", upgrade)]
+    return []
+
+
+def check_libraries() -> list[Check]:
+    """OpenCV and NumPy: importable, one OpenCV distribution, versions vcam is tested with."""
+    checks = []
+    try:
+        import numpy
+
+        if packages.too_old(numpy.__version__, packages.FLOORS["numpy"]):
+            checks.append(Check(False, f"numpy {numpy.__version__} is older than 1.24, the oldest vcam is tested with",
+                                "pip install -U numpy"))
+        else:
+            checks.append(Check(True, f"numpy {numpy.__version__}"))
+    except Exception as exc:
+        return [Check(False, f"numpy cannot be imported ({exc})", "pip install --force-reinstall numpy")]
+    found = packages.installed(packages.OPENCV)
+    try:
+        import cv2
+
+        checks.append(Check(True, f"OpenCV {cv2.__version__} ({packages.describe(found) or 'no distribution found'})"))
+    except Exception as exc:
+        fix = (packages.opencv_clash_fix(found) if found else
+               f"pip install '{packages.OPENCV_WANTED}>={packages.floor_text(packages.FLOORS['opencv'])}'")
+        checks.append(Check(False, f"OpenCV cannot be imported ({' '.join(str(exc).split())})", fix))
+    checks += check_distributions("cv2", found, f"pip install -U '{packages.OPENCV_WANTED}'")
     return checks
 
 
@@ -265,7 +326,7 @@ def run_checks(roots: Optional[Roots] = None) -> list[tuple[str, list[Check]]]:
     else:
         sections.append(("cameras", lambda: [Check(True, "cameras are listed in the panel (`vcam`) on this system")]))
     sections += [("virtual camera", lambda: check_virtual_camera(roots)),
-                 ("segmentation", check_segmentation), ("numba", check_numba)]
+                 ("libraries", check_libraries), ("segmentation", check_segmentation), ("numba", check_numba)]
     results = []
     for title, fn in sections:
         try:

@@ -6,10 +6,15 @@ round((f*a + b*(255-a)) / 255) for all 8-bit inputs, so an alpha of 255 returns 
 """
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 import cv2
 import numpy as np
 from numba import njit
 
+log = logging.getLogger(__name__)
 _JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
 
 
@@ -231,8 +236,30 @@ class Downscaler:
         return dst
 
 
-def warm_up() -> None:
-    """Compile (or load from the on-disk cache) every kernel before the first frame."""
+def warm_up(notice_after: float = 1.0) -> None:
+    """Compile (or load from the on-disk cache) every kernel before the first frame. Loading
+    takes about a second; compiling, on a first run or after an upgrade, tens of seconds: when
+    it takes longer than ``notice_after`` seconds the user is told what is going on."""
+    start = time.perf_counter()
+    told = threading.Event()
+
+    def notice() -> None:
+        told.set()
+        log.warning("preparing the image kernels: the first run compiles them once (20 s or more on a "
+                    "slow machine); later runs load them from the cache")
+
+    timer = threading.Timer(notice_after, notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        _run_every_kernel()
+    finally:
+        timer.cancel()
+    if told.is_set():
+        log.warning("image kernels ready in %.0f s", time.perf_counter() - start)
+
+
+def _run_every_kernel() -> None:
     f = np.zeros((2, 2), np.float32)
     u = np.zeros((2, 2), np.uint8)
     rgb = np.zeros((2, 2, 3), np.uint8)

@@ -10,13 +10,13 @@ import contextlib
 import logging
 import os
 import sys
-
 from typing import Optional
 
 import cv2
 import numpy as np
 
 from vcam.config import MODELS
+from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.errors import VcamError
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,17 @@ def load_mediapipe():
     try:
         from mediapipe.python.solutions import selfie_segmentation
     except ImportError as exc:
-        raise VcamError(f"mediapipe cannot be imported ({exc})",
-                        "reinstall vcam: pip install --force-reinstall 'mediapipe==0.10.21'") from None
+        raise VcamError(f"the mediapipe backend is not available ({exc})", install_hint()) from None
     return selfie_segmentation
+
+
+def install_hint() -> str:
+    """How to get the one mediapipe this backend works with (an optional extra of vcam)."""
+    if sys.version_info >= (3, 13):
+        return (f"mediapipe {MEDIAPIPE} has no wheel for Python {sys.version_info[0]}.{sys.version_info[1]}: "
+                "use --backend onnx (the default: the same models), or a Python 3.10 to 3.12 environment")
+    return (f"use --backend onnx (the default: the same models), or install it: pip install 'mediapipe=={MEDIAPIPE}' "
+            f"(later versions lack these models)")
 
 
 class MediaPipeSegmenter:

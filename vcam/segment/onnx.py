@@ -28,6 +28,7 @@ from typing import Any, Optional
 import cv2
 import numpy as np
 
+from vcam import packages
 from vcam.config import MODELS, SegmentSettings
 from vcam.errors import VcamError
 
@@ -44,9 +45,6 @@ PROVIDERS = {
 }
 # Where I/O binding keeps tensors that stay on the device (recurrent state, unused outputs).
 DEVICES = {"tensorrt": "cuda", "cuda": "cuda", "directml": "dml"}
-RUNTIME_PACKAGES = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino",
-                    "onnxruntime-silicon")
-
 MODNET_REF_SIDE = 512      # MODNet's own inference scales the short side to this
 RVM_MAX_SIDE = 1280        # larger frames are scaled down to this long side before RVM
 RVM_DOWNSAMPLED_SIDE = 480  # RVM's guidance: its low-resolution pass between 256 and 512 pixels
@@ -55,19 +53,6 @@ RVM_DOWNSAMPLED_SIDE = 480  # RVM's guidance: its low-resolution pass between 25
 def default_threads() -> int:
     """Half the cores, 1 to 4: room is left for capture, compositing and output."""
     return max(1, min(4, (os.cpu_count() or 1) // 2))
-
-
-def runtime_packages() -> list[str]:
-    """The onnxruntime distributions installed, e.g. ``['onnxruntime-gpu 1.20.1']``."""
-    from importlib import metadata
-
-    found = []
-    for dist in RUNTIME_PACKAGES:
-        try:
-            found.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return found
 
 
 def _import_ort():
@@ -125,10 +110,12 @@ class _Runner:
         for name in self.outputs:
             b.bind_output(name, "cpu" if name in host else self.device)
         self.session.run_with_iobinding(b)
-        values = dict(zip(self.outputs, b.get_outputs()))
-        b.clear_binding_inputs()
-        b.clear_binding_outputs()
-        return {n: (v.numpy() if n in host else v) for n, v in values.items()}
+        # Read the outputs while the binding still holds them, and never clear it: before
+        # onnxruntime 1.24 the values get_outputs() returns live inside the binding, so clearing
+        # it first made .numpy() read freed memory (garbage mattes, crashes). Each name is bound
+        # again by the next run, after the state it feeds back has been bound as an input.
+        values = b.get_outputs()
+        return {n: (v.numpy() if n in host else v) for n, v in zip(self.outputs, values)}
 
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
@@ -348,11 +335,11 @@ class OnnxSegmenter:
     def __init__(self, settings: SegmentSettings = SegmentSettings(backend="onnx")) -> None:
         ort = _import_ort()
         path, label = model_path(settings.model)
-        packages = runtime_packages()
-        if len(packages) > 1:
+        found = packages.installed(packages.ONNXRUNTIME)
+        if len(found) > 1:
             log.warning("onnx: %s are installed together; they share one module, so only one works: "
-                        "uninstall all but one", " and ".join(packages))
-        self.runtime = packages[0] if packages else f"onnxruntime {ort.__version__}"
+                        "uninstall all but one", packages.describe(found))
+        self.runtime = packages.describe(found[:1]) or f"onnxruntime {ort.__version__}"
         self.threads = settings.threads or default_threads()
         self.path = path
         self._session = None

@@ -1,0 +1,64 @@
+"""Which distributions of vcam's native dependencies are installed, and whether their versions
+are ones vcam is tested with (for ``vcam doctor`` and the onnx backend's warnings).
+
+Several PyPI distributions provide the same module (``cv2``: four OpenCV builds; ``onnxruntime``:
+the CPU, GPU and DirectML builds). Two of them installed together share one folder: the last one
+installed overwrites the other's files, and uninstalling either breaks the module.
+"""
+from __future__ import annotations
+
+import re
+from importlib import metadata
+from typing import Callable
+
+OPENCV = ("opencv-contrib-python", "opencv-python", "opencv-python-headless", "opencv-contrib-python-headless")
+OPENCV_WANTED = "opencv-contrib-python"   # the one pyproject names (and mediapipe depends on)
+ONNXRUNTIME = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino",
+               "onnxruntime-silicon")
+MEDIAPIPE_WANTED = "0.10.21"              # the last mediapipe with the selfie models and solutions API
+# The lowest versions .ci/run tests (.ci/floors.txt); pyproject.toml has the same floors.
+FLOORS = {"onnxruntime": (1, 17), "opencv": (4, 8), "numpy": (1, 24)}
+
+Version = Callable[[str], str]
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """'1.23.2' -> (1, 23, 2); '4.10.0.84' -> (4, 10, 0, 84); '2.1.0rc1' -> (2, 1, 0)."""
+    parts = []
+    for piece in text.split("."):
+        m = re.match(r"\d+", piece)
+        if not m:
+            break
+        parts.append(int(m.group()))
+    return tuple(parts)
+
+
+def installed(names: tuple[str, ...], version: Version = metadata.version) -> list[tuple[str, str]]:
+    """(distribution, version) for each of ``names`` that is installed, in the order given."""
+    found = []
+    for name in names:
+        try:
+            found.append((name, version(name)))
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def describe(found: list[tuple[str, str]]) -> str:
+    return " and ".join(f"{name} {ver}" for name, ver in found)
+
+
+def opencv_clash_fix(found: list[tuple[str, str]]) -> str:
+    """The commands that leave one OpenCV: remove every one found, put back the one vcam names."""
+    names = " ".join(name for name, _ in found)
+    keep = dict(found).get(OPENCV_WANTED)
+    spec = f"{OPENCV_WANTED}=={keep}" if keep else f"{OPENCV_WANTED}>=4.8"
+    return f"pip uninstall -y {names} && pip install '{spec}'"
+
+
+def too_old(version: str, floor: tuple[int, ...]) -> bool:
+    return version_tuple(version)[: len(floor)] < floor
+
+
+def floor_text(floor: tuple[int, ...]) -> str:
+    return ".".join(map(str, floor))
