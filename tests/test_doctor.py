@@ -214,7 +214,7 @@ def test_a_second_onnxruntime_and_an_old_one_are_flagged(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     bad = [c for c in failures(doctor.check_segmentation()) if c.required]
     assert len(bad) == 1 and "onnxruntime" in bad[0].what and "onnxruntime-gpu 1.20.1 are installed together" in bad[0].what
-    assert bad[0].fix.startswith("pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime")
+    assert bad[0].fix == "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"  # the GPU one kept
     old = doctor.check_distributions("onnxruntime", [("onnxruntime", "1.16.3")], "pip install -U onnxruntime")
     assert len(old) == 1 and not old[0].ok and "older than 1.17" in old[0].what
     assert doctor.check_distributions("onnxruntime", [("onnxruntime", "1.17.0")], "x") == []

@@ -265,8 +265,10 @@ def check_distributions(module: str, found: list[tuple[str, str]], upgrade: str)
     """One distribution of ``module`` installed, at a version vcam is tested with."""
     key = "opencv" if module == "cv2" else module
     if len(found) > 1:
+        # keep a GPU build over the CPU one: it was installed on purpose (the README's swap)
+        keep = next((n for n, _ in found if n != "onnxruntime"), found[0][0])
         fix = (packages.opencv_clash_fix(found) if key == "opencv" else
-               f"pip uninstall -y {' '.join(n for n, _ in found)} && pip install {found[0][0]}")
+               f"pip uninstall -y {' '.join(n for n, _ in found)} && pip install {keep}")
         return [Check(False, f"{packages.describe(found)} are installed together: they share the {module} "
                              "folder, so one overwrote the other and uninstalling either breaks it", fix)]
     floor = packages.FLOORS[key]

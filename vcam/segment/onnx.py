@@ -20,6 +20,8 @@ in GPU memory between frames.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from pathlib import Path
@@ -61,6 +63,9 @@ def _import_ort():
     except ImportError as exc:
         raise VcamError(f"onnxruntime cannot be imported ({exc})",
                         "pip install onnxruntime (or onnxruntime-gpu for NVIDIA GPUs)") from None
+    # A GPU provider whose CUDA libraries are missing logs errors from its own logger before the
+    # session's options apply; vcam reports the fallback in one line (--debug shows them).
+    onnxruntime.set_default_logger_severity(0 if log.isEnabledFor(logging.DEBUG) else 4)
     return onnxruntime
 
 
@@ -394,8 +399,12 @@ class OnnxSegmenter:
                                   if p != short and (p == "cpu" or short == "tensorrt") and PROVIDERS[p] in available]
             try:
                 options = self._provider_options(short)
-                session = ort.InferenceSession(str(path), self._session_options(ort),
-                                               providers=[(p, options if p == full else {}) for p in providers])
+                said = io.StringIO()   # onnxruntime prints "EP Error ... Falling back" itself
+                with contextlib.redirect_stdout(said):
+                    session = ort.InferenceSession(str(path), self._session_options(ort),
+                                                   providers=[(p, options if p == full else {}) for p in providers])
+                if said.getvalue().strip():
+                    log.debug("onnxruntime: %s", said.getvalue().strip())
             except Exception as exc:   # onnxruntime's own error types (Fail, InvalidProtobuf, ...)
                 if short == "cpu":
                     raise VcamError(f"cannot load model {path} ({_reason(exc)})",
