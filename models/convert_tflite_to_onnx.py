@@ -350,15 +350,23 @@ def convert(tflite_path: Path, onnx_path: Path, source: Optional[str] = None) ->
     return onnx_path
 
 
+def _mediapipe():
+    try:
+        import mediapipe
+    except ImportError as exc:
+        raise ConversionError(f"the bundled models' TFLite files come from mediapipe 0.10.21, which cannot be "
+                              f"imported ({exc}): pip install '.[convert]' on Python 3.10 to 3.12, or give "
+                              "INPUT.tflite OUTPUT.onnx") from None
+    return mediapipe
+
+
 def bundled_tflite(name: str) -> Path:
     """The TFLite file of bundled model ``name`` inside the installed mediapipe package."""
-    import mediapipe
-
-    return Path(mediapipe.__file__).resolve().parent / BUNDLED[name][0]
+    return Path(_mediapipe().__file__).resolve().parent / BUNDLED[name][0]
 
 
 def convert_bundled(out_dir: Path = HERE) -> list[Path]:
-    import mediapipe
+    mediapipe = _mediapipe()
 
     done = []
     for name, (inside, out_name) in BUNDLED.items():

@@ -19,7 +19,7 @@ from vcam.resources import models_dir
 from vcam.segment import create
 from vcam.segment.onnx import BUNDLED, PROVIDERS, OnnxSegmenter, default_threads
 
-from helpers import needs_mediapipe
+from helpers import HAS_MEDIAPIPE, needs_mediapipe
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
@@ -127,6 +127,17 @@ def test_the_converter_reproduces_the_committed_models(tmp_path, astronaut_rgb):
         assert outs[0].shape == (1, h, w, 1)
         assert np.array_equal(outs[0], outs[1]), model
         assert outs[0].max() > 0.99 and outs[0].min() < 0.01    # a person and a background
+
+
+@pytest.mark.skipif(HAS_MEDIAPIPE, reason="mediapipe is installed here")
+def test_without_mediapipe_the_converter_says_where_the_tflite_files_come_from(tmp_path, capsys):
+    pytest.importorskip("tflite")
+    from vcam.models import convert_tflite_to_onnx as conv
+
+    assert conv.main(["--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "come from mediapipe 0.10.21" in err and "pip install '.[convert]'" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_converter_refuses_a_file_that_is_not_tflite(tmp_path):
