@@ -235,3 +235,39 @@ def test_mediapipe_is_reported_as_it_is():
         assert check.ok and check.what == "mediapipe 0.10.21 (optional backend)"
     else:
         assert not check.ok and not check.required and "not installed" in check.what and check.fix
+
+
+def test_a_module_built_for_numpy_1_beside_numpy_2_is_named_with_its_fix():
+    import numpy
+
+    from vcam import packages
+
+    old_opencv = [("opencv-contrib-python", "4.8.0.74")]
+    if numpy.__version__.startswith("1."):
+        assert not packages.built_for_numpy1("opencv", old_opencv, ImportError("numpy.core.multiarray failed to import"))
+    else:
+        assert packages.built_for_numpy1("opencv", old_opencv, ImportError(""))          # by its version
+        assert packages.built_for_numpy1("onnxruntime", [], ImportError("_ARRAY_API not found"))  # by the words
+        assert not packages.built_for_numpy1("opencv", [("opencv-contrib-python", "4.10.0.84")], ImportError("x"))
+    assert packages.numpy2_fix("onnxruntime", "onnxruntime-gpu") == (
+        "pip install -U 'onnxruntime-gpu>=1.19' (built for NumPy 2), or pip install 'numpy<2'")
+
+
+def test_a_library_that_cannot_load_is_one_line_and_doctor_names_it(tmp_path):
+    """A real process whose cv2 cannot be imported (as when OpenCV was built for another NumPy):
+    `vcam run` says so in one line and points at doctor; doctor reports it and still runs."""
+    broken = tmp_path / "site" / "cv2"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('numpy.core.multiarray failed to import')\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    run = subprocess.run([sys.executable, "-m", "vcam", "run", "--source", "demo", "--output", "null", "--frames", "3"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "vcam: error: a library vcam needs cannot be imported (numpy.core.multiarray failed to import): "
+        "`vcam doctor` names it and the fix"]
+    doc = subprocess.run([sys.executable, "-m", "vcam", "doctor"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert doc.returncode == 1 and "Traceback" not in doc.stdout + doc.stderr
+    assert any(line.startswith("  [FAIL]") and "opencv" in line.lower() for line in doc.stdout.splitlines()), doc.stdout
+    assert "not ready for a call" in doc.stdout

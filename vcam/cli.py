@@ -272,6 +272,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise
         print(f"vcam: error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:   # a native library that cannot load (built for another NumPy, ...)
+        if debug:
+            raise
+        print(f"vcam: error: a library vcam needs cannot be imported ({' '.join(str(exc).split())}): "
+              "`vcam doctor` names it and the fix", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -6,7 +6,9 @@ pointed at another tree.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import platform
 import re
@@ -208,28 +210,43 @@ def check_virtual_camera(roots: Roots) -> list[Check]:
     return [Check(False, f"no virtual camera support on {sys.platform}", "use Linux, Windows or macOS")]
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Keep what a failing import prints (NumPy's banner about modules built for NumPy 1) out of
+    the report: the check says it in one line."""
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
 # -- segmentation and kernels --------------------------------------------------------------------
 def check_segmentation() -> list[Check]:
     from vcam.config import SegmentSettings
-    from vcam.resources import models_dir
-    from vcam.segment.onnx import BUNDLED
+    from vcam.resources import BUNDLED_MODELS, models_dir
 
     default = SegmentSettings.backend
     checks = []
+    found = packages.installed(packages.ONNXRUNTIME)
     try:
-        ort = importlib.import_module("onnxruntime")
+        with _quiet():
+            ort = importlib.import_module("onnxruntime")
         checks.append(Check(True, f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}"))
-        checks += check_distributions("onnxruntime", packages.installed(packages.ONNXRUNTIME),
+        checks += check_distributions("onnxruntime", found,
                                       f"pip install -U 'onnxruntime>={packages.floor_text(packages.FLOORS['onnxruntime'])}'")
     except Exception as exc:
-        checks.append(Check(False, f"onnxruntime cannot be imported ({exc})", "pip install onnxruntime",
-                            required=default == "onnx"))
+        if packages.built_for_numpy1("onnxruntime", found, exc):
+            checks.append(Check(False, f"{packages.describe(found[:1]) or 'onnxruntime'} was built for NumPy 1 "
+                                       "and cannot run beside NumPy 2",
+                                packages.numpy2_fix("onnxruntime", found[0][0] if found else "onnxruntime"),
+                                required=default == "onnx"))
+        else:
+            checks.append(Check(False, f"onnxruntime cannot be imported ({' '.join(str(exc).split())})",
+                                "pip install onnxruntime", required=default == "onnx"))
     checks.append(check_mediapipe(required=default == "mediapipe"))
     try:
         folder = models_dir()
     except FileNotFoundError as exc:
         return checks + [Check(False, str(exc), "reinstall vcam")]
-    for model, filename in BUNDLED.items():
+    for model, filename in BUNDLED_MODELS.items():
         path = folder / filename
         if path.is_file() and path.stat().st_size > 0:
             checks.append(Check(True, f"model {model}: {path}"))
@@ -241,8 +258,12 @@ def check_segmentation() -> list[Check]:
 def check_mediapipe(*, required: bool) -> Check:
     """The optional mediapipe backend: installed, the version that has the selfie models, and
     its selfie segmentation importable."""
-    from vcam.segment.mediapipe import install_hint, load_mediapipe
-
+    try:
+        with _quiet():
+            from vcam.segment.mediapipe import install_hint, load_mediapipe
+    except ImportError as exc:   # OpenCV or NumPy broken: the libraries section says how to fix it
+        return Check(False, f"the mediapipe backend cannot be checked ({' '.join(str(exc).split())})",
+                     "fix the libraries above first", required=required)
     wanted = packages.MEDIAPIPE_WANTED
     install = install_hint()
     found = packages.installed(("mediapipe",))
@@ -293,28 +314,35 @@ def check_libraries() -> list[Check]:
         return [Check(False, f"numpy cannot be imported ({exc})", "pip install --force-reinstall numpy")]
     found = packages.installed(packages.OPENCV)
     try:
-        import cv2
+        with _quiet():
+            import cv2
 
         checks.append(Check(True, f"OpenCV {cv2.__version__} ({packages.describe(found) or 'no distribution found'})"))
     except Exception as exc:
-        fix = (packages.opencv_clash_fix(found) if found else
-               f"pip install '{packages.OPENCV_WANTED}>={packages.floor_text(packages.FLOORS['opencv'])}'")
-        checks.append(Check(False, f"OpenCV cannot be imported ({' '.join(str(exc).split())})", fix))
+        if packages.built_for_numpy1("opencv", found, exc):
+            checks.append(Check(False, f"{packages.describe(found[:1]) or 'OpenCV'} was built for NumPy 1 and cannot "
+                                       "run beside NumPy 2", packages.numpy2_fix("opencv", packages.OPENCV_WANTED)))
+        else:
+            fix = (packages.opencv_clash_fix(found) if found else
+                   f"pip install '{packages.OPENCV_WANTED}>={packages.floor_text(packages.FLOORS['opencv'])}'")
+            checks.append(Check(False, f"OpenCV cannot be imported ({' '.join(str(exc).split())})", fix))
     checks += check_distributions("cv2", found, f"pip install -U '{packages.OPENCV_WANTED}'")
     return checks
 
 
 def check_numba() -> list[Check]:
     try:
-        import numba
-        import numpy as np
+        with _quiet():
+            import numba
+            import numpy as np
 
         add = numba.njit(cache=False)(lambda a: a + 1)
         if add(np.int64(41)) != 42:
             raise RuntimeError("a compiled function gave a wrong result")
     except Exception as exc:
-        return [Check(False, f"numba does not work ({type(exc).__name__}: {exc})",
-                      "reinstall numba (`pip install --force-reinstall numba`)")]
+        fix = ("pip install -U numba (a release that supports the installed NumPy)" if "NumPy" in str(exc)
+               else "reinstall numba (`pip install --force-reinstall numba`)")
+        return [Check(False, f"numba does not work ({type(exc).__name__}: {exc})", fix)]
     return [Check(True, f"numba {numba.__version__} compiles")]
 
 

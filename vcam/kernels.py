@@ -245,8 +245,8 @@ def warm_up(notice_after: float = 1.0) -> None:
 
     def notice() -> None:
         told.set()
-        log.warning("preparing the image kernels: the first run compiles them once (20 s or more on a "
-                    "slow machine); later runs load them from the cache")
+        log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "
+                    "later runs load them from the cache")
 
     timer = threading.Timer(notice_after, notice)
     timer.daemon = True

@@ -18,6 +18,8 @@ ONNXRUNTIME = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxru
 MEDIAPIPE_WANTED = "0.10.21"              # the last mediapipe with the selfie models and solutions API
 # The lowest versions .ci/run tests (.ci/floors.txt); pyproject.toml has the same floors.
 FLOORS = {"onnxruntime": (1, 17), "opencv": (4, 8), "numpy": (1, 24)}
+# The first releases built for NumPy 2: older ones fail to import beside it.
+NUMPY2_SINCE = {"opencv": (4, 10), "onnxruntime": (1, 19)}
 
 Version = Callable[[str], str]
 
@@ -62,3 +64,25 @@ def too_old(version: str, floor: tuple[int, ...]) -> bool:
 
 def floor_text(floor: tuple[int, ...]) -> str:
     return ".".join(map(str, floor))
+
+
+def built_for_numpy1(key: str, found: list[tuple[str, str]], exc: BaseException) -> bool:
+    """Whether an import of ``key`` (``opencv``, ``onnxruntime``) failed because the module was
+    compiled against NumPy 1 while NumPy 2 is installed: its version predates NumPy 2 support,
+    or the error says so (NumPy's own words for it vary by version)."""
+    try:
+        from importlib.metadata import version as _version
+
+        numpy_major = version_tuple(_version("numpy"))[:1]
+    except Exception:
+        return False
+    if numpy_major < (2,):
+        return False
+    if found and too_old(found[0][1], NUMPY2_SINCE[key]):
+        return True
+    text = str(exc)
+    return any(m in text for m in ("multiarray failed to import", "_ARRAY_API", "compiled using NumPy 1"))
+
+
+def numpy2_fix(key: str, dist: str) -> str:
+    return f"pip install -U '{dist}>={floor_text(NUMPY2_SINCE[key])}' (built for NumPy 2), or pip install 'numpy<2'"

@@ -33,10 +33,10 @@ import numpy as np
 from vcam import packages
 from vcam.config import MODELS, SegmentSettings
 from vcam.errors import VcamError
+from vcam.resources import BUNDLED_MODELS as BUNDLED
 
 log = logging.getLogger(__name__)
 
-BUNDLED = {"general": "selfie_segmentation.onnx", "landscape": "selfie_segmentation_landscape.onnx"}
 # Short name -> onnxruntime's name, best first.
 PROVIDERS = {
     "tensorrt": "TensorrtExecutionProvider",
