@@ -33,7 +33,6 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
