@@ -6,30 +6,35 @@ Contract (scripts rely on it):
 - the images of a folder are independent photos: no temporal state is carried between them;
 - a video gives exactly one output per decoded frame, in order (``000000.png``... in a folder, or
   one video file), with the same temporal smoothing as live mode;
-- every output is written under a temporary name and renamed when complete, so a failure leaves
-  the finished outputs and nothing partial.
+- every output is written under a temporary name and renamed when complete and checked (a video
+  file is opened again and must hold every frame; a video's frame folder appears whole or not at
+  all), so a failure or a signal leaves the finished outputs and nothing partial;
+- a video that gives fewer frames than its file says is refused as damaged, unless
+  ``allow_short`` keeps what could be read.
 """
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 import cv2
 import numpy as np
 
-from vcam import kernels, media
+from vcam import kernels, media, verify
 from vcam.capture import VideoSource
 from vcam.config import Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.output import VIDEO_FOURCC, VideoFileSink
+from vcam.output import VIDEO_FOURCC, FrameFolder, VideoFileSink
 from vcam.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]   # (done, total, what)
+FRAME_NAME = re.compile(r"\d{6}\.png")   # a video's frames in a folder: 000000.png, 000001.png, ...
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,9 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def plan(inputs: list[Path], output: Path, effect: str) -> list[Job]:
-    """Work out every output path before anything is written; raise on any conflict."""
+def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Optional[str]] = ()) -> list[Job]:
+    """Work out every output path before anything is written; raise on any conflict. No output
+    may be an input, or one of the ``protected`` files (a background, a model), by any name."""
     files: list[Path] = []
     for given in inputs:
         path = Path(given).expanduser()
@@ -81,14 +87,22 @@ def plan(inputs: list[Path], output: Path, effect: str) -> list[Job]:
             target = output / (f"{f.stem}.png" if frames_as_pictures else f.name)
         jobs.append(Job(f, target, video))
     seen: dict[Path, Path] = {}
-    inputs_resolved = {j.input.resolve() for j in jobs}
+    kept = [j.input for j in jobs] + [Path(p).expanduser() for p in protected if p]
     for j in jobs:
         key = j.output.resolve()
         if key in seen:
             raise VcamError(f"{seen[key]} and {j.input} would both be written to {j.output}", "process them separately")
-        if key in inputs_resolved:
-            raise VcamError(f"output {j.output} is an input file", "choose another output folder so nothing is overwritten")
         seen[key] = j.input
+        if j.video and frames_as_pictures and j.output.suffix.lower() not in VIDEO_FOURCC:
+            for k in kept:   # the frames 000000.png... of a folder that holds an input of that name
+                if FRAME_NAME.fullmatch(k.name) and verify.same_file(k.parent, j.output):
+                    raise VcamError(f"the frames of {j.input} would overwrite the input {k}",
+                                    "choose another output folder so nothing is overwritten")
+        else:
+            for k in kept:
+                if verify.same_file(j.output, k):
+                    raise VcamError(f"output {j.output} is an input file ({k})",
+                                    "choose another output folder so nothing is overwritten")
     return jobs
 
 
@@ -110,14 +124,17 @@ def _prepare_folder(folder: Path) -> None:
 class Processor:
     """Runs jobs through one :class:`Engine`; reports progress; collects failures."""
 
-    def __init__(self, settings: Settings, progress: Optional[Progress] = None) -> None:
+    def __init__(self, settings: Settings, progress: Optional[Progress] = None, *, allow_short: bool = False) -> None:
         self.settings = settings
         self.effect = settings.effect.effect
         self.progress = progress or (lambda done, total, what: None)
+        self.allow_short = allow_short   # keep what a damaged or cut video gave, with a warning
         kernels.warm_up()
         self.engine = Engine(settings)
         self.failures: list[str] = []
-        self.written = 0
+        self.written = 0       # output files finished (a video's frames count one each)
+        self.outputs = 0       # outputs finished: pictures, videos, frame folders
+        self.where = ""        # what is being worked on, for a message when stopped
 
     def close(self) -> None:
         self.engine.close()
@@ -157,6 +174,7 @@ class Processor:
                 log.error("error: %s", exc)
 
     def _image(self, job: Job) -> None:
+        self.where = str(job.input)
         rgb = media.load_image(job.input)
         if self.settings.capture.mirror:
             rgb = np.ascontiguousarray(rgb[:, ::-1])
@@ -165,20 +183,22 @@ class Processor:
             raise VcamError(f"a cut-out needs transparency: cannot write {job.output}", "name it .png")
         media.write_image(job.output, self._render(rgb, out, photo=True))
         self.written += 1
+        self.outputs += 1
 
     def _video(self, job: Job) -> None:
+        self.where = str(job.input)
         source = VideoSource(job.input, live=False)
         self.engine.reset()
         w, h = source.size
         rgb = np.empty((h, w, 3), np.uint8)
         out = np.empty_like(rgb)
-        sink = None
-        if job.output.suffix.lower() in VIDEO_FOURCC:
-            sink = VideoFileSink(job.output, w, h, source.fps)
+        sink = VideoFileSink(job.output, w, h, source.fps) if job.output.suffix.lower() in VIDEO_FOURCC else None
+        frames = FrameFolder(job.output) if sink is None else None
         total = source.frame_count or 0
         n = 0
         try:
             while source.read(rgb):
+                self.where = f"{job.input}, frame {n + 1}" + (f" of {total}" if total else "")
                 if self.settings.capture.mirror:
                     cv2.flip(rgb, 1, dst=out)
                     rgb, out = out, rgb
@@ -186,17 +206,30 @@ class Processor:
                 if sink is not None:
                     sink.send(sink.convert(out))   # a matte video is the grey alpha in all three channels
                 else:
-                    media.write_image(job.output / f"{n:06d}.png", picture)
+                    frames.write(n, picture)
                 n += 1
                 self.progress(n, max(total, n), job.input.name)
+            if n == 0:
+                raise VcamError(f"{job.input} holds no frames that can be decoded", "check that the video plays")
+            short = media.short_read(n, total)
+            if short and not self.allow_short:
+                raise VcamError(f"{job.input}: read {n} of {total} frames: the file is damaged or incomplete",
+                                f"nothing was written; repair or export it again, or pass --allow-short to keep "
+                                f"the {n} frames that could be read")
+            if short:
+                log.warning("%s: read %d of %d frames: the file is damaged or incomplete; kept the %d frames read "
+                            "(--allow-short)", job.input, n, total, n)
+            if sink is not None:
+                sink.close()
+            else:
+                frames.commit()
         except BaseException:
             if sink is not None:
                 sink.close(keep=False)
+            else:
+                frames.abort()
             raise
         finally:
             source.close()
-        if n == 0:
-            raise VcamError(f"{job.input} has no readable frames", "check that the video plays")
-        if sink is not None:
-            sink.close()
         self.written += n
+        self.outputs += 1

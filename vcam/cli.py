@@ -7,18 +7,20 @@ import logging
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import Optional
 
 from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODEL_TYPES, MODELS, PROVIDERS, CaptureSettings, EffectSettings,
                          MatteSettings, OutputSettings, SegmentSettings, Settings, parse_colour)
+from vcam import quiet, verify
 from vcam.errors import VcamError
 
 log = logging.getLogger("vcam")
 
 
-def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...]) -> None:
-    p.add_argument("--effect", choices=effects, default="blur", help="what to do with the background (default: blur)")
+def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: str = "blur") -> None:
+    p.add_argument("--effect", choices=effects, default=effect, help=f"what to do with the background (default: {effect})")
     p.add_argument("--background", metavar="FILE", help="image or video for --effect replace")
     p.add_argument("--color", default="green", help="colour for --effect color: #RRGGBB, R,G,B or a name (default: green)")
     p.add_argument("--blur", type=float, default=EffectSettings.blur,
@@ -30,8 +32,9 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...]) -> None:
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
     p.add_argument("--backend", default=SegmentSettings.backend,
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
-    p.add_argument("--model", default="general",
-                   help=f"segmentation model: {', '.join(MODELS)}, or with --backend onnx a .onnx file (default: general)")
+    p.add_argument("--model", default=SegmentSettings.model,
+                   help=f"segmentation model: {', '.join(MODELS)}, or with --backend onnx a .onnx file "
+                        f"(default: {SegmentSettings.model})")
     p.add_argument("--model-type", choices=MODEL_TYPES, default="auto",
                    help="type of a --model .onnx file; auto reads its inputs and outputs (default: auto)")
     p.add_argument("--provider", choices=PROVIDERS, default="auto",
@@ -41,9 +44,10 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...]) -> None:
     p.add_argument("--smoothing", type=float, default=MatteSettings.smoothing,
                    help=f"temporal smoothing of the matte, 0 (off) to 1 (default: {MatteSettings.smoothing:g})")
     p.add_argument("--threshold", type=float, default=MatteSettings.threshold,
-                   help="where the edge sits: above 0.5 pulls it in, below pushes it out (default: 0.5)")
+                   help=f"where the edge sits: above 0.5 (the model's own edge) pulls it in, below pushes it out "
+                        f"(default: {MatteSettings.threshold:g})")
     p.add_argument("--softness", type=float, default=MatteSettings.softness,
-                   help="width of the edge's ramp: 1 as the model gives it, lower is harder (default: 1)")
+                   help=f"width of the edge's ramp: 1 as the model gives it, lower is harder (default: {MatteSettings.softness:g})")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     p.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
 
@@ -75,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     proc = sub.add_parser("process", help="process pictures, folders of pictures or videos")
     proc.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="picture, folder of pictures, or video")
     proc.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output file or folder")
-    _segment_args(proc, FILE_EFFECTS)
-    proc.set_defaults(effect="matte")
+    proc.add_argument("--allow-short", action="store_true",
+                      help="keep the frames of a damaged or cut video that could be read (default: refuse it, write nothing)")
+    _segment_args(proc, FILE_EFFECTS, effect="matte")
 
     bench = sub.add_parser("bench", help="measure fps, per-stage ms, latency and CPU of the real pipeline")
     bench.add_argument("--source", default="demo",
@@ -148,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.frames is not None and args.frames < 1:
         raise VcamError(f"--frames must be at least 1, got {args.frames}", "give a positive count")
     settings = settings_from_args(args)
+    if settings.output.target not in ("virtual", "null"):
+        verify.refuse_inputs(Path(settings.output.target), _input_files(settings), "--output")
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     pipeline = Pipeline(settings, max_frames=args.frames)
@@ -185,18 +192,53 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_files(settings: Settings) -> list[str]:
+    """The files a command reads besides its inputs: the source, the background, the model."""
+    return [str(f) for f in (settings.capture.source, settings.effect.background, settings.segment.model) if f]
+
+
+class Stopped(BaseException):
+    """SIGTERM during `vcam process`: unwinds like Ctrl-C, so the output in progress is removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, _frame) -> None:
+    raise Stopped(signum)
+
+
 def _process(args: argparse.Namespace) -> int:
     from vcam.batch import Processor, plan
 
     settings = settings_from_args(args)
-    jobs = plan(args.inputs, args.output, settings.effect.effect)
+    jobs = plan(args.inputs, args.output, settings.effect.effect,
+                protected=(settings.effect.background, settings.segment.model))
     progress = _Progress()
-    with Processor(settings, progress) as processor:
-        try:
-            processor.run(jobs)
-        finally:
-            progress.end()
-    print(f"vcam: wrote {processor.written} file(s) to {args.output}", file=sys.stderr)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    processor = None
+    try:
+        with Processor(settings, progress, allow_short=args.allow_short) as processor:
+            try:
+                processor.run(jobs)
+            finally:
+                progress.end()
+    except (Stopped, KeyboardInterrupt) as exc:
+        name, code = ("SIGTERM", 143) if isinstance(exc, Stopped) else ("SIGINT", 130)
+        where = f" at {processor.where}" if processor is not None and processor.where else ""
+        kept = processor.outputs if processor is not None else 0
+        print(f"vcam: stopped by {name}{where}: the output in progress was removed, "
+              f"{kept} finished output(s) kept", file=sys.stderr)
+        return code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if len(jobs) == 1:   # its error, if any, is already said
+        if processor.outputs:
+            what = f"{processor.written} frames" if jobs[0].video else "it"
+            print(f"vcam: wrote {what} to {jobs[0].output}", file=sys.stderr)
+        return 2 if processor.failures else 0
+    print(f"vcam: wrote {processor.outputs} of {len(jobs)} outputs to {args.output}", file=sys.stderr)
     if processor.failures:
         print(f"vcam: {len(processor.failures)} input(s) failed; see the messages above", file=sys.stderr)
         return 2
@@ -214,6 +256,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise VcamError(f"--seconds must be 1 to 3600, got {args.seconds}", "give a duration in seconds")
     if args.plot:
         bench.check_plot_path(args.plot)
+        verify.refuse_inputs(Path(args.plot), [args.source, args.background, args.model], "--plot")
     frames = round(args.seconds * args.fps) if args.seconds else args.frames
     base = settings_from_args(args)
     sizes = [bench.parse_resolution(r) for r in args.resolution]
@@ -265,16 +308,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     debug = args.debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if args.verbose else logging.WARNING,
                         format="vcam: %(message)s", stream=sys.stderr)
+    quiet.libraries(debug or args.verbose)
     try:
         return COMMANDS[args.command](args)
     except VcamError as exc:
         if debug:
-            raise
+            traceback.print_exc()   # the same exit code with or without --debug
         print(f"vcam: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:   # a native library that cannot load (built for another NumPy, ...)
         if debug:
-            raise
+            traceback.print_exc()
         print(f"vcam: error: a library vcam needs cannot be imported ({' '.join(str(exc).split())}): "
               "`vcam doctor` names it and the fix", file=sys.stderr)
         return 2

@@ -4,15 +4,16 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-import uuid
 from pathlib import Path
 from typing import Optional
 
 import cv2
 import numpy as np
 
+from vcam import quiet
 from vcam.errors import VcamError
 from vcam.resources import IMAGE_SUFFIXES
+from vcam.verify import write_file
 
 MAX_PIXELS = 64_000_000
 
@@ -194,8 +195,12 @@ def load_image(path: Path, what: str = "image") -> np.ndarray:
             raise VcamError(f"{what} {path} says it is {size[0]}x{size[1]} pixels", "give a picture with something in it")
         _check_pixels(path, what, *size)
     # IMREAD_COLOR applies the EXIF orientation (phone photos); ANYDEPTH keeps 16-bit and float.
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    with quiet.native_stderr():   # libpng's and libjpeg's own words for a damaged file
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if img is None or img.size == 0:
+        if size is not None:   # a header we know, then data that does not decode
+            raise VcamError(f"{what} {path} cannot be decoded: the file is damaged or cut short",
+                            "give a complete picture (copy or save it again)")
         raise VcamError(f"{what} {path} cannot be read as a picture",
                         f"give a {', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} file")
     _check_pixels(path, what, img.shape[1], img.shape[0])
@@ -212,11 +217,12 @@ class VideoReader:
 
     def __init__(self, path: Path, what: str = "video") -> None:
         self.path = check_file(Path(path), what)
-        self._cap = cv2.VideoCapture(str(self.path))
-        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        self._cap = _open_video(self.path)
+        opened = self._cap.isOpened()
+        ok, first = self._cap.read() if opened else (False, None)
         if not ok or first is None:
             self._cap.release()
-            raise VcamError(f"{what} {self.path} cannot be read as a video", "give an .mp4, .avi, .mov, .mkv or .webm file")
+            raise _unreadable_video(self.path, what, opened)
         self.frame = first
         self._first_pending = True
         self.size = (first.shape[1], first.shape[0])
@@ -236,7 +242,7 @@ class VideoReader:
             ok, frame = self._cap.read(self.frame)
             if not ok:
                 self._cap.release()
-                self._cap = cv2.VideoCapture(str(self.path))
+                self._cap = _open_video(self.path)
                 ok, frame = self._cap.read(self.frame)
         if not ok or frame is None or frame.shape != self.frame.shape:
             return None
@@ -245,6 +251,42 @@ class VideoReader:
 
     def close(self) -> None:
         self._cap.release()
+
+
+# Container signatures: a file that has one but gives no frame has no video stream OpenCV can
+# decode (an audio-only file, or a damaged one), which is not the same as not being a video.
+_CONTAINERS = ((4, b"ftyp", "MP4/MOV"), (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"), (8, b"AVI ", "AVI"),
+               (0, b"GIF8", "GIF"))
+
+
+def _open_video(path: Path) -> "cv2.VideoCapture":
+    """Open a video file; the rotation its metadata asks for (phone videos) is applied."""
+    cap = cv2.VideoCapture(str(path))
+    if cap.isOpened() and hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO"):
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
+
+
+def _unreadable_video(path: Path, what: str, opened: bool) -> VcamError:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        return VcamError(f"{what} {path} cannot be read ({exc.strerror})", "check that you may read it")
+    kind = next((name for at, sig, name in _CONTAINERS if head[at:at + len(sig)] == sig), None)
+    if kind is None:
+        return VcamError(f"{what} {path} is not a video file OpenCV can read",
+                         "give an .mp4, .avi, .mov, .mkv, .webm or .gif file")
+    if opened:
+        return VcamError(f"{what} {path} ({kind}) holds no frames", "give a video with at least one frame")
+    return VcamError(f"{what} {path} ({kind}) has no video stream that can be decoded (an audio-only, "
+                     "damaged or cut file, or a codec this OpenCV lacks)", "check that the video plays, or convert it to H.264 .mp4")
+
+
+def short_read(read: int, said: int) -> bool:
+    """Whether ``read`` frames fall short of the ``said`` count in a file's header, beyond the
+    rounding some containers have in it (1%, at least one frame)."""
+    return said > 0 and read < said - max(1, said // 100)
 
 
 def cover_fit(img: np.ndarray, width: int, height: int, *, top: float = 0.5) -> np.ndarray:
@@ -259,26 +301,24 @@ def cover_fit(img: np.ndarray, width: int, height: int, *, top: float = 0.5) -> 
     return cv2.resize(crop, (width, height), interpolation=interp)
 
 
-def partial_name(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` that keeps its suffix (encoders choose by suffix)."""
-    return path.with_name(f".{path.stem}.partial-{uuid.uuid4().hex[:8]}{path.suffix}")
-
-
-def write_image(path: Path, img: np.ndarray) -> None:
-    """Write RGB, RGBA or grey uint8 ``img`` atomically: ``path`` is either whole or untouched."""
-    path = Path(path)
+def encode_image(path: Path, img: np.ndarray) -> np.ndarray:
+    """RGB, RGBA or grey uint8 ``img`` encoded in memory as the type ``path``'s suffix names."""
     if img.ndim == 3 and img.shape[2] == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     elif img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
-    tmp = partial_name(path)
     try:
-        if not cv2.imwrite(str(tmp), img):
-            raise VcamError(f"cannot write {path}", "use a .png or .jpg name in a writable folder")
-        os.replace(tmp, path)
-    except cv2.error as exc:
-        raise VcamError(f"cannot write {path} ({exc.err})", "use a .png or .jpg name in a writable folder") from None
-    except OSError as exc:
-        raise VcamError(f"cannot write {path} ({exc.strerror})", "choose a writable output folder") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+        ok, data = cv2.imencode(Path(path).suffix.lower() or ".png", img)
+    except cv2.error:
+        ok, data = False, None
+    if not ok:
+        raise VcamError(f"cannot write {path}: OpenCV cannot encode a {Path(path).suffix or 'picture'} file",
+                        "name it .png or .jpg")
+    return data
+
+
+def write_image(path: Path, img: np.ndarray) -> None:
+    """Write RGB, RGBA or grey uint8 ``img`` atomically: ``path`` is either whole or untouched.
+    The picture is encoded in memory, so a failing disk is told by its cause (full, read-only,
+    permission), never as an encoder error."""
+    write_file(Path(path), encode_image(path, img))

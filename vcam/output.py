@@ -6,6 +6,7 @@ a virtual camera fed (repeating the last frame) when no new one comes in time.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -17,10 +18,10 @@ from typing import Callable, Optional, Protocol
 import cv2
 import numpy as np
 
+from vcam import verify
 from vcam.config import OutputSettings
 from vcam.errors import VcamError
 from vcam.handoff import Frame, Mailbox
-from vcam.media import partial_name
 from vcam.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class VirtualCameraSink:
         if backend is not None and backend not in pyvirtualcam.camera.BACKENDS:
             raise VcamError(f"unknown virtual camera backend {backend!r}",
                             f"expected one of: {', '.join(pyvirtualcam.camera.BACKENDS) or 'none installed'}")
+        self.size = width, height = even_size(width, height, "the virtual camera")
         try:
             cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB, device=device, backend=backend)
             if cam.native_fmt == pyvirtualcam.PixelFormat.I420:
@@ -102,10 +104,19 @@ class VirtualCameraSink:
         self.device = cam.device   # the device path apps open (what on-demand watches)
         self.fmt = cam.fmt.name
         self._i420 = np.empty((height * 3 // 2, width), np.uint8) if self.fmt == "I420" else None
+        self._rgb: Optional[np.ndarray] = None   # a frame cut to even sides, for an RGB device
         self.name = f"virtual camera {cam.device} ({cam.backend}, {self.fmt})"
         log.info("publishing to %s at %dx%d %.0f fps", self.name, width, height, fps)
 
     def convert(self, frame: np.ndarray) -> np.ndarray:
+        w, h = self.size
+        if frame.shape[1] != w or frame.shape[0] != h:   # an odd side: the last column or row left out
+            frame = frame[:h, :w]
+            if self._i420 is None:
+                if self._rgb is None:
+                    self._rgb = np.empty((h, w, 3), np.uint8)
+                np.copyto(self._rgb, frame)
+                return self._rgb
         if self._i420 is None:
             return frame
         return cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420, dst=self._i420)
@@ -119,8 +130,27 @@ class VirtualCameraSink:
             self._cam = None
 
 
+def even_size(width: int, height: int, what: str) -> tuple[int, int]:
+    """Video devices and encoders take YUV 4:2:0, which needs even sides: an odd side loses its
+    last column or row, and that is said once."""
+    even = (width - width % 2, height - height % 2)
+    if even != (width, height):
+        _say_even(what, width, height)
+    return even
+
+
+@functools.lru_cache(maxsize=None)
+def _say_even(what: str, width: int, height: int) -> None:
+    """Once per process for each output and size (a benchmark opens its sink twice per run)."""
+    cut = " and ".join(side for side, odd in (("last column", width % 2), ("last row", height % 2)) if odd)
+    log.warning("%s needs even sides: %dx%d frames go out as %dx%d (the %s left out)",
+                what, width, height, width - width % 2, height - height % 2, cut)
+
+
 class VideoFileSink:
-    """A video file, written under a temporary name and renamed into place by :meth:`close`."""
+    """A video file, written under a temporary name; :meth:`close` opens it again to check that
+    it holds every frame written before renaming it into place, so an earlier file of that name
+    is only replaced by a complete one."""
 
     keep_fed = False
 
@@ -135,36 +165,77 @@ class VideoFileSink:
         if not os.access(self.path.parent, os.W_OK):
             raise VcamError(f"folder {self.path.parent} is not writable", "choose another output folder")
         self.name = str(self.path)
-        self._tmp = partial_name(self.path)
+        self.size = width, height = even_size(int(width), int(height), f"video {self.path.name}")
+        self._tmp = verify.partial_name(self.path)
         self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*VIDEO_FOURCC[suffix]),
-                                       float(fps), (int(width), int(height)))
+                                       float(fps), (width, height))
         if not self._writer.isOpened():
             self._tmp.unlink(missing_ok=True)
-            raise VcamError(f"cannot write video {self.path}", "choose a writable .mp4 or .avi path")
-        self._bgr = np.empty((int(height), int(width), 3), np.uint8)
+            reason = "the disk is full" if verify.disk_full(self.path.parent) else "OpenCV's encoder did not start"
+            raise VcamError(f"cannot write video {self.path}: {reason}", "choose another .mp4 or .avi path")
+        self._bgr = np.empty((height, width, 3), np.uint8)
         self.frames = 0
 
     def convert(self, frame: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(frame, cv2.COLOR_RGB2BGR, dst=self._bgr)
+        w, h = self.size
+        return cv2.cvtColor(frame[:h, :w], cv2.COLOR_RGB2BGR, dst=self._bgr)
 
     def send(self, data: np.ndarray) -> None:
         self._writer.write(data)
         self.frames += 1
 
     def close(self, *, keep: bool = True) -> None:
-        """Finish the file; with ``keep=False`` (or no frame written) nothing is left behind."""
+        """Finish the file, check it and rename it into place; with ``keep=False`` (or no frame
+        written) nothing is left behind. A file that does not hold every frame written is
+        removed with one :class:`VcamError` naming the cause; an earlier file stays as it was."""
         if self._writer is None:
             return
         self._writer.release()
         self._writer = None
         try:
             if keep and self.frames:
+                verify.check_video(self._tmp, self.path, self.frames, self.size)
                 os.replace(self._tmp, self.path)
-                return
         except OSError as exc:
-            raise VcamError(f"cannot write {self.path} ({exc.strerror})", "choose another output path") from None
+            raise verify.write_error(self.path, exc) from None
         finally:
             self._tmp.unlink(missing_ok=True)
+
+
+class FrameFolder:
+    """A video's frames as numbered PNG pictures in a folder, all or none: each is written under
+    a hidden partial name, and :meth:`commit` renames them all once the video is complete, so a
+    failure, a damaged input or a signal leaves the folder as it was."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._written: list[tuple[Path, Path]] = []
+
+    def write(self, index: int, picture: np.ndarray) -> None:
+        from vcam.media import encode_image
+
+        final = self.folder / f"{index:06d}.png"
+        partial = verify.partial_name(final)
+        data = encode_image(final, picture)
+        self._written.append((partial, final))
+        try:
+            verify.write_new(partial, data)
+        except OSError as exc:
+            raise verify.write_error(final, exc) from None
+
+    def commit(self) -> int:
+        try:
+            for partial, final in self._written:
+                os.replace(partial, final)
+        except OSError as exc:
+            raise verify.write_error(self.folder, exc) from None
+        done, self._written = len(self._written), []
+        return done
+
+    def abort(self) -> None:
+        for partial, _ in self._written:
+            partial.unlink(missing_ok=True)
+        self._written = []
 
 
 class NullSink:

@@ -136,13 +136,19 @@ class Pipeline:
             if t is not threading.current_thread():
                 t.join(timeout=5)
         self._threads = []
+        failed: Optional[VcamError] = None
         if self.publisher is not None:
-            self.publisher.sink.close()
+            try:
+                self.publisher.sink.close()   # a video file is checked here, and may be refused
+            except VcamError as exc:
+                failed = exc
         if self.engine is not None:
             self.engine.close()
         if self._out_pool is not None:
             self._out_pool.close()
         self._done.set()
+        if failed is not None:
+            raise failed
 
     stop = close
 

@@ -6,7 +6,6 @@ itself resizes nothing and the matte comes back at model resolution (the matte s
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -15,6 +14,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from vcam import quiet
 from vcam.config import MODELS
 from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.errors import VcamError
@@ -22,20 +22,6 @@ from vcam.errors import VcamError
 log = logging.getLogger(__name__)
 
 INPUT_SIZES = {"general": (256, 256), "landscape": (256, 144)}
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Point file descriptor 2 at /dev/null for a moment: MediaPipe's C++ logs bypass Python."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def load_mediapipe():
@@ -67,7 +53,7 @@ class MediaPipeSegmenter:
         self.output_size = INPUT_SIZES[model]
         w, h = self.output_size
         self._input = np.zeros((h, w, 3), np.uint8)
-        with _native_stderr_silenced():  # TFLite and absl chatter on the first inference
+        with quiet.native_stderr():  # TFLite and absl chatter on the first inference
             self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == "general" else 1)
             self._graph.process(self._input)
         self._warp_for: Optional[tuple[int, int]] = None

@@ -47,6 +47,7 @@ PROVIDERS = {
 }
 # Where I/O binding keeps tensors that stay on the device (recurrent state, unused outputs).
 DEVICES = {"tensorrt": "cuda", "cuda": "cuda", "directml": "dml"}
+MIN_MAP_SIDE = 16          # a person map smaller than this is no map (a classifier's 1x2 scores)
 MODNET_REF_SIDE = 512      # MODNet's own inference scales the short side to this
 RVM_MAX_SIDE = 1280        # larger frames are scaled down to this long side before RVM
 RVM_DOWNSAMPLED_SIDE = 480  # RVM's guidance: its low-resolution pass between 256 and 512 pixels
@@ -430,6 +431,11 @@ class OnnxSegmenter:
                                     "expected a model of the type given by --model-type") from None
                 failures.append(f"{short} failed on a test frame ({_reason(exc)})")
                 continue
+            if min(test.shape) < MIN_MAP_SIDE:   # a classifier's scores, not a picture of the person
+                raise VcamError(f"model {path} gives a {'x'.join(map(str, test.shape))} output: not a map of the "
+                                f"person (a segmenter's or matting model's output is at least "
+                                f"{MIN_MAP_SIDE}x{MIN_MAP_SIDE})",
+                                "give a person segmentation or matting model (selfie, MODNet, RVM)")
             if failures:
                 log.warning("onnx: %s; using %s", "; ".join(failures), short)
             self._session, self._adapter = session, adapter

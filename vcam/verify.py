@@ -1,0 +1,120 @@
+"""Outputs checked before they take their final name, write errors told by their real cause,
+and inputs that must never be written to.
+
+Every file vcam writes goes to a hidden partial name beside its target first; only a complete,
+checked file is renamed over the target, so an earlier output stays untouched until the new one
+is whole, and a failure leaves nothing half-written.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+from vcam.errors import VcamError
+
+_CAUSES = {
+    errno.ENOSPC: ("the disk is full", "free some space, or write to another disk"),
+    getattr(errno, "EDQUOT", -1): ("the disk quota is used up", "free some space, or write to another disk"),
+    errno.EACCES: ("permission denied", "choose a folder you may write to"),
+    errno.EPERM: ("permission denied", "choose a folder you may write to"),
+    errno.EROFS: ("the file system is read-only", "choose a writable folder"),
+    errno.ENOENT: ("its folder does not exist", "create the folder, or choose another output"),
+    errno.EISDIR: ("it is a folder", "give a file name"),
+}
+LOW_SPACE = 4 << 20   # bytes free below which a failed or short write is put down to a full disk
+
+
+def write_error(path: Union[str, Path], exc: OSError) -> VcamError:
+    """``cannot write PATH: the disk is full`` and the like, from an OSError's errno."""
+    cause, fix = _CAUSES.get(exc.errno, (exc.strerror or type(exc).__name__, "choose another output path"))
+    return VcamError(f"cannot write {path}: {cause}", fix)
+
+
+def disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < LOW_SPACE
+    except OSError:
+        return False
+
+
+def partial_name(path: Path) -> Path:
+    """A hidden temporary name beside ``path`` that keeps its suffix (encoders choose by suffix)."""
+    return path.with_name(f".{path.stem}.partial-{uuid.uuid4().hex[:8]}{path.suffix}")
+
+
+def write_file(path: Path, data) -> None:
+    """Write ``data`` (bytes or a uint8 array) as ``path``, atomically: under a partial name,
+    checked for its full length, then renamed over ``path``. Raises one :class:`VcamError`."""
+    path = Path(path)
+    tmp = partial_name(path)
+    try:
+        write_new(tmp, data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_new(path: Path, data) -> None:
+    """Create ``path`` (it must not exist) holding ``data``, checked for its full length; raises
+    OSError (a short file counts as a full disk where the disk is full)."""
+    view = memoryview(data).cast("B")
+    with open(path, "xb") as f:
+        f.write(view)
+    if Path(path).stat().st_size != view.nbytes:
+        raise OSError(errno.ENOSPC if disk_full(Path(path).parent) else errno.EIO, "the file came out short")
+
+
+def check_video(written: Path, final: Path, frames: int, size: tuple[int, int]) -> None:
+    """Open a finished video file again: it must hold ``frames`` frames of ``size`` and its last
+    frame must decode. Raises :class:`VcamError` naming the cause (a full disk, or the encoder)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(written))
+    problem: Optional[str] = None
+    try:
+        if not cap.isOpened():
+            problem = "the file cannot be opened again"
+        else:
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            got = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+            if got != tuple(size):
+                problem = f"it came out {got[0]}x{got[1]}, not {size[0]}x{size[1]}"
+            elif count != frames:
+                problem = f"it holds {count} of the {frames} frames written"
+            else:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
+                if not cap.read()[0]:
+                    problem = "its last frame cannot be read back"
+    finally:
+        cap.release()
+    if problem:
+        if disk_full(Path(final).parent):
+            raise VcamError(f"cannot write {final}: the disk is full ({problem})",
+                            "free some space, or write to another disk; nothing was replaced")
+        raise VcamError(f"cannot write {final}: the encoder wrote an incomplete file ({problem})",
+                        "try .avi instead of .mp4, or another folder; nothing was replaced")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same path, a symbolic or a hard link."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:   # one of them does not exist (yet)
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def refuse_inputs(output: Path, inputs: Iterable[Union[str, Path, None]], what: str = "output") -> None:
+    """Raise when ``output`` is one of ``inputs`` (a source, a background, a model): no path
+    given as an input is ever written to."""
+    for given in inputs:
+        if given is None or str(given) == "":
+            continue
+        if same_file(Path(output), Path(given).expanduser()):
+            raise VcamError(f"{what} {output} is also an input ({given}): writing it would destroy it",
+                            "choose another output name")
