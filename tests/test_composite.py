@@ -327,7 +327,7 @@ def bad_background(tmp_path: Path, kind: str) -> Path:
     ("corrupt-png", "cannot be read as a picture"),
     ("truncated-png", "cannot be decoded: the file is damaged or cut short"),
     ("text", "cannot be read as a picture"),
-    ("corrupt-video", r"\(MP4/MOV\) has no video stream that can be decoded"),
+    ("corrupt-video", "(MP4/MOV) has no video stream that can be decoded"),
 ])
 def test_bad_background_raises_a_helpful_error(tmp_path, kind, message):
     path = bad_background(tmp_path, kind)
