@@ -14,6 +14,7 @@ Contract (scripts rely on it):
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -106,9 +107,11 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
     return jobs
 
 
-def _prepare_folder(folder: Path) -> None:
+def _prepare_folder(folder: Path) -> bool:
+    """Make sure ``folder`` exists and is writable; True when it was created here."""
     if folder.exists() and not folder.is_dir():
         raise VcamError(f"output {folder} is a file, expected a folder", "give a folder, or a single input")
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -117,8 +120,9 @@ def _prepare_folder(folder: Path) -> None:
     try:
         probe.touch()
         probe.unlink()
-    except OSError:
-        raise VcamError(f"output folder {folder} is not writable", "choose another output folder") from None
+    except OSError as exc:
+        raise verify.write_error(folder, exc) from None
+    return created
 
 
 class Processor:
@@ -155,9 +159,16 @@ class Processor:
 
     def run(self, jobs: list[Job]) -> None:
         frames_to_folder = self.effect in ("matte", "cutout")
-        for folder in {j.output if j.video and frames_to_folder and j.output.suffix.lower() not in VIDEO_FOURCC
-                       else j.output.parent for j in jobs}:
-            _prepare_folder(folder)
+        created = [folder for folder in {j.output if j.video and frames_to_folder and j.output.suffix.lower() not in VIDEO_FOURCC
+                                         else j.output.parent for j in jobs} if _prepare_folder(folder)]
+        try:
+            self._run(jobs)
+        finally:   # a folder made for outputs that never came is not left behind
+            for folder in created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()   # only when empty
+
+    def _run(self, jobs: list[Job]) -> None:
         images = [j for j in jobs if not j.video]
         for i, job in enumerate(images):
             try:

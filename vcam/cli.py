@@ -28,7 +28,7 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--light-wrap", type=float, default=EffectSettings.light_wrap,
                    help=f"0..1, how much a replaced background's light spills onto your edge (default: {EffectSettings.light_wrap:g})")
     p.add_argument("--harmonize", type=float, default=EffectSettings.harmonize,
-                   help="0..1, how far your colours move towards a replaced background's light (default: 0, off)")
+                   help=f"0..1, how far your colours move towards a replaced background's light, 0 is off (default: {EffectSettings.harmonize:g})")
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
     p.add_argument("--backend", default=SegmentSettings.backend,
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="picture, folder of pictures, or video")
     proc.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output file or folder")
     proc.add_argument("--allow-short", action="store_true",
-                      help="keep the frames of a damaged or cut video that could be read (default: refuse it, write nothing)")
+                      help="keep the frames of a damaged or cut video that could be read; without it such a video "
+                           "is refused and nothing is written")
     _segment_args(proc, FILE_EFFECTS, effect="matte")
 
     bench = sub.add_parser("bench", help="measure fps, per-stage ms, latency and CPU of the real pipeline")

@@ -1,8 +1,8 @@
 """Native libraries' own messages (FFmpeg's, libpng's, TFLite's) kept out of the user's terminal:
 vcam says what went wrong in its own words. ``-v`` and ``--debug`` let them through.
 
-FFmpeg (inside OpenCV) reads ``OPENCV_FFMPEG_LOGLEVEL`` when it is first used: vcam sets it to
-quiet on import unless the user set it. libpng and MediaPipe write to file descriptor 2 from C,
+FFmpeg (inside OpenCV) reads ``OPENCV_FFMPEG_LOGLEVEL`` when ``cv2`` is imported: vcam sets it
+to quiet on its own import, before that, unless the user set it. libpng and MediaPipe write to file descriptor 2 from C,
 past Python: :func:`native_stderr` catches that for a moment and logs it at debug level.
 """
 from __future__ import annotations
@@ -22,9 +22,10 @@ if not USER_SET:
 
 
 def libraries(verbose: bool) -> None:
-    """Called by the command line before any video is opened: FFmpeg's errors shown with -v."""
+    """Called by the command line before OpenCV is imported (it reads the level then): with -v
+    FFmpeg's errors are shown as OpenCV shows them by default."""
     if verbose and not USER_SET:
-        os.environ[FFMPEG_LEVEL] = "16"   # AV_LOG_ERROR, OpenCV's own default
+        os.environ.pop(FFMPEG_LEVEL, None)
 
 
 @contextlib.contextmanager
