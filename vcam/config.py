@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from vcam import verify
 from vcam.errors import VcamError
 
 LIVE_EFFECTS = ("none", "blur", "bokeh", "replace", "color")
@@ -69,13 +70,13 @@ def write_json(path: Path, data: Any, what: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
-        raise VcamError(f"cannot save {what} to {path} ({exc.strerror})", "check the folder's permissions") from None
+        raise VcamError(f"cannot save {what} to {path}: {verify.cause(exc)[0]}", verify.cause(exc)[1]) from None
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2)
         os.replace(tmp, path)
     except OSError as exc:
-        raise VcamError(f"cannot save {what} to {path} ({exc.strerror})", "check that it is a writable file") from None
+        raise VcamError(f"cannot save {what} to {path}: {verify.cause(exc)[0]}", verify.cause(exc)[1]) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 

@@ -28,10 +28,15 @@ _CAUSES = {
 LOW_SPACE = 4 << 20   # bytes free below which a failed or short write is put down to a full disk
 
 
+def cause(exc: OSError) -> tuple[str, str]:
+    """(what went wrong, how to fix it) for an OSError, from its errno."""
+    return _CAUSES.get(exc.errno, (exc.strerror or type(exc).__name__, "choose another output path"))
+
+
 def write_error(path: Union[str, Path], exc: OSError) -> VcamError:
     """``cannot write PATH: the disk is full`` and the like, from an OSError's errno."""
-    cause, fix = _CAUSES.get(exc.errno, (exc.strerror or type(exc).__name__, "choose another output path"))
-    return VcamError(f"cannot write {path}: {cause}", fix)
+    what, fix = cause(exc)
+    return VcamError(f"cannot write {path}: {what}", fix)
 
 
 def disk_full(folder: Path) -> bool:

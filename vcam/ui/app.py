@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
+from vcam import verify
 from vcam.config import CaptureSettings, Settings
 from vcam.errors import VcamError
 from vcam.ui.controller import Controller
@@ -197,6 +198,14 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
             controller.close()
             panel.close()
             dispose(panel, controller)
-    if not pixmap.save(str(path), "PNG", 0):   # 0: the smallest file (zlib level 9)
-        raise VcamError(f"cannot write {path}", "choose a writable .png path")
+    tmp = verify.partial_name(Path(path))
+    try:   # written whole under a partial name, then renamed: an earlier picture stays until then
+        if not pixmap.save(str(tmp), "PNG", 0):   # 0: the smallest file (zlib level 9)
+            reason = "the disk is full" if verify.disk_full(Path(path).parent) else "Qt could not write it there"
+            raise VcamError(f"cannot write {path}: {reason}", "choose a writable .png path with free space")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise verify.write_error(path, exc) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return pixmap.width(), pixmap.height(), frames
