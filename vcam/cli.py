@@ -33,8 +33,8 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--backend", default=SegmentSettings.backend,
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
     p.add_argument("--model", default=SegmentSettings.model,
-                   help=f"segmentation model: {', '.join(MODELS)}, or with --backend onnx a .onnx file "
-                        f"(default: {SegmentSettings.model})")
+                   help=f"segmentation model: {', '.join(MODELS)}; with the onnx backend also modnet (matting-grade "
+                        f"edges; wants a GPU live) or a .onnx file (default: {SegmentSettings.model})")
     p.add_argument("--model-type", choices=MODEL_TYPES, default="auto",
                    help="type of a --model .onnx file; auto reads its inputs and outputs (default: auto)")
     p.add_argument("--provider", choices=PROVIDERS, default="auto",

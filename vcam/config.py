@@ -19,7 +19,9 @@ from vcam.errors import VcamError
 
 LIVE_EFFECTS = ("none", "blur", "bokeh", "replace", "color")
 FILE_EFFECTS = LIVE_EFFECTS + ("matte", "cutout")
-MODELS = ("general", "landscape")
+MODELS = ("general", "landscape")                                              # the selfie models, both backends
+MATTING_MODELS = ("modnet",)                                                   # bundled matting models, onnx backend
+ONNX_MODELS = MODELS + MATTING_MODELS
 MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
 PROVIDERS = ("auto", "tensorrt", "cuda", "directml", "coreml", "cpu")    # ONNX Runtime, best first
 

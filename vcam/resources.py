@@ -6,8 +6,10 @@ from pathlib import Path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif")   # an animated GIF is a video
-# The bundled selfie models (models/, installed as vcam.models), by model name.
-BUNDLED_MODELS = {"general": "selfie_segmentation.onnx", "landscape": "selfie_segmentation_landscape.onnx"}
+# The bundled models (models/, installed as vcam.models), by model name: the two selfie
+# segmenters and MODNet's photographic portrait matting (models/NOTICE-modnet.md).
+BUNDLED_MODELS = {"general": "selfie_segmentation.onnx", "landscape": "selfie_segmentation_landscape.onnx",
+                  "modnet": "modnet_photographic_portrait_matting.onnx"}
 
 
 def _package_dir(name: str) -> Path:

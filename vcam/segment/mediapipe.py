@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from vcam import quiet
-from vcam.config import MODELS
+from vcam.config import MATTING_MODELS, MODELS
 from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.errors import VcamError
 
@@ -46,6 +46,8 @@ def install_hint() -> str:
 
 class MediaPipeSegmenter:
     def __init__(self, model: str = "general") -> None:
+        if model in MATTING_MODELS:
+            raise VcamError(f"{model} is not a MediaPipe model", f"it runs on the onnx backend: --backend onnx --model {model}")
         if model not in MODELS:
             raise VcamError(f"unknown MediaPipe model {model!r}", f"expected one of: {', '.join(MODELS)}")
         selfie_segmentation = load_mediapipe()

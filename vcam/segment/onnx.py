@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from vcam import packages
-from vcam.config import MODELS, SegmentSettings
+from vcam.config import ONNX_MODELS, SegmentSettings
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS as BUNDLED
 
@@ -71,7 +71,7 @@ def _import_ort():
 
 
 def model_path(model: str) -> tuple[Path, str]:
-    """``general``/``landscape`` -> the bundled file; otherwise a path to a .onnx file."""
+    """``general``/``landscape``/``modnet`` -> the bundled file; otherwise a path to a .onnx file."""
     if model in BUNDLED:
         from vcam.resources import models_dir
 
@@ -82,7 +82,7 @@ def model_path(model: str) -> tuple[Path, str]:
     path = Path(model).expanduser()
     if not path.exists():
         raise VcamError(f"model file {model} does not exist",
-                        f"give {', '.join(MODELS)} or the path of an .onnx model file")
+                        f"give {', '.join(ONNX_MODELS)} or the path of an .onnx model file")
     if not path.is_file():
         raise VcamError(f"model {model} is not a file", "give the path of an .onnx model file")
     return path, path.name

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from vcam import segment
-from vcam.config import LIVE_EFFECTS, MODELS, PROVIDERS
+from vcam.config import LIVE_EFFECTS, ONNX_MODELS, PROVIDERS
 from vcam.stats import STAGES
 from vcam.ui import devices
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
@@ -268,7 +268,9 @@ class Panel(QMainWindow):
         self.backend_combo.activated.connect(lambda _: self.c.set_segment(backend=self.backend_combo.currentText()))
         form.addRow("Segmentation", self.backend_combo)
         self.model_combo = QComboBox()
-        self.model_combo.addItems(list(MODELS))
+        self.model_combo.addItems(list(ONNX_MODELS))
+        self.model_combo.setToolTip("general: the selfie model; landscape: faster; modnet: matting-grade edges and "
+                                    "hair, about 50 times the selfie model's cost (a GPU, or files)")
         self.model_combo.activated.connect(lambda _: self.c.set_segment(model=self.model_combo.currentText()))
         form.addRow("Model", self.model_combo)
         self.provider_combo = QComboBox()   # where the onnx backend runs: CPU, CUDA, ...
