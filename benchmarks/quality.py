@@ -64,7 +64,7 @@ from vcam.engine import Engine
 from vcam.errors import VcamError
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
-SETS = ("images", "stillness", "motion")
+SETS = ("images", "stillness", "motion", "composite")
 
 BF_LOOSE = 0.008        # boundary F tolerances, share of the diagonal
 BF_TIGHT = 0.0025
@@ -79,6 +79,10 @@ ZOOM = 0.2
 NOISE_SIGMA = 2.0
 MOTIONS = ("sweep", "lean", "zoom", "still")
 MAX_SHIFT = 5           # lag search range, frames
+COMPOSITE_SOFT = 2.0    # px: the composite set's true alpha has its edge blurred by this, so its
+                        # frames hold mixed pixels (as hair and motion blur do) with exact truth
+COMPOSITE_BAND = 0.01   # its error is taken within this share of the diagonal of the true outline
+COMPOSITE_MOTIONS = ("sweep", "still")
 # Portraits moved in the motion set, in order of use (webcam-like framing; long and loose hair,
 # glasses, a raised arm, two people), and portraits whose surroundings, with the person
 # inpainted, make the backgrounds (checked by eye: no other people in them).
@@ -127,7 +131,8 @@ def parse_config(spec: str) -> tuple[str, Settings]:
         raise VcamError(f"unknown configuration {spec!r}",
                         f"give one of {', '.join(NAMED)}, a settings .json file, or stage.field=value")
     label = Path(spec).stem if spec.endswith(".json") else spec
-    return label, settings.replace(effect=EffectSettings("matte"))
+    # A cut-out: the alpha is the matte's, and the RGB the colour vcam gives the person
+    return label, settings.replace(effect=EffectSettings("cutout", clean_edges=settings.effect.clean_edges))
 
 
 class Runner:
@@ -150,6 +155,11 @@ class Runner:
         if photo:
             return self.engine.process(frame, self._out, {}, photo=True).copy()
         return self.engine.process(frame, self._out, {}).copy()
+
+    def cutout(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(alpha, RGB) of the cut-out of ``frame``, the next of a video: copies."""
+        alpha = self.alpha(frame)
+        return alpha, self._out.copy()
 
     def close(self) -> None:
         self.engine.close()
@@ -342,13 +352,16 @@ def motion_pose(motion: str, t: int, frames: int) -> tuple[float, float, float]:
 
 
 def sequence(subject: Subject, background: np.ndarray, motion: str, frames: int,
-             seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+             seed: int, soft: float = 0.0, colour: bool = False) -> Iterator[tuple]:
     """Frames (RGB uint8) and their exact alpha (float32) of ``subject`` moving over
     ``background``. The person's bottom centre is pinned 40 px below the frame's bottom centre, so
-    the cut at the bottom of the portrait stays out of sight."""
+    the cut at the bottom of the portrait stays out of sight. ``soft``: the true alpha's edge
+    blurred by this many pixels. ``colour``: also yield the person's true colour (float32 RGB)."""
     fw, fh = MOTION_SIZE
     rng = np.random.default_rng(seed)
-    premultiplied = subject.rgb.astype(np.float32) * subject.alpha[..., None]
+    true_alpha = cv2.GaussianBlur(subject.alpha, (0, 0), soft) if soft > 0 else subject.alpha
+    premultiplied = subject.rgb.astype(np.float32) * true_alpha[..., None]
+    person = subject.rgb.astype(np.float32)
     bg = background.astype(np.float32)
     for t in range(frames):
         dx, degrees, scale = motion_pose(motion, t, frames)
@@ -356,11 +369,15 @@ def sequence(subject: Subject, background: np.ndarray, motion: str, frames: int,
         m[0, 2] += fw / 2 + dx - subject.pivot[0]
         m[1, 2] += fh + 40 - subject.pivot[1]
         fg = cv2.warpAffine(premultiplied, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=0)
-        alpha = cv2.warpAffine(subject.alpha, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=0)
+        alpha = cv2.warpAffine(true_alpha, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=0)
         np.clip(alpha, 0.0, 1.0, out=alpha)
         picture = fg + bg * (1.0 - alpha[..., None])
         picture += rng.standard_normal(picture.shape, dtype=np.float32) * np.float32(NOISE_SIGMA)
-        yield np.clip(picture + 0.5, 0, 255).astype(np.uint8), alpha
+        frame = np.clip(picture + 0.5, 0, 255).astype(np.uint8)
+        if colour:
+            yield frame, alpha, cv2.warpAffine(person, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=0)
+        else:
+            yield frame, alpha
 
 
 def motion_material(eval_dir: Path, limit: Optional[int]) -> list[tuple[Subject, np.ndarray]]:
@@ -420,6 +437,44 @@ def run_motion(runners: list[Runner], eval_dir: Path, limit: Optional[int], fram
     return result
 
 
+def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], frames: int) -> dict:
+    """The cut-out laid over a new background, against the truth laid over it: mean absolute
+    error (8-bit levels, all three channels) within ``COMPOSITE_BAND`` of the true outline, and
+    over the pixels the truth mixes (alpha 0.02 to 0.98), where the person's colour matters."""
+    material = motion_material(eval_dir, limit)
+    if not material:
+        raise VcamError(f"no portrait under {eval_dir / 'portraits'} suits the composite set", "check --eval")
+    fw, fh = MOTION_SIZE
+    reach = max(1, round(COMPOSITE_BAND * qm.diagonal((fh, fw))))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    rows: dict[str, list[dict]] = {r.label: [] for r in runners}
+    for si, (subject, background) in enumerate(material):
+        new = _gradient(1000 + si).astype(np.float32)
+        for mi, motion in enumerate(COMPOSITE_MOTIONS):
+            errors: dict[str, list[float]] = {r.label: [] for r in runners}
+            for r in runners:
+                r.reset()
+            for picture, alpha, person in sequence(subject, background, motion, frames, seed=200 * si + mi,
+                                                   soft=COMPOSITE_SOFT, colour=True):
+                mask = (alpha >= 0.5).astype(np.uint8)
+                band = (cv2.dilate(mask, disc) - cv2.erode(mask, disc)) > 0
+                mixed = (alpha > 0.02) & (alpha < 0.98)   # the truly mixed pixels, as in hair
+                a = alpha[..., None]
+                truth = person * a + new * (1.0 - a)
+                for r in runners:
+                    pa, rgb = r.cutout(picture)
+                    p = pa.astype(np.float32)[..., None] / 255.0
+                    err = np.abs(rgb.astype(np.float32) * p + new * (1.0 - p) - truth)
+                    errors[r.label].append((float(err[band].mean()), float(err[mixed].mean())))
+            for r in runners:
+                e = np.array(errors[r.label])
+                rows[r.label].append({"subject": subject.name, "motion": motion, "frames": frames,
+                                      "band_error": float(e[:, 0].mean()), "mixed_error": float(e[:, 1].mean())})
+            _progress(f"composite: portrait {subject.name}, {motion}, {frames} frames")
+    return {label: {"sequences": seqs, "mean": {k: _mean([s[k] for s in seqs]) for k in ("band_error", "mixed_error")}}
+            for label, seqs in rows.items()}
+
+
 # -- output -----------------------------------------------------------------------------------
 
 def _fmt(value, digits: int = 3) -> str:
@@ -468,6 +523,15 @@ def render(report: dict) -> str:
         parts.append(_table(f"motion: {MOTION_SIZE[0]}x{MOTION_SIZE[1]}, {seqs[0]['frames']} frames, portraits "
                             f"{', '.join(subjects)} (sweep peaks at {SWEEP_PEAK:g} px/frame)",
                             ["config", "motion", "IoU", "BF 0.25%", "dtSSD", "lag frames"], rows))
+    if "composite" in report:
+        res = report["composite"]
+        rows = [[c, s["subject"], s["motion"], _fmt(s["band_error"], 2), _fmt(s["mixed_error"], 2)]
+                for c, r in res.items() for s in r["sequences"]]
+        rows += [[c, "mean", "", _fmt(r["mean"]["band_error"], 2), _fmt(r["mean"]["mixed_error"], 2)] for c, r in res.items()]
+        parts.append(_table(f"composite: the cut-out over a new background, mean error in 8-bit levels within "
+                            f"{COMPOSITE_BAND:.0%} of the diagonal of the true outline, and where the truth is mixed "
+                            f"(true edge blurred {COMPOSITE_SOFT:g} px)",
+                            ["config", "portrait", "motion", "band error", "mixed error"], rows))
     parts.append(f"{report['seconds']['total']:.0f} s")
     return "\n".join(parts)
 
@@ -522,6 +586,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "images": lambda: run_images(runners, args.eval, args.limit, args.photo),
             "stillness": lambda: run_stillness(runners, args.eval, args.limit, args.frames),
             "motion": lambda: run_motion(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
+            "composite": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
         }
         for name in SETS:
             if name in sets:

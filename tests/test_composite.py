@@ -392,3 +392,37 @@ def test_harmonize_with_light_wrap_tints_the_person_and_keeps_the_wrap(tmp_path)
     inner = (slice(100, 170), slice(150, 170))
     np.testing.assert_array_equal(both[alpha == 0], wrapped[alpha == 0])
     assert both[inner][..., 2].mean() > wrapped[inner][..., 2].mean() + 5    # bluer inside too
+
+
+@pytest.mark.parametrize("effect", ["replace", "color", "cutout"])
+def test_clean_edges_take_the_old_background_out_of_a_soft_edge(tmp_path, effect):
+    """A person (F) over a room (B) with a soft edge: laid over a new background, the clean-edge
+    composite is near the truth a*F + (1-a)*N; the camera pixel would carry the room's colour."""
+    w, h = 320, 240
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = np.clip((100.0 - np.hypot(xx - 160, yy - 150)) / 12.0, 0.0, 1.0)        # a disc, 12 px soft rim
+    person = np.empty((h, w, 3), np.float32)
+    person[...] = (210, 170, 140)
+    room = np.empty((h, w, 3), np.float32)
+    room[...] = (40, 90, 200)
+    camera = np.clip(a[..., None] * person + (1 - a[..., None]) * room + 0.5, 0, 255).astype(np.uint8)
+    alpha = np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8)
+    new = np.full((h, w, 3), (20, 200, 60), np.uint8)
+    path = tmp_path / "new.png"
+    cv2.imwrite(str(path), cv2.cvtColor(new, cv2.COLOR_RGB2BGR))
+    truth = a[..., None] * person + (1 - a[..., None]) * new.astype(np.float32)
+    rim = (a > 0.05) & (a < 0.95)
+    errors = {}
+    for clean in (True, False):
+        settings = EffectSettings(effect, background=str(path) if effect == "replace" else None,
+                                  color=(20, 200, 60), light_wrap=0.0, clean_edges=clean)
+        comp = Compositor(settings, (w, h))
+        out = np.empty_like(camera)
+        comp.apply(camera, alpha, out)
+        comp.close()
+        if effect == "cutout":   # laid over the new background by whoever uses the cut-out
+            p = alpha.astype(np.float32)[..., None] / 255
+            out = out.astype(np.float32) * p + new.astype(np.float32) * (1 - p)
+        errors[clean] = np.abs(out.astype(np.float32) - truth)[rim].mean()
+        assert np.array_equal(np.asarray(out)[alpha == 255].astype(np.uint8), camera[alpha == 255])   # the person as shot
+    assert errors[True] < 0.35 * errors[False], errors

@@ -216,13 +216,13 @@ def test_configurations(quality):
     from vcam.errors import VcamError
 
     label, raw = quality.parse_config("raw")
-    assert label == "raw" and raw.matte.smoothing == 0.0 and raw.effect.effect == "matte"
+    assert label == "raw" and raw.matte.smoothing == 0.0 and raw.effect.effect == "cutout"
     assert raw.segment.backend == "onnx" and raw.segment.model == "general"
     assert raw.segment.follow is False and (raw.matte.threshold, raw.matte.softness) == (0.5, 1.0)
     _, default = quality.parse_config("default")
     from vcam.config import Settings
 
-    assert default.matte == Settings().matte and default.effect.effect == "matte"
+    assert default.matte == Settings().matte and default.effect.effect == "cutout" and default.effect.clean_edges
     label, tuned = quality.parse_config("matte.smoothing=0.3+matte.motion=0.1")
     assert tuned.matte.smoothing == 0.3 and tuned.matte.motion == 0.1
     assert quality.parse_config("segment.follow=false")[1].segment.follow is False

@@ -29,6 +29,9 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                    help=f"0..1, how much a replaced background's light spills onto your edge (default: {EffectSettings.light_wrap:g})")
     p.add_argument("--harmonize", type=float, default=EffectSettings.harmonize,
                    help=f"0..1, how far your colours move towards a replaced background's light, 0 is off (default: {EffectSettings.harmonize:g})")
+    p.add_argument("--no-clean-edges", dest="clean_edges", action="store_false",
+                   help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
+                        "instead of taking the old background out of it")
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
     p.add_argument("--backend", default=SegmentSettings.backend,
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
@@ -109,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
-                            color=parse_colour(args.color), light_wrap=args.light_wrap, harmonize=args.harmonize)
+                            color=parse_colour(args.color), light_wrap=args.light_wrap, harmonize=args.harmonize,
+                            clean_edges=args.clean_edges)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads),
                   matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect)

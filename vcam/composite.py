@@ -25,6 +25,7 @@ BLUR_SIGMA_SMALL = 2.0   # the least sigma kept at reduced size: 2 to 4 pixels t
 BOKEH_RADIUS_SMALL = 3.0  # the least disc radius kept at reduced size
 BOKEH_BLOOM = 3.0        # how much brighter a white highlight shines through the disc
 FILL = np.float32(0.001)  # weight of the pixel's own value, for where no background is near
+CLEAN_EDGE_REACH = 8.0  # how far (Gaussian sigma, pixels at 720p) the old background behind an edge is looked for
 WRAP_REACH = 0.02        # light wrap reaches this share of the frame height into the person
 HARMONY_WIDTH = 160      # colour statistics are taken on frames halved to about this width
 HARMONY_KEEP = 0.9       # share of the last frame's tint kept: the tint drifts, never flickers
@@ -76,7 +77,13 @@ class _Defocus:
         else:
             cv2.GaussianBlur(src, (0, 0), self._sigma, dst=dst, borderType=cv2.BORDER_REFLECT)
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
+    @property
+    def small_alpha(self) -> np.ndarray:
+        """The alpha at the reduced size, as :meth:`small` last reduced it (halo-free only)."""
+        return self._alpha
+
+    def small(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The defocused background at reduced size (a buffer kept here)."""
         self._shrink(frame, self._small)
         if self._shrink_alpha is not None:
             self._shrink_alpha(alpha, self._alpha)
@@ -87,7 +94,28 @@ class _Defocus:
         # Where no background is near (inside the person, where it is never seen) the pixel's
         # own unblurred value fills in.
         kernels.normalise(held, weight, self._plain, self._back, self._out, FILL)
-        cv2.resize(self._out, self.size, dst=out, interpolation=cv2.INTER_LINEAR)
+        return self._out
+
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
+        cv2.resize(self.small(frame, alpha), self.size, dst=out, interpolation=cv2.INTER_LINEAR)
+
+
+class _CleanEdge:
+    """The person's own colour at their soft edge (hair, motion blur), for a cut-out or a new
+    background: the camera pixel there still holds some of the old background, which would show
+    as a fringe of the old room. The old background behind the edge is estimated as the blur
+    does it, with the person left out (at reduced size, sampled where needed), and taken out of
+    each partly transparent pixel (:func:`vcam.kernels.unmix`)."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self._behind = _Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True)
+        self.fg = np.empty((size[1], size[0], 3), np.uint8)
+
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        np.copyto(self.fg, frame)
+        back = self._behind.small(frame, alpha)
+        kernels.unmix(frame, alpha, self._behind.small_alpha, back, self.fg)
+        return self.fg
 
 
 class _VideoBackground:
@@ -208,6 +236,8 @@ class Compositor:
         self._harmony: Optional[_Harmony] = None
         self._colour = np.array(settings.color, np.uint8)
         effect = settings.effect
+        # where the old background is not kept around the person: a cut-out, a new background
+        self._clean = _CleanEdge(size) if settings.clean_edges and effect in ("replace", "color", "cutout") else None
         if effect == "replace":
             path = media.check_file(Path(settings.background).expanduser(), "background")
             if path.suffix.lower() in VIDEO_SUFFIXES:
@@ -227,6 +257,8 @@ class Compositor:
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into ``out``."""
         effect = self.settings.effect
+        if self._clean is not None:
+            frame = self._clean(frame, alpha)
         if effect in ("none", "cutout"):   # a cut-out is the frame itself, made RGBA by the caller
             np.copyto(out, frame)
         elif effect == "color":

@@ -164,7 +164,9 @@ class EffectSettings:
     the background before blurring it, so their colours do not glow around them. ``light_wrap``:
     how much a replaced background's light spills onto the person's edge (0: none).
     ``harmonize``: how far the person's colour cast and brightness move towards the replaced
-    background's (0: not at all, 1: all the way), so they look lit by the same light."""
+    background's (0: not at all, 1: all the way), so they look lit by the same light.
+    ``clean_edges``: a cut-out or a new background carries the person's own colour at their soft
+    edge, with the old background taken out of it (no fringe of the old room in the hair)."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
@@ -172,12 +174,16 @@ class EffectSettings:
     halo_free: bool = True
     light_wrap: float = 0.3
     harmonize: float = 0.0
+    clean_edges: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)
         _check_number("blur", self.blur, 1.0, 100.0)
         _check_number("light_wrap", self.light_wrap, 0.0, 1.0)
         _check_number("harmonize", self.harmonize, 0.0, 1.0)
+        for name in ("halo_free", "clean_edges"):
+            if not isinstance(getattr(self, name), bool):
+                raise VcamError(f"{name} must be true or false, got {getattr(self, name)!r}", "use true or false")
         if self.effect == "replace" and not self.background:
             raise VcamError("effect 'replace' needs a background", "pass --background IMAGE_OR_VIDEO")
         if (not isinstance(self.color, tuple) or len(self.color) != 3

@@ -149,6 +149,52 @@ def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain):
 
 
 @njit(**_JIT)
+def unmix(fg, alpha, small_alpha, back, out):
+    """The person's own colour into ``out``: where ``alpha`` is partly transparent, the camera
+    pixel is a mix of the person and the old background, ``fg = a*F + (1-a)*B``; with ``back``
+    (an estimate of that background at reduced size, sampled bilinearly) ``F = (fg - (1-a)*B) / a``,
+    clipped to 0..255. Laid over a new background N, ``a*F + (1-a)*N`` is ``fg + (1-a)*(N - B)``:
+    the old background swapped for the new one.
+
+    Only the partly transparent pixels are written (``out`` holds a copy of ``fg`` already), and
+    only in the blocks whose reduced alpha ``small_alpha`` (the same size as ``back``, an area
+    average) is neither 0 nor 255: a few per cent of the frame. A block that averages to 0 or
+    255 can only hold soft pixels within 1/16 of sure, where F and the camera pixel agree."""
+    h, w = alpha.shape
+    bh, bw = back.shape[0], back.shape[1]
+    sy = np.float32(bh / h)
+    sx = np.float32(bw / w)
+    for by in range(bh):
+        ys, ye = (by * h) // bh, ((by + 1) * h) // bh
+        for bx in range(bw):
+            s = small_alpha[by, bx]
+            if s == 0 or s == 255:
+                continue
+            xs, xe = (bx * w) // bw, ((bx + 1) * w) // bw
+            for y in range(ys, ye):
+                fy = max(np.float32(0.0), (np.float32(y) + np.float32(0.5)) * sy - np.float32(0.5))
+                y0 = min(int(fy), bh - 1)
+                y1 = min(y0 + 1, bh - 1)
+                wy = fy - np.float32(y0)
+                for x in range(xs, xe):
+                    a = alpha[y, x]
+                    if a == 0 or a == 255:
+                        continue
+                    fx = max(np.float32(0.0), (np.float32(x) + np.float32(0.5)) * sx - np.float32(0.5))
+                    x0 = min(int(fx), bw - 1)
+                    x1 = min(x0 + 1, bw - 1)
+                    wx = fx - np.float32(x0)
+                    af = np.float32(a)
+                    keep = np.float32(255.0) - af
+                    for c in range(3):
+                        top = np.float32(back[y0, x0, c]) + wx * (np.float32(back[y0, x1, c]) - np.float32(back[y0, x0, c]))
+                        bot = np.float32(back[y1, x0, c]) + wx * (np.float32(back[y1, x1, c]) - np.float32(back[y1, x0, c]))
+                        b = top + wy * (bot - top)
+                        v = (np.float32(255.0) * np.float32(fg[y, x, c]) - keep * b) / af
+                        out[y, x, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)) + np.float32(0.5))
+
+
+@njit(**_JIT)
 def blend_color(fg, color, alpha, out):
     """out = fg * alpha + color * (1 - alpha); ``color`` is an RGB uint8 array of 3."""
     f = fg.reshape(-1)
@@ -271,6 +317,7 @@ def _run_every_kernel() -> None:
     blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain)
     blend_tinted(rgb, gain, rgb, u, rgb.copy())
     person_mean(rgb, u, np.zeros(3, np.float32))
+    unmix(rgb, u, u, rgb, rgb.copy())
     lut, back = np.zeros(256, np.float32), np.zeros(1024, np.uint8)
     frgb = np.zeros((2, 2, 3), np.float32)
     premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy())
