@@ -73,9 +73,14 @@ def test_cutout_is_rgba_with_the_matte_as_alpha(tmp_path, astronaut_png, astrona
     assert names(cutouts) == ["astronaut.png"]
     cut = read(cutouts / "astronaut.png")
     assert cut.shape == (512, 512, 4) and cut.dtype == np.uint8
-    np.testing.assert_array_equal(cut[..., :3], bgr(astronaut_rgb))
     np.testing.assert_array_equal(cut[..., 3], read(mattes / "astronaut.png"))
     assert 0.2 < np.mean(cut[..., 3] == 0) < 0.8   # transparent background, opaque person
+    sure = (cut[..., 3] == 0) | (cut[..., 3] == 255)
+    np.testing.assert_array_equal(cut[..., :3][sure], bgr(astronaut_rgb)[sure])   # the picture as shot
+    assert (cut[..., :3][~sure] != bgr(astronaut_rgb)[~sure]).any()              # the soft edge cleaned
+    plain = tmp_path / "plain"
+    assert main(["process", str(astronaut_png), "--effect", "cutout", "--no-clean-edges", "-o", str(plain)]) == 0
+    np.testing.assert_array_equal(read(plain / "astronaut.png")[..., :3], bgr(astronaut_rgb))
 
 
 def test_replace_with_harmonize_tints_the_person_and_refuses_a_bad_strength(tmp_path, astronaut_png, capsys):
