@@ -118,3 +118,43 @@ def test_rvm_through_vcam_process(tmp_path, astronaut_png):
     assert done.returncode == 0, done.stderr
     last = cv2.imread(str(tmp_path / "frames" / "000007.png"), cv2.IMREAD_GRAYSCALE)
     assert last.shape == (240, 320) and last[40:80, 120:180].mean() > 200
+
+
+def constant_matting_model(path: Path, value: float) -> Path:
+    """A model with MODNet's signature whose matte is ``value`` everywhere: one that mattes the
+    whole picture (1.0) or misses the person entirely (0.0)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["input"], ["grey"], axes=[1], keepdims=1),
+         helper.make_node("Mul", ["grey", "zero"], ["nothing"]),
+         helper.make_node("Add", ["nothing", "value"], ["output"])],
+        "constant",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "h", "w"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "h", "w"])],
+        [helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]), helper.make_tensor("value", TensorProto.FLOAT, [], [value])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_a_matting_model_is_held_to_where_the_selfie_model_sees_the_person(tmp_path, astronaut_rgb, value):
+    from vcam.engine import build_segmenter
+
+    path = constant_matting_model(tmp_path / f"constant{value:g}.onnx", value)
+    settings = SegmentSettings(model=str(path), model_type="modnet", threads=1)
+    guided = build_segmenter(settings)
+    plain = build_segmenter(SegmentSettings(model=str(path), model_type="modnet", threads=1, guide=False))
+    try:
+        assert guided.name.endswith("(selfie-guided)") and not guided.crop_ok
+        m = cv2.resize(guided.segment_photo(astronaut_rgb), (512, 512), interpolation=cv2.INTER_LINEAR)
+        assert m[70:120, 200:250].mean() > 0.9 and m[260:380, 100:260].mean() > 0.9   # missed: her core kept
+        r = regions(m)
+        assert r["flag"] < 0.1 and r["wall"] < 0.1           # everything matted: cut back to her
+        assert float(plain.segment(astronaut_rgb).mean()) == pytest.approx(value)   # unguided, as it is
+    finally:
+        guided.close()
+        plain.close()

@@ -116,6 +116,7 @@ class SegmentSettings:
     backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (README)
     model: str = "general"
     follow: bool = True
+    guide: bool = True               # a matting model (MODNet, RVM) held to the selfie model's person
     # The onnx backend's: the type of a user's .onnx ``model``, the execution provider, and CPU
     # threads (0: automatic, leaving cores for capture and compositing).
     model_type: str = "auto"

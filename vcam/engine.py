@@ -5,6 +5,7 @@ there and the parts in use stay; the new parts are swapped in at the start of th
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Optional
@@ -16,12 +17,23 @@ from vcam.composite import Compositor
 from vcam.config import SegmentSettings, Settings
 from vcam.matte import Matte
 from vcam.segment.framing import Framer
+from vcam.segment.guided import Guided
 
 
 def build_segmenter(settings: SegmentSettings):
-    """The segmenter ``settings`` names, inside a :class:`Framer` when it follows the person."""
+    """The segmenter ``settings`` names, inside a :class:`Framer` when it follows the person; a
+    matting model (which sees the whole frame) guided by the selfie model when ``guide``."""
     seg = segment.create(settings)
-    return Framer(seg) if settings.follow and getattr(seg, "crop_ok", True) else seg
+    if getattr(seg, "crop_ok", True):
+        return Framer(seg) if settings.follow else seg
+    if not settings.guide:
+        return seg
+    try:
+        selfie = segment.create(dataclasses.replace(settings, backend="onnx", model="general", model_type="auto"))
+    except BaseException:
+        seg.close()
+        raise
+    return Guided(seg, Framer(selfie) if settings.follow else selfie)
 
 
 class Engine:
