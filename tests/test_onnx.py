@@ -254,7 +254,7 @@ def test_modnet_adapter_scales_to_minus_one_one_at_multiples_of_32(tmp_path):
 
 def test_rvm_adapter_recycles_and_resets_the_recurrent_state(tmp_path):
     path = rvm(tmp_path / "rvm_mobilenetv3_fp32.onnx")
-    engine = Engine(Settings(segment=onnx_settings(model=str(path)), matte=MatteSettings(smoothing=0.0, threshold=0.5),
+    engine = Engine(Settings(segment=onnx_settings(model=str(path), guide=False), matte=MatteSettings(smoothing=0.0, threshold=0.5),
                              effect=EffectSettings("none")))
     try:
         seg = engine.segmenter
