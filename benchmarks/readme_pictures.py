@@ -73,6 +73,19 @@ def main() -> None:
     save("follow.jpg", np.hstack([label(whole[100:, 160:520], "whole frame to the model"),
                                   label(follow[100:, 160:520], "crop that follows the person")]))
 
+    # Hair over a new background: the camera's colour at the soft edge, or the person's own
+    # (clean edges), with the selfie model and with MODNet.
+    seaside = str(assets_dir() / "backgrounds" / "seaside.jpg")
+    hair = (slice(0, 170), slice(130, 330))
+    tiles = []
+    for model, name in (("general", "selfie model"), ("modnet", "MODNet")):
+        for clean in (False, True):
+            settings = Settings(segment=SegmentSettings(model=model),
+                                effect=EffectSettings("replace", background=seaside, clean_edges=clean))
+            tile = cv2.resize(render(portrait, settings)[hair], (300, 255), interpolation=cv2.INTER_CUBIC)
+            tiles.append(label(tile, f"{name}, {'clean edges' if clean else 'camera colour'}"))
+    save("edges.jpg", np.hstack(tiles))
+
 
 if __name__ == "__main__":
     main()
