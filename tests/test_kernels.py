@@ -230,7 +230,7 @@ def test_unmix_recovers_the_persons_colour_from_a_mixed_pixel():
     camera = np.clip(a * fg_true + (1 - a) * back.astype(np.float32)[:1, :1] + 0.5, 0, 255).astype(np.uint8)
     small_alpha = cv2.resize(alpha, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
     out = camera.copy()
-    kernels.unmix(camera, alpha, small_alpha, back, out)
+    kernels.unmix(camera, alpha, small_alpha, back, *kernels.bilinear_columns(w, w // 4), out)
     soft = (alpha > 0) & (alpha < 255)
     err = np.abs(out.astype(np.float32) - fg_true)[soft].max()
     assert err <= 255 / 32 + 1, err                       # rounding of I, divided by a >= 32/255

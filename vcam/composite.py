@@ -26,6 +26,7 @@ BOKEH_RADIUS_SMALL = 3.0  # the least disc radius kept at reduced size
 BOKEH_BLOOM = 3.0        # how much brighter a white highlight shines through the disc
 FILL = np.float32(0.001)  # weight of the pixel's own value, for where no background is near
 CLEAN_EDGE_REACH = 8.0  # how far (Gaussian sigma, pixels at 720p) the old background behind an edge is looked for
+CLEAN_EDGE_SIGMA_SMALL = 1.0   # ... at a size reduced until that sigma is 1 to 2 pixels
 WRAP_REACH = 0.02        # light wrap reaches this share of the frame height into the person
 HARMONY_WIDTH = 160      # colour statistics are taken on frames halved to about this width
 HARMONY_KEEP = 0.9       # share of the last frame's tint kept: the tint drifts, never flickers
@@ -49,10 +50,11 @@ class _Defocus:
     so lights bloom into bright discs; otherwise a Gaussian. All of it runs at a size reduced by a
     power of two (OpenCV's fast halving), then one bilinear scale-up."""
 
-    def __init__(self, size: tuple[int, int], strength: float, *, bokeh: bool, halo_free: bool) -> None:
+    def __init__(self, size: tuple[int, int], strength: float, *, bokeh: bool, halo_free: bool,
+                 least: Optional[float] = None) -> None:
         w, h = self.size = size
         reach = strength * h / 720.0 * (1.5 if bokeh else 1.0)   # sigma, or the disc's radius
-        least = BOKEH_RADIUS_SMALL if bokeh else BLUR_SIGMA_SMALL
+        least = least or (BOKEH_RADIUS_SMALL if bokeh else BLUR_SIGMA_SMALL)
         factor = 1 << max(0, int(np.log2(max(1.0, reach / least))))
         small = (max(1, w // factor), max(1, h // factor))
         self._shrink = kernels.Downscaler(size, small)
@@ -108,13 +110,14 @@ class _CleanEdge:
     each partly transparent pixel (:func:`vcam.kernels.unmix`)."""
 
     def __init__(self, size: tuple[int, int]) -> None:
-        self._behind = _Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True)
+        self._behind = _Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True, least=CLEAN_EDGE_SIGMA_SMALL)
         self.fg = np.empty((size[1], size[0], 3), np.uint8)
+        self._columns = kernels.bilinear_columns(size[0], self._behind.small_alpha.shape[1])
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         np.copyto(self.fg, frame)
         back = self._behind.small(frame, alpha)
-        kernels.unmix(frame, alpha, self._behind.small_alpha, back, self.fg)
+        kernels.unmix(frame, alpha, self._behind.small_alpha, back, *self._columns, self.fg)
         return self.fg
 
 
