@@ -259,10 +259,10 @@ def test_rvm_adapter_recycles_and_resets_the_recurrent_state(tmp_path):
     try:
         seg = engine.segmenter
         assert seg.model_type == "rvm" and seg.name.endswith("rvm cpu")
-        frame = np.full((720, 1280, 3), (102, 30, 200), np.uint8)    # R = 0.4
-        ratio = 480 / 1280                                            # the low-resolution pass at 480
+        frame = np.full((540, 960, 3), (102, 30, 200), np.uint8)     # R = 0.4, at RVM's largest size
+        ratio = 384 / 960                                             # the low-resolution pass at 384
         first = seg.segment(frame).copy()
-        assert first.shape == (720, 1280)
+        assert first.shape == (540, 960)
         assert np.allclose(first, 0.2, atol=1e-6)                         # no state yet
         assert np.allclose(seg.segment(frame), 0.2 + 0.1 + 0.25 * ratio, atol=1e-6)    # one frame carried
         assert np.allclose(seg.segment(frame), 0.2 + 0.2 + 0.25 * ratio, atol=1e-6)    # two frames
@@ -273,17 +273,17 @@ def test_rvm_adapter_recycles_and_resets_the_recurrent_state(tmp_path):
         out = np.empty_like(frame)
         for generation, expected in ((1, 0.2), (1, 0.3 + 0.25 * ratio), (2, 0.2)):
             alpha = engine.process(frame, out, {}, generation)
-            assert abs(int(alpha[360, 640]) - round(255 * expected)) <= 1, (generation, alpha[360, 640])
+            assert abs(int(alpha[270, 480]) - round(255 * expected)) <= 1, (generation, alpha[270, 480])
         engine.reset()
         assert abs(int(engine.process(frame, out, {}, 2)[0, 0]) - 51) <= 1
 
-        # a 1080p frame is fed at 1280x720 (the state, of that size, carries on), and a change of
+        # a 1080p frame is fed at 960x540 (the state, of that size, carries on), and a change of
         # size starts the state afresh
         big = np.full((1080, 1920, 3), (102, 30, 200), np.uint8)
-        assert np.allclose(seg.segment(big), 0.3 + 0.25 * ratio, atol=1e-6) and seg.output_size == (1280, 720)
+        assert np.allclose(seg.segment(big), 0.3 + 0.25 * ratio, atol=1e-6) and seg.output_size == (960, 540)
         small = np.full((300, 400, 3), (102, 30, 200), np.uint8)
         assert np.allclose(seg.segment(small), 0.2, atol=1e-6)
-        assert np.allclose(seg.segment(small), 0.2 + 0.1 + 0.25 * 1.0, atol=1e-6)   # 400 px: ratio 1
+        assert np.allclose(seg.segment(small), 0.2 + 0.1 + 0.25 * 384 / 400, atol=1e-6)   # 400 px: ratio 0.96
     finally:
         engine.close()
 
