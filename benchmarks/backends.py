@@ -35,8 +35,10 @@ sys.path.insert(0, str(HERE))
 from score_mattes import iou  # noqa: E402
 
 
-def model_ms(backend: str, size: tuple[int, int], frames: int) -> tuple[str, float]:
-    seg = segment.create(SegmentSettings(backend=backend))
+def model_ms(backend, size: tuple[int, int], frames: int) -> tuple[str, float]:
+    """The segmenter's name and its median ms per frame of ``size`` on the demo source;
+    ``backend``: a backend's name or whole :class:`SegmentSettings`."""
+    seg = segment.create(backend if isinstance(backend, SegmentSettings) else SegmentSettings(backend=backend))
     source = DemoSource(*size, live=False)
     frame = np.empty((size[1], size[0], 3), np.uint8)
     times = []

@@ -14,37 +14,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import quality  # noqa: E402
+from backends import model_ms  # noqa: E402
 
-from vcam.capture import DemoSource  # noqa: E402
 from vcam.config import SegmentSettings, Settings  # noqa: E402
 from vcam.segment import onnx as onnx_backend  # noqa: E402
 
-SIZES = ((onnx_backend.RVM_MAX_SIDE, onnx_backend.RVM_DOWNSAMPLED_SIDE), (960, 480), (960, 384), (640, 320))
-
-
-def model_ms(path: Path, frames: int = 20) -> float:
-    seg = onnx_backend.OnnxSegmenter(SegmentSettings(model=str(path), threads=1))
-    source = DemoSource(1280, 720, live=False)
-    frame = np.empty((720, 1280, 3), np.uint8)
-    times = []
-    try:
-        for _ in range(frames):
-            source.read(frame)
-            t0 = time.perf_counter()
-            seg.segment(frame)
-            times.append(time.perf_counter() - t0)
-    finally:
-        seg.close()
-    return float(np.median(times[3:]) * 1000)
+SIZES = ((onnx_backend.RVM_MAX_SIDE, onnx_backend.RVM_DOWNSAMPLED_SIDE), (1280, 480), (960, 480), (640, 320))
 
 
 def main() -> int:
@@ -58,7 +39,7 @@ def main() -> int:
     print(f"{'max side':>8} {'coarse':>6} {'ms/720p':>8} {'IoU':>6} {'BF 0.25%':>8} {'dtSSD':>6}")
     for max_side, coarse in SIZES:
         onnx_backend.RVM_MAX_SIDE, onnx_backend.RVM_DOWNSAMPLED_SIDE = max_side, coarse
-        ms = model_ms(args.model)
+        _, ms = model_ms(SegmentSettings(model=str(args.model), threads=1), (1280, 720), 20)
         runner = quality.Runner(f"{max_side}/{coarse}", Settings(segment=SegmentSettings(model=str(args.model))))
         try:
             mean = quality.run_motion([runner], args.eval, args.limit, args.frames)[runner.label]["mean"]

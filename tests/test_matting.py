@@ -38,6 +38,16 @@ def regions(matte: np.ndarray) -> dict[str, float]:
             "flag": m[0:60, 0:60].mean(), "wall": m[0:60, 452:512].mean()}
 
 
+def moving_clip(path: Path, picture_png: Path, frames: int) -> Path:
+    """A 320x240 video of the picture drifting right, 5 px a frame."""
+    picture = cv2.imread(str(picture_png))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for i in range(frames):
+        writer.write(cv2.resize(np.roll(picture, 5 * i, axis=1), (320, 240)))
+    writer.release()
+    return path
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / max(1, np.logical_or(a, b).sum()))
 
@@ -73,12 +83,7 @@ def test_process_with_the_bundled_modnet_on_a_picture_and_a_video(tmp_path, astr
     assert done.returncode == 0, done.stderr
     matte = cv2.imread(str(tmp_path / "m.png"), cv2.IMREAD_GRAYSCALE)
     assert matte.shape == (512, 512) and regions(matte / 255.0)["face"] > 0.95
-    clip = tmp_path / "clip.mp4"
-    picture = cv2.imread(str(astronaut_png))
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
-    for i in range(5):
-        writer.write(cv2.resize(np.roll(picture, 6 * i, axis=1), (320, 240)))
-    writer.release()
+    clip = moving_clip(tmp_path / "clip.mp4", astronaut_png, 5)
     done = vcam("process", str(clip), "--model", "modnet", "--effect", "blur", "-o", str(tmp_path / "b.mp4"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert count_frames(tmp_path / "b.mp4", (240, 320, 3)) == 5
@@ -108,12 +113,7 @@ def test_rvm_with_the_real_file_follows_a_moving_person(astronaut_rgb):
 
 @needs_rvm
 def test_rvm_through_vcam_process(tmp_path, astronaut_png):
-    clip = tmp_path / "clip.mp4"
-    picture = cv2.imread(str(astronaut_png))
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
-    for i in range(8):
-        writer.write(cv2.resize(np.roll(picture, 5 * i, axis=1), (320, 240)))
-    writer.release()
+    clip = moving_clip(tmp_path / "clip.mp4", astronaut_png, 8)
     done = vcam("process", str(clip), "--model", str(RVM), "-o", str(tmp_path / "frames"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     last = cv2.imread(str(tmp_path / "frames" / "000007.png"), cv2.IMREAD_GRAYSCALE)
