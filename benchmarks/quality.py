@@ -4,15 +4,16 @@
     python benchmarks/quality.py --set images --limit 10  # a quick look
     python benchmarks/quality.py --compare raw,default,matte.smoothing=0.3 --json
 
-Every configuration is a :class:`vcam.config.Settings` with the ``matte`` effect; each frame goes
+Every configuration is a :class:`vcam.config.Settings` with the ``cutout`` effect (the alpha is
+the matte; the RGB is the colour vcam gives the person, for the composite set); each frame goes
 through ``Engine.process``, the code of ``vcam run`` and ``vcam process``, and ``Engine.reset()``
-separates independent photos and sequences. ``--compare`` takes names (``raw``: MediaPipe's general
+separates independent photos and sequences. ``--compare`` takes names (``raw``: the general selfie
 model's own matte of the whole frame, no crop following, no temporal smoothing, no edge shift;
 ``default``: ``Settings()`` as shipped), settings JSON files (as saved by ``Settings.save``), or
 overrides of the defaults such as ``matte.smoothing=0.3+matte.motion=0.1``.
 
 The evaluation material is read from ``../shared/eval`` beside the repository (``--eval``) and
-never copied (see its README). Three sets:
+never copied (see its README). Four sets:
 
 images     portraits/images/*.jpg against portraits/masks/*.png (resized to the picture, nearest;
            > 127 is person). Mean and median IoU of alpha >= 0.5; boundary F at tolerances of 0.8%
@@ -35,6 +36,12 @@ motion     synthetic sequences with exact truth at 640x480, 90 frames (30 fps): 
            per frame, dtSSD (x100, as in RobustVideoMatting's evaluation), and lag in frames: the
            time shift that best aligns the predicted masks with the true ones by IoU, refined to a
            fraction of a frame (not given for ``still``).
+
+composite  the motion set's portraits with their true edge blurred COMPOSITE_SOFT (2 px), so
+           frames hold mixed pixels with exact alpha, foreground and background, ``sweep`` and
+           ``still``: the cut-out (RGB and alpha) laid over a new background against the truth
+           laid over it, mean absolute error in 8-bit levels within COMPOSITE_BAND (1%) of the
+           diagonal of the true outline, and over the pixels the truth mixes.
 
 A full run of two configurations takes about 1.5 minutes on the 2-core development machine (each
 more configuration about half a minute); progress goes to standard error, and ``--json`` prints
