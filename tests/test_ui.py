@@ -144,6 +144,13 @@ def test_effect_controls_change_the_running_pipeline(qapp, make_panel):
     assert pipeline.settings.effect.effect == "bokeh" and pipeline.settings.effect.blur == 40.0
     panel.halo_box.setChecked(not pipeline.settings.effect.halo_free)
     assert pipeline.settings.effect.halo_free is panel.halo_box.isChecked()
+    assert not panel.clean_box.isEnabled()              # clean edges: for a new background or colour
+    QTest.mouseClick(panel.effect_buttons["color"], Qt.MouseButton.LeftButton)
+    assert panel.clean_box.isEnabled() and panel.clean_box.isChecked() and pipeline.settings.effect.clean_edges
+    panel.clean_box.setChecked(False)
+    assert pipeline.settings.effect.clean_edges is False
+    panel.clean_box.setChecked(True)
+    QTest.mouseClick(panel.effect_buttons["bokeh"], Qt.MouseButton.LeftButton)
     panel.smoothing_slider.setValue(30)
     assert pipeline.settings.matte.smoothing == pytest.approx(0.3)
     panel.threshold_slider.setValue(60)

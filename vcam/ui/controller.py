@@ -273,6 +273,9 @@ class Controller(QObject):
     def set_halo_free(self, on: bool) -> bool:
         return self._change("effect", lambda s: s.replace(effect=dataclasses.replace(s.effect, halo_free=bool(on))))
 
+    def set_clean_edges(self, on: bool) -> bool:
+        return self._change("effect", lambda s: s.replace(effect=dataclasses.replace(s.effect, clean_edges=bool(on))))
+
     def set_light_wrap(self, strength: float) -> bool:
         return self._change("effect", lambda s: s.replace(
             effect=dataclasses.replace(s.effect, light_wrap=float(strength))))

@@ -206,6 +206,10 @@ class Panel(QMainWindow):
         self.harmony_slider.valueChanged.connect(lambda v: self.c.set_harmonize(v / 100))
         self.harmony_value = QLabel()
         form.addRow("Match colours", _with_value(self.harmony_slider, self.harmony_value))
+        self.clean_box = QCheckBox("Clean edges (no fringe of your room in your hair)")
+        self.clean_box.setToolTip("Takes the old background out of your soft edge on a new background or colour")
+        self.clean_box.toggled.connect(self.c.set_clean_edges)
+        form.addRow("", self.clean_box)
         self.colour_button = QPushButton("Choose…")
         self.colour_button.clicked.connect(self._choose_colour)
         form.addRow("Colour", self.colour_button)
@@ -310,7 +314,7 @@ class Panel(QMainWindow):
     def sync(self) -> None:
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
-        widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider,
+        widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider, self.clean_box,
                    self.camera_combo, self.size_combo,
                    self.fps_combo, self.mirror_box, self.on_demand_box, self.backend_combo, self.model_combo, self.provider_combo,
                    self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
@@ -331,6 +335,8 @@ class Panel(QMainWindow):
             self.harmony_slider.setValue(round(s.effect.harmonize * 100))
             self.harmony_slider.setEnabled(s.effect.effect == "replace")
             self.harmony_value.setText(f"{s.effect.harmonize:.2f}")
+            self.clean_box.setChecked(s.effect.clean_edges)
+            self.clean_box.setEnabled(s.effect.effect in ("replace", "color"))
             self.blur_value.setText(f"{s.effect.blur:g}")
             swatch = QPixmap(16, 16)
             swatch.fill(QColor(*s.effect.color))
