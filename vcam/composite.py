@@ -111,14 +111,15 @@ class _CleanEdge:
 
     def __init__(self, size: tuple[int, int]) -> None:
         self._behind = _Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True, least=CLEAN_EDGE_SIGMA_SMALL)
-        self.fg = np.empty((size[1], size[0], 3), np.uint8)
+        self.fg = np.empty((size[1], size[0], 3), np.uint8)   # for the blends that still follow
         self._columns = kernels.bilinear_columns(size[0], self._behind.small_alpha.shape[1])
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        np.copyto(self.fg, frame)
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """The frame with its soft edge cleaned, into ``dst`` (which it returns)."""
+        np.copyto(dst, frame)
         back = self._behind.small(frame, alpha)
-        kernels.unmix(frame, alpha, self._behind.small_alpha, back, *self._columns, self.fg)
-        return self.fg
+        kernels.unmix(frame, alpha, self._behind.small_alpha, back, *self._columns, dst)
+        return dst
 
 
 class _VideoBackground:
@@ -260,11 +261,15 @@ class Compositor:
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into ``out``."""
         effect = self.settings.effect
-        if self._clean is not None:
-            frame = self._clean(frame, alpha)
         if effect in ("none", "cutout"):   # a cut-out is the frame itself, made RGBA by the caller
-            np.copyto(out, frame)
-        elif effect == "color":
+            if self._clean is not None:    # ... its soft edge cleaned straight into the output
+                self._clean(frame, alpha, out)
+            else:
+                np.copyto(out, frame)
+            return
+        if self._clean is not None:
+            frame = self._clean(frame, alpha, self._clean.fg)
+        if effect == "color":
             kernels.blend_color(frame, self._colour, alpha, out)
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)

@@ -306,7 +306,8 @@ def check_libraries() -> list[Check]:
         import numpy
 
         if packages.too_old(numpy.__version__, packages.FLOORS["numpy"]):
-            checks.append(Check(False, f"numpy {numpy.__version__} is older than 1.24, the oldest vcam is tested with",
+            checks.append(Check(False, f"numpy {numpy.__version__} is older than "
+                                       f"{packages.floor_text(packages.FLOORS['numpy'])}, the oldest vcam is tested with",
                                 "pip install -U numpy"))
         else:
             checks.append(Check(True, f"numpy {numpy.__version__}"))

@@ -223,14 +223,13 @@ class FrameFolder:
         except OSError as exc:
             raise verify.write_error(final, exc) from None
 
-    def commit(self) -> int:
+    def commit(self) -> None:
         try:
             for partial, final in self._written:
                 os.replace(partial, final)
         except OSError as exc:
             raise verify.write_error(self.folder, exc) from None
-        done, self._written = len(self._written), []
-        return done
+        self._written = []
 
     def abort(self) -> None:
         for partial, _ in self._written:

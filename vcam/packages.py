@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from importlib import metadata
-from typing import Callable
 
 OPENCV = ("opencv-contrib-python", "opencv-python", "opencv-python-headless", "opencv-contrib-python-headless")
 OPENCV_WANTED = "opencv-contrib-python"   # the one pyproject names (and mediapipe depends on)
@@ -20,8 +19,6 @@ MEDIAPIPE_WANTED = "0.10.21"              # the last mediapipe with the selfie m
 FLOORS = {"onnxruntime": (1, 17), "opencv": (4, 8), "numpy": (1, 24)}
 # The first releases built for NumPy 2: older ones fail to import beside it.
 NUMPY2_SINCE = {"opencv": (4, 10), "onnxruntime": (1, 19)}
-
-Version = Callable[[str], str]
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
@@ -35,12 +32,12 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def installed(names: tuple[str, ...], version: Version = metadata.version) -> list[tuple[str, str]]:
+def installed(names: tuple[str, ...]) -> list[tuple[str, str]]:
     """(distribution, version) for each of ``names`` that is installed, in the order given."""
     found = []
     for name in names:
         try:
-            found.append((name, version(name)))
+            found.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             pass
     return found
@@ -54,7 +51,7 @@ def opencv_clash_fix(found: list[tuple[str, str]]) -> str:
     """The commands that leave one OpenCV: remove every one found, put back the one vcam names."""
     names = " ".join(name for name, _ in found)
     keep = dict(found).get(OPENCV_WANTED)
-    spec = f"{OPENCV_WANTED}=={keep}" if keep else f"{OPENCV_WANTED}>=4.8"
+    spec = f"{OPENCV_WANTED}=={keep}" if keep else f"{OPENCV_WANTED}>={floor_text(FLOORS['opencv'])}"
     return f"pip uninstall -y {names} && pip install '{spec}'"
 
 
@@ -71,10 +68,8 @@ def built_for_numpy1(key: str, found: list[tuple[str, str]], exc: BaseException)
     compiled against NumPy 1 while NumPy 2 is installed: its version predates NumPy 2 support,
     or the error says so (NumPy's own words for it vary by version)."""
     try:
-        from importlib.metadata import version as _version
-
-        numpy_major = version_tuple(_version("numpy"))[:1]
-    except Exception:
+        numpy_major = version_tuple(metadata.version("numpy"))[:1]
+    except metadata.PackageNotFoundError:
         return False
     if numpy_major < (2,):
         return False

@@ -61,7 +61,6 @@ def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[float]], *, t
         return top + plot_h * (1.0 - value / y_max)
 
     # grid and y ticks
-    p.setPen(QPen(QColor(225, 225, 225), 1))
     ticks = int(round(y_max / step))
     for k in range(ticks + 1):
         y = y_at(k * step)
