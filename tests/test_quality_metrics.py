@@ -212,6 +212,21 @@ def test_synthetic_frames_are_the_exact_composite_of_their_alpha(quality):
     assert cols_later.min() > cols_first.min() + 10   # the person moved right
 
 
+def test_a_softened_edge_carries_the_persons_colour_not_the_photos_room(quality):
+    """The composite set's true colour beyond the mask is the person's, carried out from inside."""
+    h, w = 120, 160
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:, :80] = (200, 30, 30)        # the person
+    rgb[:, 80:] = (20, 40, 220)        # the photo's own room
+    rgb[:, 40] = (90, 200, 90)         # a stripe inside the person
+    alpha = np.zeros((h, w), np.float32)
+    alpha[:, :80] = 1.0
+    out = quality.extend_person(rgb, alpha)
+    assert out.dtype == np.float32 and out.shape == rgb.shape
+    np.testing.assert_array_equal(out[:, :80], rgb[:, :80])              # inside: unchanged
+    assert np.abs(out[:, 80:] - np.float32((200, 30, 30))).max() <= 3.0  # beyond: the person's red
+
+
 def test_configurations(quality):
     from vcam.errors import VcamError
 
