@@ -236,3 +236,19 @@ def test_preloading_a_backend_that_cannot_load_still_starts(started, astronaut_p
     assert pipeline.wait(TIMEOUT)
     assert cam.count >= 3
     assert "vcam-preload" not in vcam_threads()
+
+
+def test_opencv_runs_on_the_calling_thread_only_where_cores_are_few():
+    import cv2
+
+    from vcam.engine import share_cores
+
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(4)
+        share_cores(cores=8)
+        assert cv2.getNumThreads() == 4       # many cores: OpenCV's pool is left as it is
+        share_cores(cores=2)
+        assert cv2.getNumThreads() == 1       # two: each operation on the thread that calls it
+    finally:
+        cv2.setNumThreads(before)

@@ -21,7 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from vcam.capture import open_source
+from vcam.capture import PreloadedSource, open_source
 from vcam.config import OutputSettings, Settings
 from vcam.errors import VcamError
 from vcam.pipeline import Pipeline
@@ -66,6 +66,7 @@ class Run:
     frames: int = 150
     fps: float = 30.0         # the live phase's target rate
     sink: str = "virtual"     # virtual (pyvirtualcam, discarding backend) or null
+    preload: int = 0          # read this many frames first and replay them (decoding left out)
 
 
 def _phase(run: Run, *, live: bool, progress: Optional[Progress], label: str) -> tuple[dict, float, float]:
@@ -74,6 +75,8 @@ def _phase(run: Run, *, live: bool, progress: Optional[Progress], label: str) ->
                             backend="discard" if run.sink == "virtual" else None, fps=run.fps, pacing=live)
     settings = run.settings.replace(capture=capture, output=output)
     source = open_source(capture, live=live)
+    if run.preload:
+        source = PreloadedSource(source, run.size, run.preload, live=live)
     pipeline = Pipeline(settings, max_frames=run.frames, source=source, size=run.size, stats_window=run.frames)
     try:
         pipeline.start()
@@ -108,6 +111,7 @@ def measure(run: Run, progress: Optional[Progress] = None) -> dict:
         "model": run.settings.segment.model,
         "segmenter": fast.get("segmenter"),
         "sink": run.sink,
+        "preload": run.preload,
         "frames": fast["frames"],
         "processing_ms": fast["processing_ms"],
         "fps": fast["fps"],
@@ -160,6 +164,17 @@ def check_plot_path(path: str) -> None:
         raise VcamError(f"--plot {path}: the chart is a PNG picture", "give a name ending in .png")
     if not target.parent.is_dir():
         raise VcamError(f"--plot {path}: the folder {target.parent} does not exist", "give a path in an existing folder")
+
+
+def check_preload(count: int, sizes: list[tuple[int, int]]) -> None:
+    """Refuse, before anything runs, a preload that would not fit in memory at the largest size."""
+    if count <= 0:
+        return
+    w, h = max(sizes, key=lambda s: s[0] * s[1])
+    if count * w * h * 3 > PreloadedSource.MAX_BYTES:
+        most = max(1, PreloadedSource.MAX_BYTES // (w * h * 3))
+        raise VcamError(f"--preload {count} at {w}x{h} would hold {count * w * h * 3 / 2**30:.1f} GB of frames "
+                        "in memory", f"preload at most {most} frames at this size")
 
 
 def parse_resolution(text: str) -> tuple[int, int]:

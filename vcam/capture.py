@@ -233,6 +233,55 @@ class DemoSource:
         pass
 
 
+class PreloadedSource:
+    """Up to ``count`` frames of another source, read once (scaled to ``size``) and replayed in
+    a loop, so decoding and scaling are left out of what is measured on it (``vcam bench
+    --preload``). The other source is closed once read."""
+
+    MAX_BYTES = 2 << 30   # the frames are held in memory
+
+    def __init__(self, source: Source, size: tuple[int, int], count: int, *, live: bool) -> None:
+        w, h = self.size = (int(size[0]), int(size[1]))
+        if count < 1:
+            source.close()
+            raise VcamError(f"preload must be at least 1 frame, got {count}", "give a number of frames, such as 60")
+        if count * w * h * 3 > self.MAX_BYTES:
+            source.close()
+            most = max(1, self.MAX_BYTES // (w * h * 3))
+            raise VcamError(f"{count} frames of {w}x{h} would take {count * w * h * 3 / 2**30:.1f} GB of memory",
+                            f"preload at most {most} frames at this size")
+        self.fps, self.live = source.fps, live
+        self._clock = _Clock(self.fps)
+        self._frames: list[np.ndarray] = []
+        read = np.empty((source.size[1], source.size[0], 3), np.uint8)
+        try:
+            while len(self._frames) < count and source.read(read):
+                frame = np.empty((h, w, 3), np.uint8)
+                if source.size == self.size:
+                    np.copyto(frame, read)
+                else:
+                    cv2.resize(read, self.size, dst=frame, interpolation=cv2.INTER_AREA)
+                self._frames.append(frame)
+        finally:
+            source.close()
+        if not self._frames:
+            raise VcamError(f"{source.name} gave no frame to preload", "check the source with `vcam run --source ...`")
+        self.name = f"{source.name} ({len(self._frames)} frames preloaded)"
+        self._n = 0
+
+    def wait(self) -> None:
+        if self.live:
+            self._clock.wait()
+
+    def read(self, out: np.ndarray) -> bool:
+        np.copyto(out, self._frames[self._n % len(self._frames)])
+        self._n += 1
+        return True
+
+    def close(self) -> None:
+        self._frames = []
+
+
 def _first_camera() -> Optional[int]:
     if sys.platform.startswith("linux"):
         indices = sorted(int(p.name[5:]) for p in Path("/dev").glob("video*") if p.name[5:].isdigit())

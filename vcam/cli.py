@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", type=int, default=150, help="frames per phase and run (default: 150)")
     bench.add_argument("--seconds", type=float, help="instead of --frames: seconds per phase at --fps")
     bench.add_argument("--fps", type=float, default=30.0, help="target rate of the live phase (default: 30)")
+    bench.add_argument("--preload", type=int, default=0, metavar="N",
+                       help="read N frames of the source first and replay them, so decoding and scaling are "
+                            "left out of the figures and the CPU use (default: 0, off)")
     bench.add_argument("--sink", choices=("virtual", "null"), default="virtual",
                        help="virtual: through pyvirtualcam and the I420 conversion into a discarding device; "
                             "null: nowhere (default: virtual)")
@@ -265,12 +268,15 @@ def _bench(args: argparse.Namespace) -> int:
     frames = round(args.seconds * args.fps) if args.seconds else args.frames
     base = settings_from_args(args)
     sizes = [bench.parse_resolution(r) for r in args.resolution]
+    if args.preload < 0:
+        raise VcamError(f"--preload must be 0 (off) or a number of frames, got {args.preload}", "give 60, say")
+    bench.check_preload(args.preload, sizes)
     progress = _Progress()
     results = []
     for size in sizes:
         for effect in args.effects or [args.effect]:
             settings = base.replace(effect=dataclasses.replace(base.effect, effect=effect))
-            results.append(bench.measure(bench.Run(args.source, size, settings, frames, args.fps, args.sink), progress))
+            results.append(bench.measure(bench.Run(args.source, size, settings, frames, args.fps, args.sink, args.preload), progress))
     progress.end()
     if args.plot:
         bench.plot(results, args.plot)

@@ -1,0 +1,155 @@
+"""vcam against Linux-Fake-Background-Webcam's per-frame loop, in one run, as a ratio.
+
+    python benchmarks/peer_reference.py [--frames 200] [--resolution 1280x720 1920x1080]
+                                        [--source CLIP] [--json]
+
+The peer (github.com/fangfufu/Linux-Fake-Background-Webcam, ``lfbw/lfbw.py``, its defaults with
+the blur background, ``--background no``) does per frame, on the BGR camera frame:
+
+1. segment: an INTER_AREA copy at 256 wide (256x144 for 16:9), BGR -> RGB, MediaPipe's selfie
+   landscape model, its category mask as float32 (person 1), scaled back to the frame (bilinear),
+   then a 7x7 Gaussian of the mask;
+2. mask: ``cv2.threshold`` at 0.75, a 5x5 dilate and a 10x10 box blur (its "postprocess", on by
+   default); no running average (``mask-update-speed`` is unset by default);
+3. blur: a 21x21 Gaussian with sigma 7 of the whole frame;
+4. blend: ``cv2.blendLinear(frame, blurred, mask, 1 - mask)`` into the frame;
+
+and hands the BGR frame to pyvirtualcam, which converts it to the device's format. Here the model
+runs through ONNX Runtime (vcam's bundled copy of the same landscape model, on the same 256x144
+input; the category mask is its confidence above 0.5), so the reference needs no mediapipe and
+its model costs what vcam's does. Each step is timed apart.
+
+Both sides see the same pictures: ``--preload`` frames of the demo scene or of ``--source`` (a
+clip), read and scaled to each resolution once and replayed, so decoding is excluded from both.
+vcam is measured with ``vcam bench``'s own code (``--preload``; throughput phase:
+``processing_ms``, the median of segment + matte + composite + convert + output per frame). The peer's figure adds the same
+conversion it would pay (BGR -> I420, as pyvirtualcam does for v4l2loopback) so both include the
+device's format. Both medians come from one process, one after the other, so the ratio holds on a
+noisy machine when the absolute figures move.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from vcam import bench
+from vcam.capture import PreloadedSource, open_source
+from vcam.config import CaptureSettings, Settings
+
+PEER_STEPS = ("segment", "mask", "blur", "blend", "convert")
+PRELOAD = 60   # frames held in memory and replayed by both sides
+
+
+class PeerLoop:
+    """The peer's per-frame steps for BGR frames of ``size`` (width, height)."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        import onnxruntime as ort
+
+        from vcam.resources import models_dir
+        from vcam.segment.onnx import BUNDLED
+
+        options = ort.SessionOptions()
+        self.session = ort.InferenceSession(str(models_dir() / BUNDLED["landscape"]), options,
+                                            providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+        self.size = w, h = size
+        self.small = (256, int(256 * h / w))
+        self.dilate = np.ones((5, 5), np.uint8)
+
+    def _segment(self, frame: np.ndarray) -> np.ndarray:
+        small = cv2.resize(frame, self.small, interpolation=cv2.INTER_AREA)
+        small = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        # the model's fixed 256x144 input (MediaPipe scales to it inside its graph)
+        tensor = cv2.resize(small, (256, 144), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+        confidence = self.session.run(None, {self.input: tensor[None]})[0][0, :, :, 0]
+        mask = (confidence > 0.5).astype(np.float32)
+        mask = cv2.resize(mask, self.size, interpolation=cv2.INTER_LINEAR)
+        return cv2.GaussianBlur(mask, (7, 7), 0)
+
+    def step(self, frame: np.ndarray, times: dict[str, list[float]]) -> np.ndarray:
+        """One frame, in place as the peer does it; each step's seconds appended to ``times``."""
+        t0 = time.perf_counter()
+        mask = self._segment(frame)
+        t1 = time.perf_counter()
+        cv2.threshold(mask, 0.75, 1, cv2.THRESH_BINARY, dst=mask)
+        cv2.dilate(mask, self.dilate, iterations=1, dst=mask)
+        cv2.blur(mask, (10, 10), dst=mask)
+        t2 = time.perf_counter()
+        background = cv2.GaussianBlur(frame, (21, 21), 7, borderType=cv2.BORDER_DEFAULT)
+        t3 = time.perf_counter()
+        cv2.blendLinear(frame, background, mask, 1 - mask, dst=frame)
+        t4 = time.perf_counter()
+        device = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)   # what pyvirtualcam does with BGR
+        t5 = time.perf_counter()
+        for name, a, b in zip(PEER_STEPS, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
+            times[name].append(b - a)
+        return device
+
+
+def load_frames(source: str, size: tuple[int, int], count: int) -> list[np.ndarray]:
+    """``count`` BGR frames of ``size`` from ``source`` (``demo`` or a clip), read and scaled as
+    ``vcam bench --preload`` does it, so both sides see the same pictures."""
+    settings = CaptureSettings(source=source, width=size[0], height=size[1])
+    preloaded = PreloadedSource(open_source(settings, live=False), size, count, live=False)
+    rgb = np.empty((size[1], size[0], 3), np.uint8)
+    frames = []
+    for _ in range(count):
+        preloaded.read(rgb)
+        frames.append(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    preloaded.close()
+    return frames
+
+
+def peer_ms(frames: list[np.ndarray], size: tuple[int, int], warm: int = 10) -> dict:
+    loop = PeerLoop(size)
+    times: dict[str, list[float]] = {name: [] for name in PEER_STEPS}
+    totals = []
+    for original in frames:
+        frame = original.copy()   # the peer writes into the camera's frame; keep the source whole
+        t0 = time.perf_counter()
+        loop.step(frame, times)
+        totals.append(time.perf_counter() - t0)
+    skip = min(warm, len(totals) // 2)
+    return {"processing_ms": float(np.median(totals[skip:]) * 1000),
+            "stages": {name: float(np.median(v[skip:]) * 1000) for name, v in times.items()}}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=200, help="frames per side and resolution (default: 200)")
+    ap.add_argument("--resolution", nargs="+", default=["1280x720", "1920x1080"], metavar="WxH")
+    ap.add_argument("--source", default="demo", help="demo, or a clip, for both sides (default: demo)")
+    ap.add_argument("--preload", type=int, default=PRELOAD,
+                    help=f"frames read first and replayed, on both sides (default: {PRELOAD})")
+    ap.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
+    args = ap.parse_args(argv)
+    rows = []
+    for text in args.resolution:
+        size = bench.parse_resolution(text)
+        frames = load_frames(args.source, size, args.preload)
+        peer = peer_ms([frames[i % len(frames)] for i in range(args.frames)], size)
+        run = bench.measure(bench.Run(args.source, size, Settings(), args.frames, preload=args.preload))
+        vcam = {"processing_ms": run["processing_ms"], "stages": run["stages"],
+                "cpu_percent_at_30fps": run["cpu_percent"], "latency_ms": run["latency_ms"]}
+        row = {"resolution": text, "peer": peer, "vcam": vcam,
+               "speedup": peer["processing_ms"] / vcam["processing_ms"]}
+        rows.append(row)
+        if not args.json:
+            split = ", ".join(f"{k} {v:.1f}" for k, v in peer["stages"].items())
+            print(f"{text}: peer {peer['processing_ms']:.1f} ms/frame ({split}); vcam "
+                  f"{vcam['processing_ms']:.2f} ms/frame; {row['speedup']:.2f}x", flush=True)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
