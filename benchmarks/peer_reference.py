@@ -44,6 +44,7 @@ from vcam.config import CaptureSettings, Settings
 
 PEER_STEPS = ("segment", "mask", "blur", "blend", "convert")
 PRELOAD = 60   # frames held in memory and replayed by both sides
+OPENCV_THREADS = cv2.getNumThreads()   # OpenCV's own default, which the peer runs with
 
 
 class PeerLoop:
@@ -108,6 +109,17 @@ def load_frames(source: str, size: tuple[int, int], count: int) -> list[np.ndarr
 
 
 def peer_ms(frames: list[np.ndarray], size: tuple[int, int], warm: int = 10) -> dict:
+    """The peer's median ms per frame and per step, with OpenCV's default threads (as it runs;
+    vcam's engine may have changed them, see ``vcam.engine.share_cores``)."""
+    ours = cv2.getNumThreads()
+    cv2.setNumThreads(OPENCV_THREADS)
+    try:
+        return _peer_ms(frames, size, warm)
+    finally:
+        cv2.setNumThreads(ours)
+
+
+def _peer_ms(frames: list[np.ndarray], size: tuple[int, int], warm: int) -> dict:
     loop = PeerLoop(size)
     times: dict[str, list[float]] = {name: [] for name in PEER_STEPS}
     totals = []

@@ -67,6 +67,8 @@ def test_bench_table_by_default(tmp_path):
     (("--source", "missing.mp4"), "neither a camera nor an existing file"),
     (("--plot", "stages.jpg"), "the chart is a PNG picture"),
     (("--plot", "no/such/folder/stages.png"), "does not exist"),
+    (("--preload", "-1"), "--preload must be 0 (off) or a number of frames"),
+    (("--preload", "100000", "--resolution", "1920x1080"), "preload at most 345 frames"),
 ])
 def test_bench_bad_options_exit_2(tmp_path, args, words):
     result = run_cli(*args, cwd=tmp_path)
@@ -89,3 +91,49 @@ def test_parse_resolution():
     assert bench.parse_resolution("1280x720") == (1280, 720)
     with pytest.raises(VcamError):
         bench.parse_resolution("1280")
+
+
+def test_preloaded_frames_are_the_sources_own_scaled_and_replayed_in_a_loop(tmp_path):
+    from vcam.capture import PreloadedSource, VideoSource
+
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (96, 64))
+    for i in range(5):   # five frames, each a different grey
+        writer.write(np.full((64, 96, 3), 40 * i + 20, np.uint8))
+    writer.release()
+    source = PreloadedSource(VideoSource(path, live=False, loop=False), (48, 32), 8, live=False)
+    assert source.size == (48, 32) and "5 frames preloaded" in source.name   # the file held only five
+    out = np.empty((32, 48, 3), np.uint8)
+    greys = []
+    for _ in range(7):
+        assert source.read(out)
+        greys.append(int(out.mean()))
+    assert greys[5:] == greys[:2], greys                            # replayed from the first
+    assert all(b - a > 25 for a, b in zip(greys[:4], greys[1:5])), greys   # each its own frame
+    source.close()
+    with pytest.raises(VcamError, match="gave no frame"):
+        PreloadedSource(_Empty(), (48, 32), 4, live=False)
+
+
+class _Empty:
+    name, size, fps, live = "empty", (48, 32), 30.0, False
+
+    def read(self, out):
+        return False
+
+    def close(self):
+        pass
+
+
+def test_bench_preload_leaves_decoding_out(tmp_path):
+    path = tmp_path / "clip.mp4"
+    picture = cv2.cvtColor(cv2.resize(data.astronaut(), (96, 64)), cv2.COLOR_RGB2BGR)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (96, 64))
+    for _ in range(6):
+        writer.write(picture)
+    writer.release()
+    result = run_cli("--source", str(path), "--preload", "4", "--resolution", "160x120", "--frames", "12",
+                     "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (run,) = json.loads(result.stdout)
+    assert run["preload"] == 4 and run["frames"] == 12 and run["resolution"] == "160x120"
