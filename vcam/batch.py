@@ -201,6 +201,7 @@ class Processor:
         source = VideoSource(job.input, live=False)
         self.engine.reset()
         w, h = source.size
+        self.engine.prepare((w, h), source.fps)
         rgb = np.empty((h, w, 3), np.uint8)
         out = np.empty_like(rgb)
         sink = VideoFileSink(job.output, w, h, source.fps) if job.output.suffix.lower() in VIDEO_FOURCC else None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODEL_TYPES, MODELS, PROVIDERS, CaptureSettings, EffectSettings,
-                         MatteSettings, OutputSettings, SegmentSettings, Settings, parse_colour)
+                         FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings, parse_colour)
 from vcam import quiet, verify
 from vcam.errors import VcamError
 
@@ -33,6 +33,10 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                    help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
                         "instead of taking the old background out of it")
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
+    p.add_argument("--autoframe", action="store_true",
+                   help="keep the person centred and well framed: crop and zoom, followed smoothly (videos)")
+    p.add_argument("--zoom", type=float, default=FramingSettings.zoom,
+                   help=f"how close --autoframe frames, 1 (the whole picture) to 4 (default: {FramingSettings.zoom:g})")
     p.add_argument("--backend", default=SegmentSettings.backend,
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
     p.add_argument("--model", default=SegmentSettings.model,
@@ -119,7 +123,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             clean_edges=args.clean_edges)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads),
-                  matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect)
+                  matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect,
+                  framing=FramingSettings(autoframe=args.autoframe, zoom=args.zoom))
     if args.command in ("run", "bench"):
         if args.command == "bench":
             return Settings(capture=CaptureSettings(source=args.source, fps=args.fps, mirror=args.mirror), **common)

@@ -193,6 +193,20 @@ class EffectSettings:
 
 
 @dataclass(frozen=True)
+class FramingSettings:
+    """``autoframe``: crop and zoom so the person stays centred, with headroom, followed
+    smoothly (see ``vcam.autoframe``); ``zoom``: how close, 1 (the whole picture) to 4, held
+    where the camera's picture would be magnified past what it resolves."""
+    autoframe: bool = False
+    zoom: float = 1.5
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.autoframe, bool):
+            raise VcamError(f"autoframe must be true or false, got {self.autoframe!r}", "give true or false")
+        _check_number("zoom", self.zoom, 1.0, 4.0)
+
+
+@dataclass(frozen=True)
 class OutputSettings:
     """``target``: ``virtual`` (a virtual camera), ``null`` (discard), or a video file path.
     ``device``/``backend`` pick the virtual camera; ``pacing`` holds the output to ``fps``.
@@ -220,6 +234,7 @@ class Settings:
     segment: SegmentSettings = field(default_factory=SegmentSettings)
     matte: MatteSettings = field(default_factory=MatteSettings)
     effect: EffectSettings = field(default_factory=EffectSettings)
+    framing: FramingSettings = field(default_factory=FramingSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
 
     def replace(self, **stages: Any) -> "Settings":

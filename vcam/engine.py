@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 
 from vcam import segment
+from vcam.autoframe import AutoFrame
 from vcam.composite import Compositor
-from vcam.config import SegmentSettings, Settings
+from vcam.config import FramingSettings, SegmentSettings, Settings
 from vcam.matte import Matte
 from vcam.segment.framing import Framer
 from vcam.segment.guided import Guided
@@ -57,13 +58,30 @@ class Engine:
         self.settings = settings
         self.segmenter = build_segmenter(settings.segment)
         self.matte = Matte(settings.matte)
+        self.fps = 30.0
+        self.autoframe: Optional[AutoFrame] = None
+        self._frame_with(settings.framing)
         self.compositor: Optional[Compositor] = None
         self._staged: Optional[tuple[Settings, Optional[segment.Segmenter], Optional[Compositor]]] = None
         self._lock = threading.Lock()
         self._generation = 0
 
-    def prepare(self, size: tuple[int, int]) -> None:
-        """Build the compositor for frames of ``size`` (width, height) now, not on the first frame."""
+    def _frame_with(self, framing: FramingSettings) -> None:
+        """Auto-frame on, off, or at a new zoom (followed smoothly from where the crop is)."""
+        if not framing.autoframe:
+            self.autoframe = None
+        elif self.autoframe is None:
+            self.autoframe = AutoFrame(framing.zoom, self.fps)
+        elif framing.zoom != self.autoframe.zoom:
+            self.autoframe.set_zoom(framing.zoom)
+
+    def prepare(self, size: tuple[int, int], fps: Optional[float] = None) -> None:
+        """Build the compositor for frames of ``size`` (width, height) now, not on the first
+        frame; ``fps``: the rate frames come at (auto-frame's motion is timed by it)."""
+        if fps and fps > 0 and fps != self.fps:
+            self.fps = fps
+            if self.autoframe is not None:
+                self.autoframe.dt = 1.0 / fps
         if self.compositor is None or self.compositor.size != size:
             old, self.compositor = self.compositor, Compositor(self.settings.effect, size)
             if old is not None:
@@ -106,6 +124,8 @@ class Engine:
                 self.compositor.close()
             self.compositor = comp
         self.matte.settings = settings.matte
+        if settings.framing != self.settings.framing:
+            self._frame_with(settings.framing)
         self.settings = settings
 
     def update(self, settings: Settings, size: tuple[int, int]) -> None:
@@ -116,6 +136,8 @@ class Engine:
     def reset(self) -> None:
         """Forget temporal state: the next frame is unrelated to the last."""
         self.matte.reset()
+        if self.autoframe is not None:
+            self.autoframe.reset()
         reset = getattr(self.segmenter, "reset", None)
         if reset is not None:
             reset()
@@ -142,6 +164,8 @@ class Engine:
             raw = self.segmenter.segment(frame)
         t1 = time.perf_counter()
         alpha = self.matte.update(raw, size, None if photo else frame)
+        if self.autoframe is not None and not photo:   # a picture is kept whole
+            frame, alpha = self.autoframe.apply(frame, alpha, self.matte.small)
         t2 = time.perf_counter()
         self.compositor.apply(frame, alpha, out)
         t3 = time.perf_counter()

@@ -31,6 +31,11 @@ class Matte:
         self._change: Optional[np.ndarray] = None
         self._shrink: Optional[kernels.Downscaler] = None
 
+    @property
+    def small(self) -> np.ndarray:
+        """The last smoothed matte (uint8) at model resolution, before it was scaled to the frame."""
+        return self._small_u8
+
     def reset(self) -> None:
         """Forget the previous frames (new source, or the next of unrelated images)."""
         self._state = None

@@ -87,8 +87,8 @@ class Pipeline:
             self.capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen or self._reopen_camera)
             self.size = self.capture.size
             self.engine = Engine(s)
-            self.engine.prepare(self.size)
             self.fps = s.output.fps or source.fps
+            self.engine.prepare(self.size, source.fps)
             sink = open_sink(s.output, *self.size, self.fps)
         except BaseException:
             self.close()

@@ -1,0 +1,201 @@
+"""Auto-frame: crop and zoom so the person stays centred and well framed, as a camera operator
+would (NVIDIA Broadcast's Auto Frame, Apple's Center Stage).
+
+The person is read off the smoothed matte at working resolution, which the matte stage has made
+anyway: the top of the head, and the middle and width of the head and shoulders (the rows within
+``BAND`` of the frame height below the top; with two people, both). The crop aimed at has the
+output's shape, the head and shoulders centred with ``HEADROOM`` above, at the zoom asked (less
+when two people need the room), and never leaves the picture.
+
+The crop shown follows the aim as a camera on a critically damped spring does (``SETTLE``
+seconds to within 2%), solved exactly per frame so it holds at any frame rate. The aim moves
+only once the person has moved more than ``DEADBAND`` away from it, and stops again when they
+have stayed within ``STILL_SPAN`` for ``STILL_SECONDS``: a still person gets a still crop, with no drift and no
+jitter from the matte's noise. When nobody has been seen for ``LOST_SECONDS``, the crop eases back
+to the whole picture.
+
+The zoom is held where the crop would show fewer than ``MIN_CROP_ROWS`` rows of the camera's
+picture (more would only magnify blur), and said once, with the camera mode that would allow it.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Optional
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+HEADROOM = 0.10        # share of the crop's height above the top of the head
+BAND = 0.30            # head and shoulders: the rows this share of the frame height below the top
+SIDE_ROOM = 0.25       # the crop is at least this much wider than the people (share, each side)
+MIN_AREA = 0.01        # share of the working matte below which nobody is there
+EXTENT = (0.03, 0.97)  # the people's width: between these shares of their pixels in the band
+SETTLE = 0.5           # seconds for the crop to come within 2% of the aim (critically damped)
+DEADBAND = 0.03        # share of the frame width (size: of the crop's) the person may move unfollowed
+STILL_SPAN = 0.01      # ... and within this share over STILL_SECONDS they are still again:
+STILL_SECONDS = 0.3    # the aim stops following
+LOST_SECONDS = 1.0     # nobody this long: back to the whole picture
+MIN_CROP_ROWS = 360    # the crop shows at least this many rows of the camera's picture
+REST = 0.05            # pixels: nearer the aim than this, and slower, the crop is at rest there
+
+# omega of a critically damped spring that comes within 2% of its aim in SETTLE seconds:
+# (1 + w t) e^(-w t) = 0.02 at w t = 5.83
+_OMEGA = 5.83 / SETTLE
+
+
+def max_zoom(frame_size: tuple[int, int]) -> float:
+    """The largest zoom at which a crop of this picture keeps ``MIN_CROP_ROWS`` rows (at least 1)."""
+    return max(1.0, frame_size[1] / MIN_CROP_ROWS)
+
+
+class AutoFrame:
+    """``apply(frame, alpha, matte)``: the framed picture and alpha, both the frame's size, in
+    buffers kept here (or the inputs themselves while the crop is the whole picture)."""
+
+    def __init__(self, zoom: float, fps: float = 30.0) -> None:
+        self.zoom = float(zoom)
+        self.dt = 1.0 / fps if fps and fps > 0 else 1.0 / 30.0
+        self._size: Optional[tuple[int, int]] = None
+        self._told: Optional[tuple[int, int]] = None
+        self.reset()
+
+    def reset(self) -> None:
+        """A new video: the next person found is framed at once, with no swoop from elsewhere."""
+        self.crop: Optional[np.ndarray] = None       # shown: centre x, centre y, width (frame pixels)
+        self._speed = np.zeros(3)                    # ... and how fast it moves, per second
+        self.aim: Optional[np.ndarray] = None
+        self._aim_speed = np.zeros(3)                # how fast the person moves while followed
+        self._following = False
+        self._history, self._seen = np.zeros((0, 3)), 0
+        self._lost = 0
+        self._last: Optional[np.ndarray] = None
+
+    def set_zoom(self, zoom: float) -> None:
+        """A new zoom, followed smoothly from where the crop is."""
+        self.zoom = float(zoom)
+        self._following = True
+
+    def _buffers(self, size: tuple[int, int]) -> None:
+        if self._size == size:
+            return
+        w, h = self._size = size
+        self._frame = np.empty((h, w, 3), np.uint8)
+        self._alpha = np.empty((h, w), np.uint8)
+        self._warp = np.zeros((2, 3), np.float64)
+        self.reset()
+
+    def _zoom_for(self, size: tuple[int, int]) -> float:
+        most = max_zoom(size)
+        if self.zoom > most + 1e-6 and self._told != size:
+            self._told = size
+            rows = math.ceil(self.zoom * MIN_CROP_ROWS)
+            log.warning("auto-frame: zoom held at %.1fx (asked %.1fx): at %dx%d a closer crop would show fewer "
+                        "than %d rows of the camera's picture; a camera mode %d or more pixels high allows %.1fx",
+                        most, self.zoom, size[0], size[1], MIN_CROP_ROWS, rows, self.zoom)
+        return min(self.zoom, most)
+
+    def measure(self, matte: np.ndarray, size: tuple[int, int]) -> Optional[np.ndarray]:
+        """The crop to aim at (centre x, centre y, width in frame pixels) for the person in
+        ``matte`` (uint8, any resolution of the frame), or None when nobody is there."""
+        w, h = size
+        mh, mw = matte.shape
+        rows = np.count_nonzero(matte >= 128, axis=1)
+        if rows.sum() < MIN_AREA * matte.size:
+            return None
+        top = int(np.argmax(rows > 0))
+        band = matte[top:top + max(1, round(BAND * mh))] >= 128
+        cols = np.cumsum(np.count_nonzero(band, axis=0))
+        left = int(np.searchsorted(cols, EXTENT[0] * cols[-1]))
+        right = int(np.searchsorted(cols, EXTENT[1] * cols[-1])) + 1
+        sx, sy = w / mw, h / mh
+        middle, width = (left + right) / 2 * sx, (right - left) * sx
+        crop_w = min(float(w), max(w / self._zoom_for(size), width * (1 + 2 * SIDE_ROOM)))
+        crop_h = crop_w * h / w
+        cy = top * sy - HEADROOM * crop_h + crop_h / 2
+        return self._inside(np.array([middle, cy, crop_w]), size)
+
+    @staticmethod
+    def _inside(crop: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        w, h = size
+        cw = min(max(crop[2], 1.0), float(w))
+        ch = cw * h / w
+        return np.array([min(max(crop[0], cw / 2), w - cw / 2), min(max(crop[1], ch / 2), h - ch / 2), cw])
+
+    def _update_aim(self, seen: Optional[np.ndarray], size: tuple[int, int]) -> None:
+        w, h = size
+        whole = np.array([w / 2, h / 2, float(w)])
+        if seen is None:
+            self._lost += 1
+            if self._lost * self.dt >= LOST_SECONDS or self.aim is None:
+                self.aim, self._following = whole, False
+            return
+        self._lost = 0
+        if self.aim is None:
+            self.aim = seen
+            return
+        # how far the person is from the aim: position in frame widths, size in crop widths
+        away = max(abs(seen[0] - self.aim[0]) / w, abs(seen[1] - self.aim[1]) / w, abs(seen[2] - self.aim[2]) / self.aim[2])
+        if away > DEADBAND:
+            self._following = True
+        # the last STILL_SECONDS of where the person was, to tell when they have stopped
+        span = max(2, round(STILL_SECONDS / self.dt))
+        if self._history.shape[0] != span:
+            self._history, self._seen = np.zeros((span, 3)), 0
+        self._history[self._seen % span] = seen
+        self._seen += 1
+        if self._following:
+            moved = seen - self._last if self._last is not None else np.zeros(3)
+            self._aim_speed = 0.5 * self._aim_speed + 0.5 * moved / self.dt
+            self.aim = seen
+            recent = self._history[:min(self._seen, span)]
+            if self._seen >= span and np.ptp(recent[:, :2], axis=0).max() / w < STILL_SPAN \
+                    and np.ptp(recent[:, 2]) / seen[2] < STILL_SPAN:
+                self._following = False
+        if not self._following:
+            self._aim_speed = np.zeros(3)
+        self._last = seen
+
+    def _follow(self) -> None:
+        """One frame of the critically damped spring, solved exactly. Its offset e from the aim
+        (and e' from the aim's speed, so a person moving steadily is followed without lag) obey
+        e(t) = (e0 + (e'0 + w e0) t) exp(-w t)."""
+        t, wo = self.dt, _OMEGA
+        e0 = self.crop - (self.aim - self._aim_speed * t)   # from where the aim was a frame ago
+        v0 = self._speed - self._aim_speed
+        decay = math.exp(-wo * t)
+        k = v0 + wo * e0
+        e = (e0 + k * t) * decay
+        v = (v0 - wo * k * t) * decay
+        if not self._following and np.abs(e).max() < REST and np.abs(v).max() * t < REST:
+            e, v = np.zeros(3), np.zeros(3)    # at rest on the aim: no drift below a pixel
+        self.crop = self.aim + e
+        self._speed = self._aim_speed + v
+
+    def apply(self, frame: np.ndarray, alpha: np.ndarray, matte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The framed ``frame`` (RGB) and ``alpha`` (uint8, the frame's size); ``matte``: the
+        person (uint8) at any resolution of the frame, as the matte stage smoothed it."""
+        h, w = alpha.shape
+        size = (w, h)
+        self._buffers(size)
+        seen = self.measure(matte, size)
+        self._update_aim(seen, size)
+        if self.crop is None:
+            self.crop = self.aim.copy()
+        else:
+            self._follow()
+        self.crop = self._inside(self.crop, size)
+        cx, cy, cw = self.crop
+        if cw >= w - REST and abs(cx - w / 2) < REST and abs(cy - h / 2) < REST:
+            return frame, alpha                           # the whole picture: nothing to do
+        s = w / cw
+        ch = cw * h / w
+        m = self._warp
+        m[0, 0] = m[1, 1] = s
+        m[0, 2] = -(cx - cw / 2) * s + 0.5 * (s - 1)      # pixel centres: (x + 0.5) / s - 0.5
+        m[1, 2] = -(cy - ch / 2) * s + 0.5 * (s - 1)
+        cv2.warpAffine(frame, m, size, dst=self._frame, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        cv2.warpAffine(alpha, m, size, dst=self._alpha, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return self._frame, self._alpha
