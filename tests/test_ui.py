@@ -596,3 +596,37 @@ def test_an_unplugged_camera_is_shown_in_the_status_while_it_reconnects(qapp, ma
     controller.poll()
     assert "capture" not in controller.problems
     assert wait_until(qapp, lambda: "camera unavailable" not in panel.status_text()), panel.status_text()
+
+
+def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel, tmp_path):
+    settings = dataclasses.replace(demo_settings(EffectSettings("none")),
+                                   capture=CaptureSettings(source="demo", width=1280, height=720, fps=30.0))
+    config = tmp_path / "config"
+    controller, panel = make_panel(settings, config_dir=config)
+    pipeline = controller.pipeline
+    assert wait_until(qapp, lambda: pipeline.stats()["frames"] > 3)
+    assert not panel.autoframe_box.isChecked() and not panel.zoom_slider.isEnabled()
+    assert pipeline.engine.autoframe is None
+    panel.autoframe_box.setChecked(True)
+    assert pipeline.settings.framing.autoframe and panel.zoom_slider.isEnabled()
+    panel.zoom_slider.setValue(200)
+    assert pipeline.settings.framing.zoom == pytest.approx(2.0) and panel.zoom_value.text() == "2.0x"
+    assert controller.pipeline is pipeline                      # applied live, not restarted
+    # the demo's astronaut is framed: the crop closes in on them (2x at 720p is allowed)
+    assert wait_until(qapp, lambda: pipeline.engine.autoframe is not None and pipeline.engine.autoframe.crop is not None
+                      and pipeline.engine.autoframe.crop[2] < 700)
+    panel.zoom_slider.setValue(300)                             # 3x would magnify a 720p camera too far
+    assert "held at 2.0x" in panel.zoom_value.text()
+    assert wait_until(qapp, lambda: (config / "settings.json").exists())   # saved once the slider rests
+    saved = json.loads((config / "settings.json").read_text())
+    assert saved["framing"] == {"autoframe": True, "zoom": 3.0}
+
+    tray = Tray(controller, lambda: None, lambda: None)
+    assert tray.actions["autoframe"].isChecked()
+    tray.actions["autoframe"].trigger()
+    assert pipeline.settings.framing.autoframe is False
+    assert wait_until(qapp, lambda: pipeline.engine.autoframe is None)   # eased back to the whole picture
+    qapp.processEvents()
+    assert not panel.autoframe_box.isChecked() and not tray.actions["autoframe"].isChecked()
+    tray.hide()
+    dispose(tray)

@@ -58,6 +58,7 @@ class AutoFrame:
     def __init__(self, zoom: float, fps: float = 30.0) -> None:
         self.zoom = float(zoom)
         self.dt = 1.0 / fps if fps and fps > 0 else 1.0 / 30.0
+        self.leaving = False
         self._size: Optional[tuple[int, int]] = None
         self._told: Optional[tuple[int, int]] = None
         self.reset()
@@ -72,6 +73,15 @@ class AutoFrame:
         self._history, self._seen = np.zeros((0, 3)), 0
         self._lost = 0
         self._last: Optional[np.ndarray] = None
+        self._whole = True          # the last frame showed the whole picture
+
+    def ease_out(self) -> None:
+        """Turned off: ease back to the whole picture; ``done`` once there."""
+        self.leaving = True
+
+    @property
+    def done(self) -> bool:
+        return self.leaving and self._whole
 
     def set_zoom(self, zoom: float) -> None:
         """A new zoom, followed smoothly from where the crop is."""
@@ -93,8 +103,10 @@ class AutoFrame:
             self._told = size
             rows = math.ceil(self.zoom * MIN_CROP_ROWS)
             log.warning("auto-frame: zoom held at %.1fx (asked %.1fx): at %dx%d a closer crop would show fewer "
-                        "than %d rows of the camera's picture; a camera mode %d or more pixels high allows %.1fx",
-                        most, self.zoom, size[0], size[1], MIN_CROP_ROWS, rows, self.zoom)
+                        "than %d rows of the camera's picture; a camera mode %d or more pixels high (such as "
+                        "--width %d --height %d) allows %.1fx",
+                        most, self.zoom, size[0], size[1], MIN_CROP_ROWS, rows,
+                        2 * round(rows * size[0] / size[1] / 2), rows, self.zoom)
         return min(self.zoom, most)
 
     def measure(self, matte: np.ndarray, size: tuple[int, int]) -> Optional[np.ndarray]:
@@ -180,15 +192,18 @@ class AutoFrame:
         h, w = alpha.shape
         size = (w, h)
         self._buffers(size)
-        seen = self.measure(matte, size)
+        seen = None if self.leaving else self.measure(matte, size)
         self._update_aim(seen, size)
+        if self.leaving:
+            self.aim = np.array([w / 2, h / 2, float(w)])
         if self.crop is None:
             self.crop = self.aim.copy()
         else:
             self._follow()
         self.crop = self._inside(self.crop, size)
         cx, cy, cw = self.crop
-        if cw >= w - REST and abs(cx - w / 2) < REST and abs(cy - h / 2) < REST:
+        self._whole = cw >= w - REST and abs(cx - w / 2) < REST and abs(cy - h / 2) < REST
+        if self._whole:
             return frame, alpha                           # the whole picture: nothing to do
         s = w / cw
         ch = cw * h / w

@@ -69,9 +69,12 @@ class Engine:
     def _frame_with(self, framing: FramingSettings) -> None:
         """Auto-frame on, off, or at a new zoom (followed smoothly from where the crop is)."""
         if not framing.autoframe:
-            self.autoframe = None
-        elif self.autoframe is None:
-            self.autoframe = AutoFrame(framing.zoom, self.fps)
+            if self.autoframe is not None:
+                self.autoframe.ease_out()     # back to the whole picture, then gone
+        elif self.autoframe is None or self.autoframe.leaving:
+            self.autoframe = AutoFrame(framing.zoom, self.fps) if self.autoframe is None else self.autoframe
+            self.autoframe.leaving = False
+            self.autoframe.set_zoom(framing.zoom)
         elif framing.zoom != self.autoframe.zoom:
             self.autoframe.set_zoom(framing.zoom)
 
@@ -166,6 +169,8 @@ class Engine:
         alpha = self.matte.update(raw, size, None if photo else frame)
         if self.autoframe is not None and not photo:   # a picture is kept whole
             frame, alpha = self.autoframe.apply(frame, alpha, self.matte.small)
+            if self.autoframe.done:
+                self.autoframe = None
         t2 = time.perf_counter()
         self.compositor.apply(frame, alpha, out)
         t3 = time.perf_counter()

@@ -300,6 +300,10 @@ class Controller(QObject):
     def set_matte(self, **changes) -> bool:
         return self._change("matte", lambda s: s.replace(matte=dataclasses.replace(s.matte, **changes)))
 
+    def set_framing(self, **changes) -> bool:
+        """``autoframe`` (on or off), ``zoom`` (1 to 4)."""
+        return self._change("framing", lambda s: s.replace(framing=dataclasses.replace(s.framing, **changes)))
+
     @staticmethod
     def _check_effect(effect: EffectSettings) -> None:
         """Open a replacement background (small) to find a bad file before it is used."""

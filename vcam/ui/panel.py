@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from vcam import segment
+from vcam.autoframe import max_zoom
 from vcam.config import LIVE_EFFECTS, ONNX_MODELS, PROVIDERS
 from vcam.stats import STAGES
 from vcam.ui import devices
@@ -255,6 +256,16 @@ class Panel(QMainWindow):
         self.mirror_box = QCheckBox("Mirror (flip left to right)")
         self.mirror_box.toggled.connect(lambda on: self.c.set_capture(mirror=on))
         form.addRow("", self.mirror_box)
+        self.autoframe_box = QCheckBox("Auto-frame (keep you centred as you move)")
+        self.autoframe_box.setToolTip("Crops and zooms the picture so your head and shoulders stay centred, "
+                                      "followed smoothly; eases back to the whole picture when you leave")
+        self.autoframe_box.toggled.connect(lambda on: self.c.set_framing(autoframe=on))
+        form.addRow("", self.autoframe_box)
+        self.zoom_slider = _slider(100, 400)
+        self.zoom_slider.setToolTip("How close auto-frame frames you: 1.0x is the whole picture")
+        self.zoom_slider.valueChanged.connect(lambda v: self.c.set_framing(zoom=v / 100))
+        self.zoom_value = QLabel()
+        form.addRow("Zoom", _with_value(self.zoom_slider, self.zoom_value))
         self.on_demand_box = QCheckBox("Release the camera when no app uses vcam (its light goes off)")
         self.on_demand_box.toggled.connect(lambda on: self.c.set_output(on_demand=on))
         self.on_demand_box.setVisible(sys.platform.startswith("linux"))
@@ -316,7 +327,7 @@ class Panel(QMainWindow):
         s = self.c.settings
         widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider, self.clean_box,
                    self.camera_combo, self.size_combo,
-                   self.fps_combo, self.mirror_box, self.on_demand_box, self.backend_combo, self.model_combo, self.provider_combo,
+                   self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box, self.backend_combo, self.model_combo, self.provider_combo,
                    self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
                    self.softness_slider)
         for w in widgets:
@@ -347,6 +358,10 @@ class Panel(QMainWindow):
             self._fill_cameras()
             self.mirror_box.setChecked(s.capture.mirror)
             self.on_demand_box.setChecked(s.output.on_demand)
+            self.autoframe_box.setChecked(s.framing.autoframe)
+            self.zoom_slider.setValue(round(s.framing.zoom * 100))
+            self.zoom_slider.setEnabled(s.framing.autoframe)
+            self.zoom_value.setText(self._zoom_text())
             _select_text(self.backend_combo, s.segment.backend)
             _select_text(self.model_combo, s.segment.model)
             _select_text(self.provider_combo, s.segment.provider)
@@ -367,6 +382,15 @@ class Panel(QMainWindow):
         self.setWindowIcon(camera_icon(state))
         self._show_problems()
         self.refresh_stats()
+
+    def _zoom_text(self) -> str:
+        """The zoom asked, and where the camera's size holds it lower (see vcam.autoframe)."""
+        s = self.c.settings
+        zoom = s.framing.zoom
+        most = max_zoom((s.capture.width, s.capture.height))
+        if zoom > most + 1e-6:
+            return f"{zoom:.1f}x, held at {most:.1f}x at {s.capture.height}p: a larger camera size allows more"
+        return f"{zoom:.1f}x"
 
     def _fill_cameras(self) -> None:
         cap = self.c.settings.capture

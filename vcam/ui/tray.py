@@ -1,5 +1,5 @@
 """The tray icon: its lamp shows whether the virtual camera is live; its menu switches effect
-presets, pauses and resumes, shows the panel and quits."""
+presets and auto-frame, pauses and resumes, shows the panel and quits."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -63,6 +63,10 @@ class Tray(QSystemTrayIcon):
             self.menu.addAction(action)
             self.actions[label] = action
         self.menu.addSeparator()
+        framing = QAction("Auto-frame", self.menu, checkable=True, checked=self.c.settings.framing.autoframe)
+        framing.triggered.connect(lambda on: self.c.set_framing(autoframe=bool(on)))
+        self.menu.addAction(framing)
+        self.actions["autoframe"] = framing
         pause = QAction("Resume" if self.c.paused else "Pause", self.menu)
         pause.triggered.connect(self._toggle_pause)
         self.menu.addAction(pause)
