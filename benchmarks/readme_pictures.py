@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vcam import media
-from vcam.config import EffectSettings, SegmentSettings, Settings
+from vcam.config import EffectSettings, FramingSettings, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.resources import assets_dir, demo_image
 
@@ -85,6 +85,47 @@ def main() -> None:
             tile = cv2.resize(render(portrait, settings)[hair], (300, 255), interpolation=cv2.INTER_CUBIC)
             tiles.append(label(tile, f"{name}, {'clean edges' if clean else 'camera colour'}"))
     save("edges.jpg", np.hstack(tiles))
+
+    # Auto-frame: the person sits low and to one side of a 1280x720 camera picture; the framed
+    # picture after one second of video (30 frames), and with blur on the framed picture.
+    mask = render_alpha(portrait)
+    room = media.cover_fit(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), 1280, 720)
+    scale = 540 / portrait.shape[0]
+    person = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32)
+    alpha = cv2.resize(mask, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)[..., None]
+    camera = room.astype(np.float32)
+    y0, x0 = 720 - person.shape[0], 120
+    spot = camera[y0:, x0:x0 + person.shape[1]]
+    spot[...] = person * alpha + spot * (1 - alpha)
+    camera = np.clip(camera + 0.5, 0, 255).astype(np.uint8)
+    tiles = [label(cv2.resize(camera, (427, 240), interpolation=cv2.INTER_AREA), "camera")]
+    for effect, name in (("none", "auto-frame, zoom 2"), ("blur", "auto-frame and blur")):
+        framed = render_video(camera, Settings(effect=EffectSettings(effect),
+                                               framing=FramingSettings(autoframe=True, zoom=2.0)), 30)
+        tiles.append(label(cv2.resize(framed, (427, 240), interpolation=cv2.INTER_AREA), name))
+    save("autoframe.jpg", np.hstack(tiles))
+
+
+def render_alpha(image: np.ndarray) -> np.ndarray:
+    """The photo matte of ``image``, float32 in 0..1."""
+    engine = Engine(Settings(effect=EffectSettings("cutout")))
+    try:
+        return engine.process(image, np.empty_like(image), {}, photo=True).astype(np.float32) / 255.0
+    finally:
+        engine.close()
+
+
+def render_video(image: np.ndarray, settings: Settings, frames: int) -> np.ndarray:
+    """The last of ``frames`` frames of a still video of ``image``."""
+    engine = Engine(settings)
+    try:
+        engine.prepare((image.shape[1], image.shape[0]), 30.0)
+        out = np.empty_like(image)
+        for _ in range(frames):
+            engine.process(image, out, {})
+        return out
+    finally:
+        engine.close()
 
 
 if __name__ == "__main__":
