@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -95,59 +96,7 @@ V4L2_CTL_C920 = """ioctl: VIDIOC_ENUM_FMT
 """
 
 
-class SweptPortrait:
-    """Synthetic frames with known motion: the astronaut (scikit-image's public-domain portrait),
-    cut out by vcam's own photo matte once, laid over a generated gradient at a given horizontal
-    position, head and shoulders up from the bottom of the frame. ``frame(cx)`` returns the
-    picture (RGB uint8) and the true mask (float32) with the portrait centred at ``cx`` pixels;
-    ``frame(None)`` the empty room."""
 
-    def __init__(self, size: tuple[int, int] = (1280, 720), height: float = 0.75) -> None:
-        import numpy as np
-        from skimage import data
-
-        from vcam.config import EffectSettings, Settings
-        from vcam.engine import Engine
-
-        self.size = w, h = size
-        astro = data.astronaut()
-        engine = Engine(Settings(effect=EffectSettings("cutout")))
-        try:
-            mask = engine.process(astro, np.empty_like(astro), {}, photo=True) >= 128
-        finally:
-            engine.close()
-        ys, _ = np.nonzero(mask)
-        scale = height * h / (ys.max() - ys.min() + 1)
-        self.person = cv2.resize(astro, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32)
-        self.mask = cv2.resize(mask.astype(np.float32), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
-        self.room = (np.float32((60, 90, 140)) * (1 - t) + np.float32((200, 180, 150)) * t
-                     + np.zeros((h, w, 3), np.float32))
-        self.top = h - self.person.shape[0] + round(0.15 * self.person.shape[0])   # cut at the bottom
-
-    def frame(self, cx, cx2=None):
-        """The picture and true mask with the portrait centred at ``cx`` (a second at ``cx2``)."""
-        import numpy as np
-
-        w, h = self.size
-        picture, alpha = self.room.copy(), np.zeros((h, w), np.float32)
-        for x in (cx, cx2):
-            if x is None:
-                continue
-            m = np.float32([[1, 0, x - self.person.shape[1] / 2], [0, 1, self.top]])
-            a = cv2.warpAffine(self.mask, m, (w, h))
-            p = cv2.warpAffine(self.person, m, (w, h))
-            picture = p * a[..., None] + picture * (1 - a[..., None])
-            alpha = np.maximum(alpha, a)
-        return np.clip(picture + 0.5, 0, 255).astype(np.uint8), alpha
-
-
-def head_middle(alpha, band: float = 0.3) -> float:
-    """The middle of a mask's head and shoulders (the rows ``band`` of its height below its top),
-    between 3% and 97% of their pixels, in pixels: what auto-frame centres."""
-    import numpy as np
-
-    rows = np.flatnonzero((alpha >= 0.5).any(axis=1))
-    part = alpha[rows[0]:rows[0] + round(band * alpha.shape[0])] >= 0.5
-    cols = np.cumsum(part.sum(axis=0))
-    return (np.searchsorted(cols, 0.03 * cols[-1]) + np.searchsorted(cols, 0.97 * cols[-1]) + 1) / 2
+# The synthetic auto-frame sequences live with their benchmark (benchmarks/autoframe_bench.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from autoframe_bench import SweptPortrait, head_middle  # noqa: E402,F401
