@@ -167,11 +167,11 @@ class Engine:
             raw = self.segmenter.segment(frame)
         t1 = time.perf_counter()
         alpha = self.matte.update(raw, size, None if photo else frame)
-        if self.autoframe is not None and not photo:   # a picture is kept whole
+        t2 = time.perf_counter()
+        if self.autoframe is not None and not photo:   # a picture is kept whole; timed as composite
             frame, alpha = self.autoframe.apply(frame, alpha, self.matte.small)
             if self.autoframe.done:
                 self.autoframe = None
-        t2 = time.perf_counter()
         self.compositor.apply(frame, alpha, out)
         t3 = time.perf_counter()
         times["segment"] = t1 - t0
