@@ -213,3 +213,15 @@ def test_process_a_video_with_autoframe_centres_the_person(tmp_path, portrait):
         judge.close()
     assert len(offsets) == frames
     assert np.abs(offsets[SETTLED:]).mean() < 0.08
+
+
+def test_pictures_are_kept_whole_and_said_so(tmp_path, portrait):
+    picture, _ = portrait.frame(0.3 * W)
+    source = tmp_path / "left.png"
+    cv2.imwrite(str(source), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    result = tmp_path / "out.png"
+    run = subprocess.run([sys.executable, "-m", "vcam", "process", str(source), "--autoframe", "--effect", "none",
+                          "-o", str(result)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "the 1 picture is kept whole" in run.stderr
+    np.testing.assert_array_equal(cv2.imread(str(result)), cv2.imread(str(source)))   # not cropped

@@ -170,6 +170,9 @@ class Processor:
 
     def _run(self, jobs: list[Job]) -> None:
         images = [j for j in jobs if not j.video]
+        if images and self.settings.framing.autoframe:
+            log.warning("--autoframe follows a person through a video; the %d picture%s %s kept whole",
+                        len(images), "" if len(images) == 1 else "s", "is" if len(images) == 1 else "are")
         for i, job in enumerate(images):
             try:
                 self._image(job)
