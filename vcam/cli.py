@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--fps", type=float, default=30.0, help="target rate of the live phase (default: 30)")
     bench.add_argument("--preload", type=int, default=0, metavar="N",
                        help="read N frames of the source first and replay them, so decoding and scaling are "
-                            "left out of the figures and the CPU use (default: 0, off)")
+                            "left out of the figures and the CPU use; 0 is off (default: 0)")
     bench.add_argument("--sink", choices=("virtual", "null"), default="virtual",
                        help="virtual: through pyvirtualcam and the I420 conversion into a discarding device; "
                             "null: nowhere (default: virtual)")
