@@ -316,3 +316,23 @@ def test_without_mediapipe_its_backend_is_one_error_with_the_way_out():
         assert "pip install 'mediapipe==0.10.21'" in info.value.fix
     else:
         assert "no wheel for Python 3." in info.value.fix
+
+
+def test_a_low_contrast_edge_that_moves_leaves_no_trail():
+    """Guided smoothing: fair hair over a pale wall differs by a few grey levels; where such an
+    edge moved away, the picture moved too, so the matte it left behind goes at once."""
+    w, h = 640, 360
+    wall, person = np.full((h, w, 3), 200, np.uint8), np.full((h, w, 3), 206, np.uint8)   # 6 levels apart
+    small = (144, 256)
+    matte = Matte(MatteSettings())            # the defaults: guided by the picture, smoothing 0.95
+    x = 200
+    for _ in range(12):
+        frame = wall.copy()
+        frame[:, x:x + 160] = person[:, x:x + 160]
+        raw = np.zeros(small, np.float32)
+        raw[:, round(x * 256 / w):round((x + 160) * 256 / w)] = 1.0   # the model follows the edge
+        alpha = matte.update(raw, (w, h), frame)
+        x += 24                                # 24 px per frame to the right
+    now = x - 24                               # the last frame's left edge
+    left_behind = alpha[:, now - 40:now - 6]   # where the person was a frame or two ago
+    assert left_behind.max() <= 13, left_behind.max()   # under 5%: no fading ghost of the edge
