@@ -505,16 +505,16 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
                 for label, pa, colour in cutouts:
                     p = pa.astype(np.float32)[..., None] / 255.0
                     err = np.abs(colour.astype(np.float32) * p + new * (1.0 - p) - truth)
-                    floor = np.abs(person * p + new * (1.0 - p) - truth)   # this alpha, the true colour
+                    floor = np.abs(person * p + new * (1.0 - p) - truth)   # this alpha with the true colour
                     errors[label].append((float(err[band].mean()), float(err[mixed].mean()),
                                           float(floor[band].mean())))
             for label in rows:
                 e = np.array(errors[label])
                 rows[label].append({"subject": subject.name, "motion": motion, "frames": frames,
                                       "band_error": float(e[:, 0].mean()), "mixed_error": float(e[:, 1].mean()),
-                                      "band_floor": float(e[:, 2].mean())})
+                                      "band_true_colour": float(e[:, 2].mean())})
             _progress(f"composite: portrait {subject.name}, {motion}, {frames} frames")
-    return {label: {"sequences": seqs, "mean": {k: _mean([s[k] for s in seqs]) for k in ("band_error", "mixed_error", "band_floor")}}
+    return {label: {"sequences": seqs, "mean": {k: _mean([s[k] for s in seqs]) for k in ("band_error", "mixed_error", "band_true_colour")}}
             for label, seqs in rows.items()}
 
 
@@ -569,15 +569,16 @@ def render(report: dict) -> str:
     if "composite" in report:
         res = report["composite"]
         rows = [[c, s["subject"], s["motion"], _fmt(s["band_error"], 2), _fmt(s["mixed_error"], 2),
-                 _fmt(s["band_floor"], 2)]
+                 _fmt(s["band_true_colour"], 2)]
                 for c, r in res.items() for s in r["sequences"]]
         rows += [[c, "mean", "", _fmt(r["mean"]["band_error"], 2), _fmt(r["mean"]["mixed_error"], 2),
-                  _fmt(r["mean"]["band_floor"], 2)] for c, r in res.items()]
+                  _fmt(r["mean"]["band_true_colour"], 2)] for c, r in res.items()]
         parts.append(_table(f"composite: the cut-out over a new background, mean error in 8-bit levels within "
                             f"{COMPOSITE_BAND:.0%} of the diagonal of the true outline, and where the truth is mixed "
-                            f"(true edge blurred {COMPOSITE_SOFT:g} px); band floor: the band error of the same alpha "
-                            f"with the person's true colour, the least any colour estimate can reach with it",
-                            ["config", "portrait", "motion", "band error", "mixed error", "band floor"], rows))
+                            f"(true edge blurred {COMPOSITE_SOFT:g} px); true colour: the band error of the same alpha "
+                            f"with the person's true colour instead of vcam's (where the alpha is wrong, the camera's "
+                            f"colour can do better)",
+                            ["config", "portrait", "motion", "band error", "mixed error", "true colour"], rows))
     parts.append(f"{report['seconds']['total']:.0f} s")
     return "\n".join(parts)
 

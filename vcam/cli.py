@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    if args.zoom != FramingSettings.zoom and not args.autoframe:
+        log.warning("--zoom frames only with --autoframe: add --autoframe, or leave --zoom out")
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
                             color=parse_colour(args.color), light_wrap=args.light_wrap, harmonize=args.harmonize,
                             clean_edges=args.clean_edges)
