@@ -237,3 +237,25 @@ def test_unmix_recovers_the_persons_colour_from_a_mixed_pixel():
     before = np.abs(camera.astype(np.float32) - fg_true)[soft].mean()
     assert np.abs(out.astype(np.float32) - fg_true)[soft].mean() < before / 10
     assert np.array_equal(out[~soft], camera[~soft])      # sure pixels untouched
+
+
+def test_shared_halvings_equal_the_downscalers_and_follow_the_picture_asked():
+    from vcam.kernels import Downscaler, Halvings
+
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (721, 1283, 3), np.uint8)        # odd sides: the last row and column go
+    other = rng.integers(0, 256, (721, 1283, 3), np.uint8)
+    halvings = Halvings()
+    for k in (3, 1, 2, 0):
+        size = halvings.size((1283, 721), k)
+        expected = np.empty((size[1], size[0], 3), np.uint8)
+        Downscaler((1283, 721), size)(frame, expected)
+        np.testing.assert_array_equal(halvings.level(frame, k), expected)
+    first = halvings.level(frame, 2)
+    assert halvings.level(frame, 2) is first                          # made once per frame
+    small = np.empty_like(first)
+    Downscaler((1283, 721), (320, 180))(other, small)
+    np.testing.assert_array_equal(halvings.level(other, 2), small)    # another picture: its own
+    frame[...] = other                                                # the same buffer, new content
+    halvings.next_frame()
+    np.testing.assert_array_equal(halvings.level(frame, 2), small)

@@ -46,6 +46,11 @@ REST = 0.05            # pixels: nearer the aim than this, and slower, the crop 
 _OMEGA = 5.83 / SETTLE
 
 
+# Common camera modes, by shape (4:3 or nearer 16:9), for the note that a larger one would help
+_MODES = {True: ((960, 720), (1280, 960), (1600, 1200), (2048, 1536)),
+          False: ((1280, 720), (1920, 1080), (2560, 1440), (3840, 2160))}
+
+
 def max_zoom(frame_size: tuple[int, int]) -> float:
     """The largest zoom at which a crop of this picture keeps ``MIN_CROP_ROWS`` rows (at least 1)."""
     return max(1.0, frame_size[1] / MIN_CROP_ROWS)
@@ -102,11 +107,11 @@ class AutoFrame:
         if self.zoom > most + 1e-6 and self._told != size:
             self._told = size
             rows = math.ceil(self.zoom * MIN_CROP_ROWS)
+            mode = next((m for m in _MODES[size[0] * 3 < size[1] * 4 + size[1] // 2] if m[1] >= rows), None)
             log.warning("auto-frame: zoom held at %.1fx (asked %.1fx): at %dx%d a closer crop would show fewer "
-                        "than %d rows of the camera's picture; a camera mode %d or more pixels high (such as "
-                        "--width %d --height %d) allows %.1fx",
-                        most, self.zoom, size[0], size[1], MIN_CROP_ROWS, rows,
-                        2 * round(rows * size[0] / size[1] / 2), rows, self.zoom)
+                        "than %d rows of the camera's picture; %s", most, self.zoom, size[0], size[1], MIN_CROP_ROWS,
+                        f"a camera mode of {rows} rows or more allows {self.zoom:.1f}x (--width {mode[0]} "
+                        f"--height {mode[1]})" if mode else "no common camera mode is large enough")
         return min(self.zoom, most)
 
     def measure(self, matte: np.ndarray, size: tuple[int, int]) -> Optional[np.ndarray]:

@@ -57,6 +57,8 @@ class _Defocus:
         least = least or (BOKEH_RADIUS_SMALL if bokeh else BLUR_SIGMA_SMALL)
         factor = 1 << max(0, int(np.log2(max(1.0, reach / least))))
         small = (max(1, w // factor), max(1, h // factor))
+        k = factor.bit_length() - 1
+        self._k = k if small == (w >> k, h >> k) else None    # a shared halving of the frame fits
         self._shrink = kernels.Downscaler(size, small)
         self._shrink_alpha = kernels.Downscaler(size, small, channels=1) if halo_free else None
         sh = (small[1], small[0])
@@ -84,12 +86,16 @@ class _Defocus:
         """The alpha at the reduced size, as :meth:`small` last reduced it (halo-free only)."""
         return self._alpha
 
-    def small(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """The defocused background at reduced size (a buffer kept here)."""
-        self._shrink(frame, self._small)
+    def small(self, frame: np.ndarray, alpha: np.ndarray, halvings: Optional[kernels.Halvings] = None) -> np.ndarray:
+        """The defocused background at reduced size (a buffer kept here); ``halvings``: the
+        frame's, shared with the other stages."""
+        if halvings is not None and self._k is not None:
+            reduced = halvings.level(frame, self._k)
+        else:
+            reduced = self._shrink(frame, self._small)
         if self._shrink_alpha is not None:
             self._shrink_alpha(alpha, self._alpha)
-        kernels.premultiply(self._small, self._alpha, self._lut, self._bloom, self._plain, self._held, self._weight)
+        kernels.premultiply(reduced, self._alpha, self._lut, self._bloom, self._plain, self._held, self._weight)
         held, weight = self._blurred
         self._blur(self._held, held)
         self._blur(self._weight, weight)
@@ -98,8 +104,9 @@ class _Defocus:
         kernels.normalise(held, weight, self._plain, self._back, self._out, FILL)
         return self._out
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
-        cv2.resize(self.small(frame, alpha), self.size, dst=out, interpolation=cv2.INTER_LINEAR)
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,
+                 halvings: Optional[kernels.Halvings] = None) -> None:
+        cv2.resize(self.small(frame, alpha, halvings), self.size, dst=out, interpolation=cv2.INTER_LINEAR)
 
 
 class _CleanEdge:
@@ -114,10 +121,11 @@ class _CleanEdge:
         self.fg = np.empty((size[1], size[0], 3), np.uint8)   # for the blends that still follow
         self._columns = kernels.bilinear_columns(size[0], self._behind.small_alpha.shape[1])
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, dst: np.ndarray,
+                 halvings: Optional[kernels.Halvings] = None) -> np.ndarray:
         """The frame with its soft edge cleaned, into ``dst`` (which it returns)."""
         np.copyto(dst, frame)
-        back = self._behind.small(frame, alpha)
+        back = self._behind.small(frame, alpha, halvings)
         kernels.unmix(frame, alpha, self._behind.small_alpha, back, *self._columns, dst)
         return dst
 
@@ -258,24 +266,26 @@ class Compositor:
         elif effect in ("blur", "bokeh"):
             self._defocus = _Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free)
 
-    def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
-        """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into ``out``."""
+    def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,
+              halvings: Optional[kernels.Halvings] = None) -> None:
+        """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into
+        ``out``; ``halvings``: the frame's, shared with the other stages."""
         effect = self.settings.effect
         if effect in ("none", "cutout"):   # a cut-out is the frame itself, made RGBA by the caller
             if self._clean is not None:    # ... its soft edge cleaned straight into the output
-                self._clean(frame, alpha, out)
+                self._clean(frame, alpha, out, halvings)
             else:
                 np.copyto(out, frame)
             return
         if self._clean is not None:
-            frame = self._clean(frame, alpha, self._clean.fg)
+            frame = self._clean(frame, alpha, self._clean.fg, halvings)
         if effect == "color":
             kernels.blend_color(frame, self._colour, alpha, out)
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         else:
             if effect in ("blur", "bokeh"):
-                self._defocus(frame, alpha, self._bg)
+                self._defocus(frame, alpha, self._bg, halvings)
             elif self._video is not None:
                 self._video.read_into(self._bg)
                 if self._wrap is not None:

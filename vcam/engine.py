@@ -14,7 +14,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from vcam import segment
+from vcam import kernels, segment
 from vcam.autoframe import AutoFrame
 from vcam.composite import Compositor
 from vcam.config import FramingSettings, SegmentSettings, Settings
@@ -58,6 +58,7 @@ class Engine:
         self.settings = settings
         self.segmenter = build_segmenter(settings.segment)
         self.matte = Matte(settings.matte)
+        self.halvings = kernels.Halvings()   # the frame's, made once and shared by matte and composite
         self.fps = 30.0
         self.autoframe: Optional[AutoFrame] = None
         self._frame_with(settings.framing)
@@ -166,13 +167,14 @@ class Engine:
         else:
             raw = self.segmenter.segment(frame)
         t1 = time.perf_counter()
-        alpha = self.matte.update(raw, size, None if photo else frame)
+        self.halvings.next_frame()
+        alpha = self.matte.update(raw, size, None if photo else frame, self.halvings)
         t2 = time.perf_counter()
         if self.autoframe is not None and not photo:   # a picture is kept whole; timed as composite
             frame, alpha = self.autoframe.apply(frame, alpha, self.matte.small)
             if self.autoframe.done:
                 self.autoframe = None
-        self.compositor.apply(frame, alpha, out)
+        self.compositor.apply(frame, alpha, out, self.halvings)
         t3 = time.perf_counter()
         times["segment"] = t1 - t0
         times["matte"] = t2 - t1

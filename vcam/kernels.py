@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -285,6 +286,44 @@ class Downscaler:
         elif not self._steps:
             np.copyto(dst, src)
         return dst
+
+
+class Halvings:
+    """A frame halved ``k`` times (2x2 block means, as :class:`Downscaler` halves), each level made
+    at most once per frame and shared by the stages that read a smaller frame (the matte's motion
+    test, the blur behind the person, clean edges). :meth:`next_frame` before each frame; a level
+    asked of another picture (auto-frame's crop) is made afresh for that picture."""
+
+    def __init__(self) -> None:
+        self._frame: Optional[np.ndarray] = None
+        self._shape: tuple[int, ...] = ()
+        self._levels: list[np.ndarray] = []
+        self._made = 0
+
+    def next_frame(self) -> None:
+        self._frame = None
+
+    def size(self, frame_size: tuple[int, int], k: int) -> tuple[int, int]:
+        """(width, height) of level ``k`` of a frame of ``frame_size``."""
+        w, h = frame_size
+        for _ in range(k):
+            w, h = w // 2, h // 2
+        return w, h
+
+    def level(self, frame: np.ndarray, k: int) -> np.ndarray:
+        if frame is not self._frame:
+            if frame.shape != self._shape:
+                self._levels, self._shape = [], frame.shape
+            self._frame, self._made = frame, 0
+        while len(self._levels) < k:
+            src = frame if not self._levels else self._levels[-1]
+            self._levels.append(np.empty((src.shape[0] // 2, src.shape[1] // 2) + src.shape[2:], np.uint8))
+        for i in range(self._made, k):
+            src = frame if i == 0 else self._levels[i - 1]
+            h, w = src.shape[:2]
+            cv2.resize(src[:h - h % 2, :w - w % 2], (w // 2, h // 2), dst=self._levels[i], interpolation=cv2.INTER_AREA)
+        self._made = max(self._made, k)
+        return frame if k == 0 else self._levels[k - 1]
 
 
 def warm_up(notice_after: float = 1.0) -> None:

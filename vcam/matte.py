@@ -45,7 +45,8 @@ class Matte:
         """Forget the previous frames (new source, or the next of unrelated images)."""
         self._state = None
 
-    def _picture_change(self, frame: np.ndarray, shape: tuple[int, int]) -> bool:
+    def _picture_change(self, frame: np.ndarray, shape: tuple[int, int],
+                        halvings: Optional[kernels.Halvings] = None) -> bool:
         """Fill ``self._change`` (of ``shape``) with how much ``frame`` moved since the last one,
         measured at a size reached by halving alone (cheap: 320x180 for 720p); False when there is
         no previous frame to compare with."""
@@ -53,13 +54,15 @@ class Matte:
         if self._shrink is None or self._shrink.src_size != size:
             k = max(0, int(np.ceil(np.log2(max(1.0, size[0] / PICTURE_WIDTH)))))
             w, h = max(1, size[0] >> k), max(1, size[1] >> k)
+            self._k = k if size[0] >> k and size[1] >> k else None   # a shared halving fits exactly
             self._shrink = kernels.Downscaler(size, (w, h))
             self._small_rgb = np.empty((h, w, 3), np.uint8)
             self._gray = np.empty((h, w), np.uint8)
             self._previous = None
             self._coarse = np.zeros((h, w), np.float32)
-        self._shrink(frame, self._small_rgb)
-        cv2.cvtColor(self._small_rgb, cv2.COLOR_RGB2GRAY, dst=self._gray)
+        small = (halvings.level(frame, self._k) if halvings is not None and self._k is not None
+                 else self._shrink(frame, self._small_rgb))
+        cv2.cvtColor(small, cv2.COLOR_RGB2GRAY, dst=self._gray)
         if self._previous is None:
             self._previous = self._gray.copy()
             return False
@@ -69,11 +72,13 @@ class Matte:
         cv2.resize(self._coarse, shape[::-1], dst=self._change, interpolation=cv2.INTER_LINEAR)
         return True
 
-    def update(self, raw: np.ndarray, size: tuple[int, int], frame: Optional[np.ndarray] = None) -> np.ndarray:
+    def update(self, raw: np.ndarray, size: tuple[int, int], frame: Optional[np.ndarray] = None,
+               halvings: Optional[kernels.Halvings] = None) -> np.ndarray:
         """Smooth ``raw`` (float32, model resolution) against the previous frames and return an
         uint8 alpha of ``size`` (width, height). The returned buffer is reused by the next call.
         With ``frame`` (RGB, the picture the matte is of), smoothing follows the picture: strong
-        where it is still, none where it moves."""
+        where it is still, none where it moves; ``halvings`` shares the frame's halvings with the
+        other stages."""
         if raw.ndim != 2 or raw.dtype != np.float32:
             raise ValueError(f"expected a float32 2-D matte, got {raw.dtype} {raw.shape}")
         m = self.settings
@@ -85,7 +90,7 @@ class Matte:
             self._shrink = None
         guided = m.guided and frame is not None and m.smoothing > 0
         if guided:
-            guided = self._picture_change(frame, raw.shape) and not fresh
+            guided = self._picture_change(frame, raw.shape, halvings) and not fresh
         keep = (MAX_KEEP_GUIDED if guided else MAX_KEEP) * m.smoothing
         kernels.smooth_matte(raw, self._state, self._change, self._small_u8, keep, m.motion,
                              m.threshold, m.softness, guided)
