@@ -76,13 +76,19 @@ def test_bench_bad_options_exit_2(tmp_path, args, words):
     assert words in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_file_source_is_scaled_to_the_resolution_asked(tmp_path):
-    path = tmp_path / "clip.mp4"
+def astronaut_clip(folder) -> "Path":
+    """A 6-frame 96x64 clip of the astronaut."""
+    path = folder / "clip.mp4"
     picture = cv2.cvtColor(cv2.resize(data.astronaut(), (96, 64)), cv2.COLOR_RGB2BGR)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (96, 64))
     for _ in range(6):
         writer.write(picture)
     writer.release()
+    return path
+
+
+def test_a_file_source_is_scaled_to_the_resolution_asked(tmp_path):
+    path = astronaut_clip(tmp_path)
     run = bench.measure(bench.Run(str(path), (200, 150), Settings(), frames=15, sink="null"))
     assert run["resolution"] == "200x150" and run["frames"] == 15   # a 6-frame file, looped and scaled
 
@@ -126,12 +132,7 @@ class _Empty:
 
 
 def test_bench_preload_leaves_decoding_out(tmp_path):
-    path = tmp_path / "clip.mp4"
-    picture = cv2.cvtColor(cv2.resize(data.astronaut(), (96, 64)), cv2.COLOR_RGB2BGR)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (96, 64))
-    for _ in range(6):
-        writer.write(picture)
-    writer.release()
+    path = astronaut_clip(tmp_path)
     result = run_cli("--source", str(path), "--preload", "4", "--resolution", "160x120", "--frames", "12",
                      "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
