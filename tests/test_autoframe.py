@@ -109,6 +109,23 @@ def test_the_crop_eases_back_to_the_whole_picture_when_the_person_leaves(portrai
     assert moving[-1] - moving[0] >= 0.3 * FPS                      # ... over a good part of a second
 
 
+def test_a_person_near_the_camera_is_not_zoomed_into_a_face():
+    close = SweptPortrait((W, H), height=1.6)           # head and shoulders fill the picture already
+    engine = framing_engine(zoom=3.0, size=(W, H))
+    out = np.empty((H, W, 3), np.uint8)
+    picture, truth = close.frame(0.5 * W)
+    try:
+        for _ in range(30):
+            engine.process(picture, out, {})
+        cx, cy, cw = engine.autoframe.crop
+    finally:
+        engine.close()
+    rows = np.flatnonzero(truth.max(axis=1) >= 0.5)
+    head = truth[rows[0]:rows[0] + round(autoframe.HEAD * H)].__ge__(0.5).sum(axis=1).max()
+    assert cw * H / W >= autoframe.SHOULDERS * head * 0.95   # the shoulders stay in: not 3x
+    assert cw > W / 3.0 * 1.2
+
+
 def test_two_people_are_framed_together(portrait):
     engine = framing_engine(zoom=2.5)
     out = np.empty((H, W, 3), np.uint8)
@@ -165,7 +182,7 @@ def test_every_effect_and_mirror_on_the_framed_picture_at_the_cameras_size(
     settings = Settings(capture=CaptureSettings(source=str(clip), width=W, height=H, fps=FPS, mirror=mirror),
                         output=OutputSettings(target="virtual", backend="recording"),
                         effect=EffectSettings(effect, background=str(background) if effect == "replace" else None),
-                        framing=FramingSettings(autoframe=True, zoom=2.0))
+                        framing=FramingSettings(autoframe=True, zoom=1.8))
     pipeline = Pipeline(settings, max_frames=30)
     try:
         pipeline.start()
@@ -178,7 +195,7 @@ def test_every_effect_and_mirror_on_the_framed_picture_at_the_cameras_size(
         cx, _, cw = pipeline.engine.autoframe.crop
     finally:
         pipeline.close()
-    assert cw == pytest.approx(W / 2.0, rel=0.02)
+    assert cw == pytest.approx(W / 1.8, rel=0.02)
     assert (cx < W / 2) != mirror          # the person sits left of centre, right once mirrored
 
 

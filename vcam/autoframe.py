@@ -5,7 +5,8 @@ The person is read off the smoothed matte at working resolution, which the matte
 anyway: the top of the head, and the middle and width of the head and shoulders (the rows within
 ``BAND`` of the frame height below the top; with two people, both). The crop aimed at has the
 output's shape, the head and shoulders centred with ``HEADROOM`` above, at the zoom asked (less
-when two people need the room), and never leaves the picture.
+when two people need the room, and never so close that it cuts off the shoulders: a person near
+the camera is not zoomed into a face), and never leaves the picture.
 
 The crop shown follows the aim as a camera on a critically damped spring does (``SETTLE``
 seconds to within 2%), solved exactly per frame so it holds at any frame rate. The aim moves
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 HEADROOM = 0.10        # share of the crop's height above the top of the head
 BAND = 0.30            # head and shoulders: the rows this share of the frame height below the top
+HEAD = 0.12            # the head's width: the widest row within this share of the frame height of the top
+SHOULDERS = 2.2        # the crop reaches at least this many head widths below the top of the head
 SIDE_ROOM = 0.25       # the crop is at least this much wider than the people (share, each side)
 MIN_AREA = 0.01        # share of the working matte below which nobody is there
 EXTENT = (0.03, 0.97)  # the people's width: between these shares of their pixels in the band
@@ -123,13 +126,16 @@ class AutoFrame:
         if rows.sum() < MIN_AREA * matte.size:
             return None
         top = int(np.argmax(rows > 0))
+        head = float(rows[top:top + max(1, round(HEAD * mh))].max()) * w / mw   # widest row near the top
         band = matte[top:top + max(1, round(BAND * mh))] >= 128
         cols = np.cumsum(np.count_nonzero(band, axis=0))
         left = int(np.searchsorted(cols, EXTENT[0] * cols[-1]))
         right = int(np.searchsorted(cols, EXTENT[1] * cols[-1])) + 1
         sx, sy = w / mw, h / mh
         middle, width = (left + right) / 2 * sx, (right - left) * sx
-        crop_w = min(float(w), max(w / self._zoom_for(size), width * (1 + 2 * SIDE_ROOM)))
+        # never closer than the head and shoulders: SHOULDERS head widths below the top, and headroom
+        shoulders = head * SHOULDERS / (1 - HEADROOM) * w / h
+        crop_w = min(float(w), max(w / self._zoom_for(size), width * (1 + 2 * SIDE_ROOM), shoulders))
         crop_h = crop_w * h / w
         cy = top * sy - HEADROOM * crop_h + crop_h / 2
         return self._inside(np.array([middle, cy, crop_w]), size)
