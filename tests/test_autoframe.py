@@ -242,3 +242,28 @@ def test_pictures_are_kept_whole_and_said_so(tmp_path, portrait):
     assert run.returncode == 0, run.stderr
     assert "the 1 picture is kept whole" in run.stderr
     np.testing.assert_array_equal(cv2.imread(str(result)), cv2.imread(str(source)))   # not cropped
+
+
+def test_the_framed_alpha_is_the_matte_seen_through_the_same_crop(portrait):
+    """The framed alpha comes from the model-resolution matte in one warp; it must match the
+    full-size alpha cut through the same crop (up to one interpolation), and with the crop at the
+    whole picture be exactly what the matte stage gives."""
+    picture, truth = portrait.frame(0.4 * W)
+    alpha = np.clip(truth * 255 + 0.5, 0, 255).astype(np.uint8)
+    matte = cv2.resize(alpha, (512, 288), interpolation=cv2.INTER_AREA)
+    framing = autoframe.AutoFrame(2.0, FPS)
+    for _ in range(30):
+        framed, framed_alpha = framing.apply(picture, matte)
+    cx, cy, cw = framing.crop
+    s, ch = W / cw, cw * H / W
+    m = np.float64([[s, 0, -(cx - cw / 2) * s + 0.5 * (s - 1)], [0, s, -(cy - ch / 2) * s + 0.5 * (s - 1)]])
+    full = cv2.resize(matte, (W, H), interpolation=cv2.INTER_LINEAR)
+    through = cv2.warpAffine(full, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert np.abs(framed_alpha.astype(int) - through).mean() < 1.0
+    np.testing.assert_array_equal(framed, cv2.warpAffine(picture, m, (W, H), flags=cv2.INTER_LINEAR,
+                                                         borderMode=cv2.BORDER_REPLICATE))
+    framing.ease_out()
+    for _ in range(60):
+        framed, framed_alpha = framing.apply(picture, matte)
+    assert framing.done and framed is picture
+    np.testing.assert_array_equal(framed_alpha, full)

@@ -103,6 +103,7 @@ class AutoFrame:
         self._frame = np.empty((h, w, 3), np.uint8)
         self._alpha = np.empty((h, w), np.uint8)
         self._warp = np.zeros((2, 3), np.float64)
+        self._warp_matte = np.zeros((2, 3), np.float64)
         self.reset()
 
     def _zoom_for(self, size: tuple[int, int]) -> float:
@@ -197,10 +198,11 @@ class AutoFrame:
         self.crop = self.aim + e
         self._speed = self._aim_speed + v
 
-    def apply(self, frame: np.ndarray, alpha: np.ndarray, matte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The framed ``frame`` (RGB) and ``alpha`` (uint8, the frame's size); ``matte``: the
-        person (uint8) at any resolution of the frame, as the matte stage smoothed it."""
-        h, w = alpha.shape
+    def apply(self, frame: np.ndarray, matte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The framed ``frame`` (RGB) and its alpha (uint8), both the frame's size, in buffers
+        kept here. ``matte``: the person (uint8) as the matte stage smoothed it, at its own
+        resolution; the framed alpha is sampled from it in one step (no full-size alpha first)."""
+        h, w = frame.shape[:2]
         size = (w, h)
         self._buffers(size)
         seen = None if self.leaving else self.measure(matte, size)
@@ -214,14 +216,22 @@ class AutoFrame:
         self.crop = self._inside(self.crop, size)
         cx, cy, cw = self.crop
         self._whole = cw >= w - REST and abs(cx - w / 2) < REST and abs(cy - h / 2) < REST
-        if self._whole:
-            return frame, alpha                           # the whole picture: nothing to do
+        if self._whole:   # the whole picture: the frame as it is, the matte scaled as the matte stage does
+            if matte.shape == (h, w):
+                np.copyto(self._alpha, matte)
+            else:
+                cv2.resize(matte, size, dst=self._alpha, interpolation=cv2.INTER_LINEAR)
+            return frame, self._alpha
         s = w / cw
         ch = cw * h / w
-        m = self._warp
+        x0, y0 = cx - cw / 2, cy - ch / 2
+        m = self._warp   # output pixel centre j + 0.5 shows frame position x0 + (j + 0.5) / s
         m[0, 0] = m[1, 1] = s
-        m[0, 2] = -(cx - cw / 2) * s + 0.5 * (s - 1)      # pixel centres: (x + 0.5) / s - 0.5
-        m[1, 2] = -(cy - ch / 2) * s + 0.5 * (s - 1)
+        m[0, 2], m[1, 2] = -x0 * s + 0.5 * (s - 1), -y0 * s + 0.5 * (s - 1)
         cv2.warpAffine(frame, m, size, dst=self._frame, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        cv2.warpAffine(alpha, m, size, dst=self._alpha, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mh, mw = matte.shape   # ... and matte position (x0 + (j + 0.5) / s) * mw / w
+        a = self._warp_matte
+        a[0, 0], a[1, 1] = s * w / mw, s * h / mh
+        a[0, 2], a[1, 2] = -x0 * s + 0.5 * (s * w / mw - 1), -y0 * s + 0.5 * (s * h / mh - 1)
+        cv2.warpAffine(matte, a, size, dst=self._alpha, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return self._frame, self._alpha

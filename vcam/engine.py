@@ -168,10 +168,11 @@ class Engine:
             raw = self.segmenter.segment(frame)
         t1 = time.perf_counter()
         self.halvings.next_frame()
-        alpha = self.matte.update(raw, size, None if photo else frame, self.halvings)
+        framing = self.autoframe is not None and not photo   # a picture is kept whole
+        alpha = self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=not framing)
         t2 = time.perf_counter()
-        if self.autoframe is not None and not photo:   # a picture is kept whole; timed as composite
-            frame, alpha = self.autoframe.apply(frame, alpha, self.matte.small)
+        if framing:   # the framed picture, and its alpha straight from the matte; timed as composite
+            frame, alpha = self.autoframe.apply(frame, alpha)
             if self.autoframe.done:
                 self.autoframe = None
         self.compositor.apply(frame, alpha, out, self.halvings)

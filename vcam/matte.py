@@ -73,12 +73,13 @@ class Matte:
         return True
 
     def update(self, raw: np.ndarray, size: tuple[int, int], frame: Optional[np.ndarray] = None,
-               halvings: Optional[kernels.Halvings] = None) -> np.ndarray:
+               halvings: Optional[kernels.Halvings] = None, *, scaled: bool = True) -> np.ndarray:
         """Smooth ``raw`` (float32, model resolution) against the previous frames and return an
         uint8 alpha of ``size`` (width, height). The returned buffer is reused by the next call.
         With ``frame`` (RGB, the picture the matte is of), smoothing follows the picture: strong
         where it is still, none where it moves; ``halvings`` shares the frame's halvings with the
-        other stages."""
+        other stages. ``scaled=False``: return the smoothed matte at model resolution (:attr:`small`)
+        for a caller that scales it itself (auto-frame: one warp straight to the framed alpha)."""
         if raw.ndim != 2 or raw.dtype != np.float32:
             raise ValueError(f"expected a float32 2-D matte, got {raw.dtype} {raw.shape}")
         m = self.settings
@@ -94,6 +95,8 @@ class Matte:
         keep = (MAX_KEEP_GUIDED if guided else MAX_KEEP) * m.smoothing
         kernels.smooth_matte(raw, self._state, self._change, self._small_u8, keep, m.motion,
                              m.threshold, m.softness, guided)
+        if not scaled:
+            return self._small_u8
         w, h = size
         if self._alpha is None or self._alpha.shape != (h, w):
             self._alpha = np.empty((h, w), np.uint8)
