@@ -599,8 +599,16 @@ def test_an_unplugged_camera_is_shown_in_the_status_while_it_reconnects(qapp, ma
 
 
 def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel, tmp_path):
+    from helpers import SweptPortrait
+
+    clip = tmp_path / "left.mp4"   # a person well left of centre, as a camera would see them
+    picture, _ = SweptPortrait((1280, 720)).frame(0.3 * 1280)
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1280, 720))
+    for _ in range(10):
+        writer.write(cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    writer.release()
     settings = dataclasses.replace(demo_settings(EffectSettings("none")),
-                                   capture=CaptureSettings(source="demo", width=1280, height=720, fps=30.0))
+                                   capture=CaptureSettings(source=str(clip), width=1280, height=720, fps=30.0))
     config = tmp_path / "config"
     controller, panel = make_panel(settings, config_dir=config)
     pipeline = controller.pipeline
@@ -612,9 +620,9 @@ def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel,
     panel.zoom_slider.setValue(200)
     assert pipeline.settings.framing.zoom == pytest.approx(2.0) and panel.zoom_value.text() == "2.0x"
     assert controller.pipeline is pipeline                      # applied live, not restarted
-    # the demo's astronaut is framed: the crop closes in on them (2x at 720p is allowed)
+    # the person is framed: the crop closes in on them, left of centre (2x at 720p is allowed)
     assert wait_until(qapp, lambda: pipeline.engine.autoframe is not None and pipeline.engine.autoframe.crop is not None
-                      and pipeline.engine.autoframe.crop[2] < 700)
+                      and pipeline.engine.autoframe.crop[2] < 800 and pipeline.engine.autoframe.crop[0] < 560)
     panel.zoom_slider.setValue(300)                             # 3x would magnify a 720p camera too far
     assert "held at 2.0x" in panel.zoom_value.text()
     assert wait_until(qapp, lambda: (config / "settings.json").exists())   # saved once the slider rests
