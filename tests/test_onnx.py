@@ -240,13 +240,14 @@ def test_modnet_adapter_scales_to_minus_one_one_at_multiples_of_32(tmp_path):
         assert seg.model_type == "modnet" and seg.name == "onnx/modnet.onnx modnet cpu"
         frame = red_ramp(1280, 720)
         matte = seg.segment(frame)
-        # MODNet's rule: short side 512, long side 910 -> 896 (a multiple of 32)
-        assert matte.shape == (512, 896) and seg.output_size == (896, 512) and matte.dtype == np.float32
-        expected = cv2.resize(frame, (896, 512), interpolation=cv2.INTER_AREA)[..., 0] / 255.0
+        # MODNet's rule at vcam's reference 448: short side 448, long side 796 -> 768 (a multiple of 32)
+        assert matte.shape == (448, 768) and seg.output_size == (768, 448) and matte.dtype == np.float32
+        expected = cv2.resize(frame, (768, 448), interpolation=cv2.INTER_AREA)[..., 0] / 255.0
         assert np.abs(matte - expected).max() < 1e-5
         assert matte[:, 0].max() < 1e-6 and matte[:, -1].min() > 0.999
-        assert seg.segment(red_ramp(640, 480)).shape == (480, 640)   # straddles 512: kept
-        assert seg.segment(red_ramp(400, 300)).shape == (512, 672)   # smaller: short side to 512
+        assert seg.segment(red_ramp(640, 480)).shape == (448, 576)   # larger: short side to 448
+        assert seg.segment(red_ramp(600, 400)).shape == (384, 576)   # straddles 448: kept
+        assert seg.segment(red_ramp(400, 300)).shape == (448, 576)   # smaller: short side to 448
     finally:
         seg.close()
         seg.close()
