@@ -90,14 +90,14 @@ def cost_ms(size: tuple[int, int], zoom: float, frames: int = 200) -> float:
     for i in range(30):
         picture, truth = portrait.frame(w * (0.5 + 0.2 * math.sin(2 * math.pi * i / 30)))
         alpha = np.clip(truth * 255 + 0.5, 0, 255).astype(np.uint8)
-        pictures.append((picture, None, cv2.resize(alpha, (512, round(512 * h / w)), interpolation=cv2.INTER_AREA)))
+        pictures.append((picture, cv2.resize(alpha, (512, round(512 * h / w)), interpolation=cv2.INTER_AREA)))
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
         framing = AutoFrame(zoom, FPS)
         times = []
         for i in range(frames):
-            picture, alpha, matte = pictures[i % len(pictures)]
+            picture, matte = pictures[i % len(pictures)]
             t0 = time.perf_counter()
             framing.apply(picture, matte)
             times.append(time.perf_counter() - t0)

@@ -505,9 +505,9 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
                 for label, pa, colour in cutouts:
                     p = pa.astype(np.float32)[..., None] / 255.0
                     err = np.abs(colour.astype(np.float32) * p + new * (1.0 - p) - truth)
-                    floor = np.abs(person * p + new * (1.0 - p) - truth)   # this alpha with the true colour
+                    true_colour = np.abs(person * p + new * (1.0 - p) - truth)   # this alpha, the true colour
                     errors[label].append((float(err[band].mean()), float(err[mixed].mean()),
-                                          float(floor[band].mean())))
+                                          float(true_colour[band].mean())))
             for label in rows:
                 e = np.array(errors[label])
                 rows[label].append({"subject": subject.name, "motion": motion, "frames": frames,

@@ -28,6 +28,17 @@ from vcam.segment import onnx as onnx_backend  # noqa: E402
 SIZES = ((onnx_backend.RVM_MAX_SIDE, onnx_backend.RVM_DOWNSAMPLED_SIDE), (1280, 480), (960, 480), (640, 320))
 
 
+def measure(model: str, label: str, eval_dir: Path, limit: int, frames: int) -> tuple[float, dict]:
+    """The model's median ms per 1280x720 frame (1 CPU thread) and the motion set's means, with
+    the sizes the adapter's module holds now."""
+    _, ms = model_ms(SegmentSettings(model=model, threads=1), (1280, 720), 20)
+    runner = quality.Runner(label, Settings(segment=SegmentSettings(model=model)))
+    try:
+        return ms, quality.run_motion([runner], eval_dir, limit, frames)[runner.label]["mean"]
+    finally:
+        runner.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path)
@@ -39,12 +50,7 @@ def main() -> int:
     print(f"{'max side':>8} {'coarse':>6} {'ms/720p':>8} {'IoU':>6} {'BF 0.25%':>8} {'dtSSD':>6}")
     for max_side, coarse in SIZES:
         onnx_backend.RVM_MAX_SIDE, onnx_backend.RVM_DOWNSAMPLED_SIDE = max_side, coarse
-        _, ms = model_ms(SegmentSettings(model=str(args.model), threads=1), (1280, 720), 20)
-        runner = quality.Runner(f"{max_side}/{coarse}", Settings(segment=SegmentSettings(model=str(args.model))))
-        try:
-            mean = quality.run_motion([runner], args.eval, args.limit, args.frames)[runner.label]["mean"]
-        finally:
-            runner.close()
+        ms, mean = measure(str(args.model), f"{max_side}/{coarse}", args.eval, args.limit, args.frames)
         print(f"{max_side:>8} {coarse:>6} {ms:>8.1f} {mean['iou']:>6.3f} {mean['bf_tight']:>8.3f} {mean['dtssd']:>6.2f}",
               flush=True)
     return 0

@@ -247,7 +247,7 @@ def test_shared_halvings_equal_the_downscalers_and_follow_the_picture_asked():
     other = rng.integers(0, 256, (721, 1283, 3), np.uint8)
     halvings = Halvings()
     for k in (3, 1, 2, 0):
-        size = halvings.size((1283, 721), k)
+        size = (1283 >> k, 721 >> k)                                  # each halving: side // 2
         expected = np.empty((size[1], size[0], 3), np.uint8)
         Downscaler((1283, 721), size)(frame, expected)
         np.testing.assert_array_equal(halvings.level(frame, k), expected)

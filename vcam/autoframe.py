@@ -60,8 +60,8 @@ def max_zoom(frame_size: tuple[int, int]) -> float:
 
 
 class AutoFrame:
-    """``apply(frame, alpha, matte)``: the framed picture and alpha, both the frame's size, in
-    buffers kept here (or the inputs themselves while the crop is the whole picture)."""
+    """``apply(frame, matte)``: the framed picture and its alpha, both the frame's size, in
+    buffers kept here (the frame itself while the crop is the whole picture)."""
 
     def __init__(self, zoom: float, fps: float = 30.0) -> None:
         self.zoom = float(zoom)
@@ -92,8 +92,9 @@ class AutoFrame:
         return self.leaving and self._whole
 
     def set_zoom(self, zoom: float) -> None:
-        """A new zoom, followed smoothly from where the crop is."""
+        """A new zoom (or, while easing out, on again), followed smoothly from where the crop is."""
         self.zoom = float(zoom)
+        self.leaving = False
         self._following = True
 
     def _buffers(self, size: tuple[int, int]) -> None:
@@ -123,12 +124,13 @@ class AutoFrame:
         ``matte`` (uint8, any resolution of the frame), or None when nobody is there."""
         w, h = size
         mh, mw = matte.shape
-        rows = np.count_nonzero(matte >= 128, axis=1)
+        person = matte >= 128
+        rows = np.count_nonzero(person, axis=1)
         if rows.sum() < MIN_AREA * matte.size:
             return None
         top = int(np.argmax(rows > 0))
         head = float(rows[top:top + max(1, round(HEAD * mh))].max()) * w / mw   # widest row near the top
-        band = matte[top:top + max(1, round(BAND * mh))] >= 128
+        band = person[top:top + max(1, round(BAND * mh))]
         cols = np.cumsum(np.count_nonzero(band, axis=0))
         left = int(np.searchsorted(cols, EXTENT[0] * cols[-1]))
         right = int(np.searchsorted(cols, EXTENT[1] * cols[-1])) + 1

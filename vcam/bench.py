@@ -168,13 +168,8 @@ def check_plot_path(path: str) -> None:
 
 def check_preload(count: int, sizes: list[tuple[int, int]]) -> None:
     """Refuse, before anything runs, a preload that would not fit in memory at the largest size."""
-    if count <= 0:
-        return
-    w, h = max(sizes, key=lambda s: s[0] * s[1])
-    if count * w * h * 3 > PreloadedSource.MAX_BYTES:
-        most = max(1, PreloadedSource.MAX_BYTES // (w * h * 3))
-        raise VcamError(f"--preload {count} at {w}x{h} would hold {count * w * h * 3 / 2**30:.1f} GB of frames "
-                        "in memory", f"preload at most {most} frames at this size")
+    if count > 0:
+        PreloadedSource.check(count, max(sizes, key=lambda s: s[0] * s[1]))
 
 
 def parse_resolution(text: str) -> tuple[int, int]:

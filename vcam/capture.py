@@ -240,16 +240,23 @@ class PreloadedSource:
 
     MAX_BYTES = 2 << 30   # the frames are held in memory
 
+    @classmethod
+    def check(cls, count: int, size: tuple[int, int]) -> None:
+        """Refuse a count below 1, or frames of ``size`` that would not fit in ``MAX_BYTES``."""
+        w, h = size
+        if count < 1:
+            raise VcamError(f"preload must be at least 1 frame, got {count}", "give a number of frames, such as 60")
+        if count * w * h * 3 > cls.MAX_BYTES:
+            raise VcamError(f"--preload {count} at {w}x{h} would hold {count * w * h * 3 / 2**30:.1f} GB of frames "
+                            "in memory", f"preload at most {max(1, cls.MAX_BYTES // (w * h * 3))} frames at this size")
+
     def __init__(self, source: Source, size: tuple[int, int], count: int, *, live: bool) -> None:
         w, h = self.size = (int(size[0]), int(size[1]))
-        if count < 1:
+        try:
+            self.check(count, self.size)
+        except VcamError:
             source.close()
-            raise VcamError(f"preload must be at least 1 frame, got {count}", "give a number of frames, such as 60")
-        if count * w * h * 3 > self.MAX_BYTES:
-            source.close()
-            most = max(1, self.MAX_BYTES // (w * h * 3))
-            raise VcamError(f"{count} frames of {w}x{h} would take {count * w * h * 3 / 2**30:.1f} GB of memory",
-                            f"preload at most {most} frames at this size")
+            raise
         self.fps, self.live = source.fps, live
         self._clock = _Clock(self.fps)
         self._frames: list[np.ndarray] = []

@@ -72,11 +72,9 @@ class Engine:
         if not framing.autoframe:
             if self.autoframe is not None:
                 self.autoframe.ease_out()     # back to the whole picture, then gone
-        elif self.autoframe is None or self.autoframe.leaving:
-            self.autoframe = AutoFrame(framing.zoom, self.fps) if self.autoframe is None else self.autoframe
-            self.autoframe.leaving = False
-            self.autoframe.set_zoom(framing.zoom)
-        elif framing.zoom != self.autoframe.zoom:
+        elif self.autoframe is None:
+            self.autoframe = AutoFrame(framing.zoom, self.fps)
+        elif self.autoframe.leaving or framing.zoom != self.autoframe.zoom:
             self.autoframe.set_zoom(framing.zoom)
 
     def prepare(self, size: tuple[int, int], fps: Optional[float] = None) -> None:

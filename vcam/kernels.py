@@ -303,13 +303,6 @@ class Halvings:
     def next_frame(self) -> None:
         self._frame = None
 
-    def size(self, frame_size: tuple[int, int], k: int) -> tuple[int, int]:
-        """(width, height) of level ``k`` of a frame of ``frame_size``."""
-        w, h = frame_size
-        for _ in range(k):
-            w, h = w // 2, h // 2
-        return w, h
-
     def level(self, frame: np.ndarray, k: int) -> np.ndarray:
         if frame is not self._frame:
             if frame.shape != self._shape:

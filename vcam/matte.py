@@ -36,11 +36,6 @@ class Matte:
         self._change: Optional[np.ndarray] = None
         self._shrink: Optional[kernels.Downscaler] = None
 
-    @property
-    def small(self) -> np.ndarray:
-        """The last smoothed matte (uint8) at model resolution, before it was scaled to the frame."""
-        return self._small_u8
-
     def reset(self) -> None:
         """Forget the previous frames (new source, or the next of unrelated images)."""
         self._state = None
@@ -78,7 +73,7 @@ class Matte:
         uint8 alpha of ``size`` (width, height). The returned buffer is reused by the next call.
         With ``frame`` (RGB, the picture the matte is of), smoothing follows the picture: strong
         where it is still, none where it moves; ``halvings`` shares the frame's halvings with the
-        other stages. ``scaled=False``: return the smoothed matte at model resolution (:attr:`small`)
+        other stages. ``scaled=False``: return the smoothed matte (uint8) at model resolution
         for a caller that scales it itself (auto-frame: one warp straight to the framed alpha)."""
         if raw.ndim != 2 or raw.dtype != np.float32:
             raise ValueError(f"expected a float32 2-D matte, got {raw.dtype} {raw.shape}")

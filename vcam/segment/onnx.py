@@ -235,7 +235,8 @@ class _MODNet:
         levels, 2 portraits, 30 frames) IoU / tight boundary F / dtSSD went from 0.968 / 0.845 /
         4.79 to 0.987 / 0.925 / 3.21 (384: 0.986 / 0.918; 320: 0.985 / 0.913; the native frame
         blurred by 0.8 px: 0.986 / 0.923, so it is the noise); composite band error 9.13 -> 5.58;
-        photos IoU 0.838 -> 0.842. A 720p frame goes in at 768x448 instead of 896x512."""
+        photos IoU 0.838 -> 0.842 (``benchmarks/modnet_sizes.py`` and ``quality.py``). A 720p frame
+        goes in at 768x448 instead of 896x512."""
         ref = MODNET_REF_SIDE
         if max(width, height) < ref or min(width, height) > ref:
             if width >= height:
