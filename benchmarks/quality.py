@@ -9,7 +9,8 @@ the matte; the RGB is the colour vcam gives the person, for the composite set); 
 through ``Engine.process``, the code of ``vcam run`` and ``vcam process``, and ``Engine.reset()``
 separates independent photos and sequences. ``--compare`` takes names (``raw``: the general selfie
 model's own matte of the whole frame, no crop following, no temporal smoothing, no edge shift;
-``default``: ``Settings()`` as shipped), settings JSON files (as saved by ``Settings.save``), or
+``default``: ``Settings()`` as shipped, live; ``files``: the same as ``vcam process`` runs it, the
+model picked per file), settings JSON files (as saved by ``Settings.save``), or
 overrides of the defaults such as ``matte.smoothing=0.3+matte.motion=0.1``.
 
 The evaluation material is read from ``../shared/eval`` beside the repository (``--eval``) and
@@ -73,6 +74,7 @@ from vcam.composite import Compositor
 from vcam.config import EffectSettings, MatteSettings, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
+from vcam.segment import choice
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 SETS = ("images", "stillness", "motion", "composite")
@@ -106,7 +108,9 @@ NAMED = {
             "following, no temporal smoothing, the edge where the model puts it",
             lambda: Settings(segment=SegmentSettings(backend="onnx", model="general", follow=False),
                              matte=MatteSettings(smoothing=0.0, threshold=0.5, softness=1.0))),
-    "default": ("Settings() as shipped", Settings),
+    "default": ("Settings() as shipped, live (model auto on a CPU: the selfie model)", Settings),
+    "files": ("Settings() as shipped, as vcam process runs them: model auto picked per picture or "
+              "video by its size (vcam.segment.choice.for_file)", Settings),
 }
 
 
@@ -148,25 +152,37 @@ def parse_config(spec: str) -> tuple[str, Settings]:
 
 
 class Runner:
-    """One configuration's Engine; ``alpha(frame)`` returns a copy of the uint8 alpha."""
+    """One configuration's Engine; ``alpha(frame)`` returns a copy of the uint8 alpha. ``files``:
+    the model is picked per picture and per video as ``vcam process`` does (an Engine for each)."""
 
-    def __init__(self, label: str, settings: Settings) -> None:
+    def __init__(self, label: str, settings: Settings, files: bool = False) -> None:
         self.label = label
         self.settings = settings
-        self.engine = Engine(settings)
+        self.files = files
+        self._engines: dict[SegmentSettings, Engine] = {}
+        self.engine = self._engine_for(None, False)
         self._out: Optional[np.ndarray] = None
 
+    def _engine_for(self, frame: Optional[np.ndarray], video: bool) -> Engine:
+        segment = self.settings.segment
+        if self.files and frame is not None:
+            segment = choice.for_file(segment, (frame.shape[1], frame.shape[0]), video)
+        if segment not in self._engines:
+            self._engines[segment] = Engine(self.settings.replace(segment=segment))
+        return self._engines[segment]
+
     def reset(self) -> None:
-        self.engine.reset()
+        for engine in self._engines.values():
+            engine.reset()
 
     def alpha(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
         """The alpha of ``frame``, the next of a video; ``photo``: a still picture through the
         engine's photo path (as ``vcam process`` treats pictures)."""
         if self._out is None or self._out.shape != frame.shape:
             self._out = np.empty_like(frame)
-        if photo:
-            return self.engine.process(frame, self._out, {}, photo=True).copy()
-        return self.engine.process(frame, self._out, {}).copy()
+        if self.files:
+            self.engine = self._engine_for(frame, video=not photo)
+        return self.engine.process(frame, self._out, {}, photo=photo).copy()
 
     def cutout(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(alpha, RGB) of the cut-out of ``frame``, the next of a video: copies."""
@@ -174,7 +190,8 @@ class Runner:
         return alpha, self._out.copy()
 
     def close(self) -> None:
-        self.engine.close()
+        for engine in self._engines.values():
+            engine.close()
 
 
 def _progress(text: str) -> None:
@@ -614,7 +631,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         labels = [label for label, _ in configs]
         if not configs or len(set(labels)) != len(labels):
             raise VcamError(f"configurations must be given once each, got {args.compare!r}", "for example raw,default")
-        runners = [Runner(label, settings) for label, settings in configs]
+        runners = [Runner(label, settings, files=label == "files") for label, settings in configs]
         report: dict = {
             "eval": str(args.eval),
             "configs": {r.label: r.settings.to_dict() for r in runners},

@@ -26,11 +26,12 @@ import numpy as np
 
 from vcam import kernels, media, verify
 from vcam.capture import VideoSource
-from vcam.config import Settings
+from vcam.config import SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
 from vcam.output import VIDEO_FOURCC, FrameFolder, VideoFileSink
 from vcam.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from vcam.segment import choice
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +135,26 @@ class Processor:
         self.progress = progress or (lambda done, total, what: None)
         self.allow_short = allow_short   # keep what a damaged or cut video gave, with a warning
         kernels.warm_up()
-        self.engine = Engine(settings)
+        self._engines: dict[SegmentSettings, Engine] = {}   # by model: ``auto`` picks one per file
+        if settings.segment.model != choice.AUTO:
+            self._engine((0, 0), video=False)   # a bad model is refused before any file is touched
         self.failures: list[str] = []
         self.written = 0       # output files finished (a video's frames count one each)
         self.outputs = 0       # outputs finished: pictures, videos, frame folders
         self.where = ""        # what is being worked on, for a message when stopped
 
     def close(self) -> None:
-        self.engine.close()
+        engines, self._engines = self._engines, {}
+        for engine in engines.values():
+            engine.close()
+
+    def _engine(self, size: tuple[int, int], video: bool) -> Engine:
+        """The engine for a file of ``size``: built the first time its model is asked for."""
+        segment = choice.for_file(self.settings.segment, size, video)
+        engine = self._engines.get(segment)
+        if engine is None:
+            engine = self._engines[segment] = Engine(self.settings.replace(segment=segment))
+        return engine
 
     def __enter__(self) -> "Processor":
         return self
@@ -149,10 +162,10 @@ class Processor:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _render(self, rgb: np.ndarray, out: np.ndarray, photo: bool = False) -> np.ndarray:
+    def _render(self, engine: Engine, rgb: np.ndarray, out: np.ndarray, photo: bool = False) -> np.ndarray:
         """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
         (matte) or RGBA (cut-out)."""
-        alpha = self.engine.process(rgb, out, {}, photo=photo)
+        alpha = engine.process(rgb, out, {}, photo=photo)
         if self.effect == "matte":
             return alpha
         return np.dstack((out, alpha)) if self.effect == "cutout" else out
@@ -195,16 +208,18 @@ class Processor:
         out = np.empty_like(rgb)   # photos are independent: process(photo=True) keeps no state
         if self.effect == "cutout" and job.output.suffix.lower() != ".png":
             raise VcamError(f"a cut-out needs transparency: cannot write {job.output}", "name it .png")
-        media.write_image(job.output, self._render(rgb, out, photo=True))
+        engine = self._engine((rgb.shape[1], rgb.shape[0]), video=False)
+        media.write_image(job.output, self._render(engine, rgb, out, photo=True))
         self.written += 1
         self.outputs += 1
 
     def _video(self, job: Job) -> None:
         self.where = str(job.input)
         source = VideoSource(job.input, live=False)
-        self.engine.reset()
         w, h = source.size
-        self.engine.prepare((w, h), source.fps)
+        engine = self._engine((w, h), video=True)
+        engine.reset()
+        engine.prepare((w, h), source.fps)
         rgb = np.empty((h, w, 3), np.uint8)
         out = np.empty_like(rgb)
         sink = VideoFileSink(job.output, w, h, source.fps) if job.output.suffix.lower() in VIDEO_FOURCC else None
@@ -217,7 +232,7 @@ class Processor:
                 if self.settings.capture.mirror:
                     cv2.flip(rgb, 1, dst=out)
                     rgb, out = out, rgb
-                picture = self._render(rgb, out)
+                picture = self._render(engine, rgb, out)
                 if sink is not None:
                     sink.send(sink.convert(out))   # a matte video is the grey alpha in all three channels
                 else:

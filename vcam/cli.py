@@ -40,8 +40,10 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--backend", default=SegmentSettings.backend,
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
     p.add_argument("--model", default=SegmentSettings.model,
-                   help=f"segmentation model: {', '.join(MODELS)}; with the onnx backend also modnet (matting-grade "
-                        f"edges; wants a GPU live) or a .onnx file (default: {SegmentSettings.model})")
+                   help=f"segmentation model: auto, {', '.join(MODELS)}; with the onnx backend also modnet "
+                        f"(matting-grade edges, 100 times the selfie model's cost on a CPU) or a .onnx file. auto: "
+                        f"MODNet for videos and pictures of 640x480 or more, and live on a GPU that runs it at "
+                        f"30 fps; else general (default: {SegmentSettings.model})")
     p.add_argument("--model-type", choices=MODEL_TYPES, default="auto",
                    help="type of a --model .onnx file; auto reads its inputs and outputs (default: auto)")
     p.add_argument("--provider", choices=PROVIDERS, default="auto",

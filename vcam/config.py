@@ -21,7 +21,7 @@ LIVE_EFFECTS = ("none", "blur", "bokeh", "replace", "color")
 FILE_EFFECTS = LIVE_EFFECTS + ("matte", "cutout")
 MODELS = ("general", "landscape")                                              # the selfie models, both backends
 MATTING_MODELS = ("modnet",)                                                   # bundled matting models, onnx backend
-ONNX_MODELS = MODELS + MATTING_MODELS
+ONNX_MODELS = ("auto",) + MODELS + MATTING_MODELS                              # auto: vcam.segment.choice
 MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
 PROVIDERS = ("auto", "tensorrt", "cuda", "directml", "coreml", "cpu")    # ONNX Runtime, best first
 
@@ -114,7 +114,7 @@ class SegmentSettings:
     edges) instead of the whole frame; for photos, several crop passes (two paddings, each also
     mirrored) and edge tiles (see ``vcam.segment.framing``)."""
     backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (README)
-    model: str = "general"
+    model: str = "auto"              # vcam.segment.choice: by measurement, per file and live
     follow: bool = True
     guide: bool = True               # a matting model (MODNet, RVM) held to the selfie model's person
     # The onnx backend's: the type of a user's .onnx ``model``, the execution provider, and CPU

@@ -6,6 +6,7 @@ there and the parts in use stay; the new parts are swapped in at the start of th
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -19,9 +20,11 @@ from vcam.autoframe import AutoFrame
 from vcam.composite import Compositor
 from vcam.config import FramingSettings, SegmentSettings, Settings
 from vcam.matte import Matte
+from vcam.segment import choice
 from vcam.segment.framing import Framer
 from vcam.segment.guided import Guided
 
+log = logging.getLogger(__name__)
 
 OPENCV_POOL_MIN_CORES = 3   # with fewer cores, OpenCV's own thread pool is left unused
 
@@ -38,7 +41,10 @@ def share_cores(cores: Optional[int] = None) -> None:
 
 def build_segmenter(settings: SegmentSettings):
     """The segmenter ``settings`` names, inside a :class:`Framer` when it follows the person; a
-    matting model (which sees the whole frame) guided by the selfie model when ``guide``."""
+    matting model (which sees the whole frame) guided by the selfie model when ``guide``. The model
+    ``auto`` is chosen for live video here (files choose theirs with ``choice.for_file``)."""
+    if settings.model == choice.AUTO:
+        return _live_auto(settings)
     seg = segment.create(settings)
     if getattr(seg, "crop_ok", True):
         return Framer(seg) if settings.follow else seg
@@ -50,6 +56,28 @@ def build_segmenter(settings: SegmentSettings):
         seg.close()
         raise
     return Guided(seg, Framer(selfie) if settings.follow else selfie)
+
+
+def _live_auto(settings: SegmentSettings):
+    """MODNet where a GPU runs it fast enough for 30 fps, else the selfie model (``choice``)."""
+    available = []
+    if settings.backend == "onnx" and settings.provider != "cpu":
+        from vcam.segment.onnx import available_providers   # onnxruntime only when used
+
+        available = available_providers()
+    candidate = choice.live_candidate(settings, available)
+    seg = build_segmenter(candidate)
+    if candidate.model == choice.SELFIE:
+        return seg
+    provider = getattr(getattr(seg, "matting", seg), "provider", "cpu")
+    seconds = choice.time_live(seg) if provider in choice.GPU_PROVIDERS else 0.0
+    why = choice.fast_enough(provider, seconds)
+    if why is None:
+        log.info("model auto: MODNet on %s, %.1f ms per 720p frame", provider, seconds * 1000)
+        return seg
+    seg.close()
+    log.info("model auto: the selfie model, not MODNet: %s", why)
+    return build_segmenter(dataclasses.replace(settings, model=choice.SELFIE))
 
 
 class Engine:

@@ -46,6 +46,7 @@ def install_hint() -> str:
 
 class MediaPipeSegmenter:
     def __init__(self, model: str = "general") -> None:
+        model = "general" if model == "auto" else model   # auto: the selfie model on this backend
         if model in MATTING_MODELS:
             raise VcamError(f"{model} is not a MediaPipe model", f"it runs on the onnx backend: --backend onnx --model {model}")
         if model not in MODELS:

@@ -74,8 +74,17 @@ def _import_ort():
     return onnxruntime
 
 
+def available_providers() -> list[str]:
+    """The short names (``PROVIDERS``) of the execution providers this ONNX Runtime has."""
+    have = _import_ort().get_available_providers()
+    return [short for short, full in PROVIDERS.items() if full in have]
+
+
 def model_path(model: str) -> tuple[Path, str]:
-    """``general``/``landscape``/``modnet`` -> the bundled file; otherwise a path to a .onnx file."""
+    """``general``/``landscape``/``modnet`` -> the bundled file; otherwise a path to a .onnx file.
+    ``auto`` is the selfie model here (the engine chooses it by use: ``vcam.segment.choice``)."""
+    if model == "auto":
+        model = "general"
     if model in BUNDLED:
         from vcam.resources import models_dir
 

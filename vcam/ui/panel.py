@@ -284,8 +284,9 @@ class Panel(QMainWindow):
         form.addRow("Segmentation", self.backend_combo)
         self.model_combo = QComboBox()
         self.model_combo.addItems(list(ONNX_MODELS))
-        self.model_combo.setToolTip("general: the selfie model; landscape: faster; modnet: matting-grade edges and "
-                                    "hair, over 100 times the selfie model's cost on a CPU (a GPU, or files)")
+        self.model_combo.setToolTip("auto: modnet on a GPU that runs it at 30 fps, else general; general: the selfie "
+                                    "model; landscape: faster; modnet: matting-grade edges and hair, over 100 times "
+                                    "the selfie model's cost on a CPU (a GPU, or files)")
         self.model_combo.activated.connect(lambda _: self.c.set_segment(model=self.model_combo.currentText()))
         form.addRow("Model", self.model_combo)
         self.provider_combo = QComboBox()   # where the onnx backend runs: CPU, CUDA, ...

@@ -1,0 +1,68 @@
+"""What ``--model auto`` (the default) runs, chosen by measurement (README, "Matting models").
+
+* Files: MODNet, held to the selfie model's person (``vcam.segment.guided``), for videos and
+  pictures of at least ``MATTING_MIN_PIXELS``; the selfie model for smaller ones. On the eval
+  photos MODNet gave a better boundary and alpha from 640x480 up and a worse one below, and on the
+  exact-alpha video sequences (640x480) it beat the selfie model in every measure.
+* Live: MODNet when ONNX Runtime runs it on a GPU within ``LIVE_BUDGET`` per 720p frame, else the
+  selfie model: on a CPU MODNet costs about 100 times as much (a third of a second a frame).
+
+Everything here runs once, when a model is built: never per frame.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Optional
+
+import numpy as np
+
+from vcam.config import SegmentSettings
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+SELFIE, MATTING = "general", "modnet"
+MATTING_MIN_PIXELS = 640 * 480
+GPU_PROVIDERS = ("tensorrt", "cuda", "directml", "coreml")
+LIVE_BUDGET = 0.020          # seconds per 1280x720 frame for MODNet live: 30 fps with room to composite
+LIVE_TRIALS = 3              # timed frames, after one that warms the provider up
+
+
+def for_file(settings: SegmentSettings, size: tuple[int, int], video: bool) -> SegmentSettings:
+    """The settings a file of ``size`` (width, height) is processed with."""
+    if settings.model != AUTO:
+        return settings
+    matting = settings.backend == "onnx" and size[0] * size[1] >= MATTING_MIN_PIXELS
+    return dataclasses.replace(settings, model=MATTING if matting else SELFIE)
+
+
+def live_candidate(settings: SegmentSettings, available: list[str]) -> SegmentSettings:
+    """The model to try live, given the short names of the providers ONNX Runtime has."""
+    if settings.model != AUTO:
+        return settings
+    gpu = settings.backend == "onnx" and settings.provider in (AUTO,) + GPU_PROVIDERS and \
+        any(p in available for p in (GPU_PROVIDERS if settings.provider == AUTO else (settings.provider,)))
+    return dataclasses.replace(settings, model=MATTING if gpu else SELFIE)
+
+
+def fast_enough(provider: str, seconds: float) -> Optional[str]:
+    """Why a live MODNet should not be kept (None: keep it), from where it runs and its time."""
+    if provider not in GPU_PROVIDERS:
+        return f"it would run on the {provider}"
+    if seconds > LIVE_BUDGET:
+        return f"it takes {seconds * 1000:.0f} ms per 720p frame on {provider} (at most {LIVE_BUDGET * 1000:.0f} ms keeps 30 fps)"
+    return None
+
+
+def time_live(segmenter) -> float:
+    """Median seconds of ``segmenter`` on a 1280x720 frame, after one warm-up frame."""
+    frame = np.full((720, 1280, 3), 128, np.uint8)
+    segmenter.segment(frame)
+    times = []
+    for _ in range(LIVE_TRIALS):
+        t0 = time.perf_counter()
+        segmenter.segment(frame)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
