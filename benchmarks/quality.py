@@ -226,8 +226,10 @@ def run_images(runners: list[Runner], eval_dir: Path, limit: Optional[int], phot
     if not pairs:
         raise VcamError(f"no portraits with masks under {eval_dir / 'portraits'}", "check --eval")
     scores: dict[str, dict[str, list[float]]] = {r.label: {"iou": [], "bf": [], "bf_tight": [], "mae": []} for r in runners}
+    large: list[bool] = []   # at least choice.MATTING_MIN_PIXELS: where model auto takes MODNet for a file
     for i, (image, mask) in enumerate(pairs):
         rgb, truth = _load_pair(image, mask)
+        large.append(rgb.shape[0] * rgb.shape[1] >= choice.MATTING_MIN_PIXELS)
         diag = qm.diagonal(rgb.shape)
         for r in runners:
             r.reset()   # photos are independent
@@ -240,17 +242,22 @@ def run_images(runners: list[Runner], eval_dir: Path, limit: Optional[int], phot
             s["mae"].append(qm.mean_abs_error(_to_unit(alpha), truth))
         if (i + 1) % 10 == 0 or i + 1 == len(pairs):
             _progress(f"images: {i + 1}/{len(pairs)}")
+    def means(s: dict[str, list[float]], keep: list[bool]) -> dict:
+        picked = {k: [v for v, use in zip(values, keep) if use] for k, values in s.items()}
+        if not picked["iou"]:
+            return {"count": 0}
+        return {"count": len(picked["iou"]), "iou_mean": float(np.mean(picked["iou"])),
+                "iou_median": float(np.median(picked["iou"])), "bf": float(np.mean(picked["bf"])),
+                "bf_tight": float(np.mean(picked["bf_tight"])), "mae": float(np.mean(picked["mae"]))}
+
     result = {}
     for label, s in scores.items():
         worst = int(np.argmin(s["iou"]))
         result[label] = {
-            "count": len(s["iou"]),
-            "iou_mean": float(np.mean(s["iou"])),
-            "iou_median": float(np.median(s["iou"])),
-            "bf": float(np.mean(s["bf"])),
-            "bf_tight": float(np.mean(s["bf_tight"])),
-            "mae": float(np.mean(s["mae"])),
+            **means(s, [True] * len(large)),
             "worst": {"image": pairs[worst][0].name, "iou": s["iou"][worst]},
+            "by_size": {"small": means(s, [not x for x in large]), "large": means(s, large)},
+            "per_image_iou": {image.name: iou for (image, _), iou in zip(pairs, s["iou"])},
         }
     return result
 
@@ -560,6 +567,12 @@ def render(report: dict) -> str:
                             ["config", "IoU mean", "IoU median", "BF 0.8%", "BF 0.25%", "MAE"],
                             [[c, _fmt(r["iou_mean"]), _fmt(r["iou_median"]), _fmt(r["bf"]), _fmt(r["bf_tight"]),
                               _fmt(r["mae"], 4)] for c, r in res.items()]))
+        side = f"{choice.MATTING_MIN_PIXELS / 1e6:.2f} MP"
+        rows = [[c, f"{'under' if part == 'small' else 'from'} {side}", str(v["count"]), _fmt(v.get("iou_mean")),
+                 _fmt(v.get("bf_tight")), _fmt(v.get("mae"), 4)]
+                for c, r in res.items() for part, v in r["by_size"].items()]
+        parts.append(_table(f"images by size (model auto takes MODNet for files from {side}, 640x480)",
+                            ["config", "pictures", "count", "IoU mean", "BF 0.25%", "MAE"], rows))
     if "stillness" in report:
         res = report["stillness"]
         rows = []

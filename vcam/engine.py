@@ -68,6 +68,10 @@ def _live_auto(settings: SegmentSettings):
     candidate = choice.live_candidate(settings, available)
     seg = build_segmenter(candidate)
     if candidate.model == choice.SELFIE:
+        log.info("model auto: the selfie model live: %s",
+                 f"the {settings.backend} backend has no MODNet" if settings.backend != "onnx" else
+                 "--provider cpu" if settings.provider == "cpu" else
+                 f"MODNet wants a GPU provider, and this onnxruntime has {', '.join(available)}")
         return seg
     provider = getattr(getattr(seg, "matting", seg), "provider", "cpu")
     seconds = choice.time_live(seg) if provider in choice.GPU_PROVIDERS else 0.0

@@ -317,7 +317,8 @@ class Panel(QMainWindow):
         self.softness_slider.valueChanged.connect(lambda v: self.c.set_matte(softness=v / 100))
         self.softness_value = QLabel()
         form.addRow("Edge softness", _with_value(self.softness_slider, self.softness_value))
-        note = QLabel("'general' suits a person near the camera; 'landscape' is faster, for wide shots.")
+        note = QLabel("'auto' runs 'modnet' on a GPU fast enough for it, else 'general'; 'general' suits a "
+                      "person near the camera; 'landscape' is faster, for wide shots.")
         note.setWordWrap(True)
         form.addRow(note)
         return tab
