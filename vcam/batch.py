@@ -136,8 +136,7 @@ class Processor:
         self.allow_short = allow_short   # keep what a damaged or cut video gave, with a warning
         kernels.warm_up()
         self._engines: dict[SegmentSettings, Engine] = {}   # by model: ``auto`` picks one per file
-        if settings.segment.model != choice.AUTO:
-            self._engine((0, 0), video=False)   # a bad model is refused before any file is touched
+        self._engine((0, 0), video=False)   # a bad model or runtime is refused before any file is touched
         self.failures: list[str] = []
         self.written = 0       # output files finished (a video's frames count one each)
         self.outputs = 0       # outputs finished: pictures, videos, frame folders
