@@ -132,3 +132,25 @@ def test_a_group_in_a_street_is_not_lost_to_modnet():
             engine.close()
         scores[model] = np.logical_and(person, truth).sum() / np.logical_or(person, truth).sum()
     assert scores["general"] > 0.8 and scores["modnet"] > scores["general"] - 0.05, scores
+
+
+def test_live_auto_where_the_gpu_does_not_start_is_the_selfie_model_with_one_warning(monkeypatch, caplog):
+    """onnxruntime-gpu without working CUDA libraries lists CUDA: MODNet is tried there, starts on
+    the CPU instead, and gives way to the selfie model, which goes straight to the CPU."""
+    import logging
+
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("CUDA is really available here")
+    real = ort.get_available_providers()
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", *real])
+    with caplog.at_level(logging.INFO, logger="vcam"):
+        seg = build_segmenter(SegmentSettings())
+    try:
+        assert seg.name == "onnx/general cpu", seg.name
+    finally:
+        seg.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "cuda did not start" in warnings[0], warnings
+    assert any("not MODNet: it would run on the cpu" in r.getMessage() for r in caplog.records)

@@ -51,7 +51,9 @@ def build_segmenter(settings: SegmentSettings):
     if not settings.guide:
         return seg
     try:
-        selfie = segment.create(dataclasses.replace(settings, backend="onnx", model="general", model_type="auto"))
+        # the guide runs where the matting model got to run (a GPU that failed is not tried twice)
+        selfie = segment.create(dataclasses.replace(settings, backend="onnx", model="general", model_type="auto",
+                                                    provider=getattr(seg, "provider", settings.provider)))
     except BaseException:
         seg.close()
         raise
@@ -81,7 +83,9 @@ def _live_auto(settings: SegmentSettings):
         return seg
     seg.close()
     log.info("model auto: the selfie model, not MODNet: %s", why)
-    return build_segmenter(dataclasses.replace(settings, model=choice.SELFIE))
+    # where the GPU did not start, the selfie model goes straight to the CPU (no second warning)
+    return build_segmenter(dataclasses.replace(settings, model=choice.SELFIE,
+                                               provider=settings.provider if provider in choice.GPU_PROVIDERS else "cpu"))
 
 
 class Engine:
