@@ -7,8 +7,8 @@ Model types (``model_type``; ``auto`` reads the model's metadata, inputs and out
   model's metadata says ``vcam.input_range=-1,1``); out a person probability map, or two-class
   logits (softmaxed here). The frame is scaled to the input with the same plain bilinear scale as
   MediaPipe, so the bundled models give MediaPipe's masks.
-* ``modnet``: (1, 3, H, W) in [-1, 1], sides multiples of 32 (short side 512, as MODNet's own
-  demo), out a (1, 1, H, W) matte.
+* ``modnet``: (1, 3, H, W) in [-1, 1], sides multiples of 32 (short side 448; MODNet's own
+  demo uses 512), out a (1, 1, H, W) matte.
 * ``rvm``: Robust Video Matting: ``src``, ``r1i..r4i``, ``downsample_ratio`` in; ``fgr``, ``pha``,
   ``r1o..r4o`` out. The recurrent state is carried from frame to frame and dropped by
   :meth:`OnnxSegmenter.reset` (the engine calls it when the source changes).
