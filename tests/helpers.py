@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,6 +14,15 @@ import pytest
 HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
 needs_mediapipe = pytest.mark.skipif(not HAS_MEDIAPIPE, reason="mediapipe is not installed (the optional "
                                      "extra: pip install '.[mediapipe]', Python 3.10 to 3.12)")
+
+
+
+def ctrl_c_default() -> None:
+    """``preexec_fn`` for a child that is to be stopped by SIGINT: a shell's background job (as
+    when the suite runs under ``nohup ... &``) starts with SIGINT ignored, which a child inherits,
+    and Python then gives it no KeyboardInterrupt. A user at a terminal has the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 # What `v4l2-ctl --list-formats-ext` prints for a webcam with two formats.
 V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT

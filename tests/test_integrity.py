@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import count_frames
+from helpers import count_frames, ctrl_c_default
 from vcam import verify
 from vcam.config import MatteSettings, SegmentSettings
 from vcam.errors import VcamError
@@ -232,7 +232,7 @@ def test_a_file_without_a_video_stream_or_frames_says_so(tmp_path):
 def _stop_midway(args: list[str], cwd: Path, sig: int) -> tuple[int, list[str]]:
     """Start `vcam process`, send ``sig`` once it has done 50 frames of its video."""
     proc = subprocess.Popen([sys.executable, "-m", "vcam", "process", *args], cwd=cwd,
-                            stderr=subprocess.PIPE, text=True, env=fresh_env())
+                            stderr=subprocess.PIPE, text=True, env=fresh_env(), preexec_fn=ctrl_c_default)
     lines = []
     for line in proc.stderr:
         lines.append(line.rstrip("\n"))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import count_frames
+from helpers import count_frames, ctrl_c_default
 
 
 
@@ -18,7 +18,7 @@ def test_run_stopped_by_a_signal_finishes_the_file_and_exits_0(tmp_path, sig):
     proc = subprocess.Popen(
         [sys.executable, "-m", "vcam", "run", "--source", "demo", "--width", "320", "--height", "240",
          "--effect", "color", "--output", "out.mp4", "--stats"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_default)
     try:
         # Running: the start line on stderr, then stats lines on stdout (one a second).
         started = proc.stderr.readline()
