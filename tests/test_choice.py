@@ -134,6 +134,7 @@ def test_a_group_in_a_street_is_not_lost_to_modnet():
     assert scores["general"] > 0.8 and scores["modnet"] > scores["general"] - 0.05, scores
 
 
+@pytest.mark.filterwarnings("ignore:Specified provider")   # onnxruntime's own, from the simulation
 def test_live_auto_where_the_gpu_does_not_start_is_the_selfie_model_with_one_warning(monkeypatch, caplog):
     """onnxruntime-gpu without working CUDA libraries lists CUDA: MODNet is tried there, starts on
     the CPU instead, and gives way to the selfie model, which goes straight to the CPU."""
