@@ -24,6 +24,17 @@ def ctrl_c_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def cuda_listed_but_broken(monkeypatch) -> None:
+    """Make onnxruntime list CUDA, as onnxruntime-gpu does without working CUDA libraries: a
+    session asked for it really tries it and starts on the CPU. Skips where CUDA really works."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("CUDA is really available here")
+    real = ort.get_available_providers()
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", *real])
+
+
 # What `v4l2-ctl --list-formats-ext` prints for a webcam with two formats.
 V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
 	Type: Video Capture

@@ -3,11 +3,13 @@ a GPU fast enough for it, the selfie model otherwise; and the selfie model's hol
 MODNet misses a person."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from helpers import cuda_listed_but_broken
 
 from vcam.batch import Processor, plan
 from vcam.config import EffectSettings, SegmentSettings, Settings
@@ -138,14 +140,7 @@ def test_a_group_in_a_street_is_not_lost_to_modnet():
 def test_live_auto_where_the_gpu_does_not_start_is_the_selfie_model_with_one_warning(monkeypatch, caplog):
     """onnxruntime-gpu without working CUDA libraries lists CUDA: MODNet is tried there, starts on
     the CPU instead, and gives way to the selfie model, which goes straight to the CPU."""
-    import logging
-
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        pytest.skip("CUDA is really available here")
-    real = ort.get_available_providers()
-    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", *real])
+    cuda_listed_but_broken(monkeypatch)
     with caplog.at_level(logging.INFO, logger="vcam"):
         seg = build_segmenter(SegmentSettings())
     try:

@@ -19,7 +19,7 @@ from vcam.resources import models_dir
 from vcam.segment import create
 from vcam.segment.onnx import BUNDLED, PROVIDERS, OnnxSegmenter, default_threads
 
-from helpers import HAS_MEDIAPIPE, needs_mediapipe
+from helpers import HAS_MEDIAPIPE, cuda_listed_but_broken, needs_mediapipe
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
@@ -334,12 +334,7 @@ def test_a_provider_that_is_missing_falls_back_to_cpu_with_one_warning(caplog):
 @pytest.mark.filterwarnings("ignore:Specified provider")   # onnxruntime's own, on purpose here
 def test_a_provider_that_does_not_start_falls_back(monkeypatch, caplog):
     """onnxruntime-gpu without working CUDA libraries lists CUDA but starts on the CPU."""
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        pytest.skip("CUDA is really available here")
-    real = ort.get_available_providers()
-    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", *real])
+    cuda_listed_but_broken(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="vcam"):
         seg = OnnxSegmenter(onnx_settings())
     assert seg.provider == "cpu"
