@@ -84,17 +84,21 @@ def quantize(source: Path, target: Path) -> str:
         onnx.save(version_converter.convert_version(onnx.load(str(source)), 13), str(op13))
         quant_pre_process(str(op13), str(pre), skip_symbolic_shape=True)
         partial = target.with_name(target.name + ".partial")
-        quantize_static(str(pre), str(partial), Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": PERCENTILE})
-    model = onnx.load(str(partial))
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    for key, value in (("vcam.source", source.name), ("vcam.source_sha256", digest),
-                       ("vcam.quantization", f"QDQ int8 weights per channel, uint8 activations, "
-                                             f"percentile {PERCENTILE} on {FRAMES} astronaut frames")):
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(partial))
-    partial.replace(target)
+        try:   # written whole under a partial name, then renamed
+            quantize_static(str(pre), str(partial), Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.Percentile,
+                            extra_options={"CalibPercentile": PERCENTILE})
+            model = onnx.load(str(partial))
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()
+            for key, value in (("vcam.source", source.name), ("vcam.source_sha256", digest),
+                               ("vcam.quantization", f"QDQ int8 weights per channel, uint8 activations, "
+                                                     f"percentile {PERCENTILE} on {FRAMES} astronaut frames")):
+                model.metadata_props.add(key=key, value=value)
+            onnx.save(model, str(partial))
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
     return hashlib.sha256(target.read_bytes()).hexdigest()
 
 

@@ -160,13 +160,11 @@ class Runner:
         self.settings = settings
         self.files = files
         self._engines: dict[SegmentSettings, Engine] = {}
-        self.engine = self._engine_for(None, False)
+        self.engine = self._engine_for((0, 0), False)   # built now: a bad configuration fails at once
         self._out: Optional[np.ndarray] = None
 
-    def _engine_for(self, frame: Optional[np.ndarray], video: bool) -> Engine:
-        segment = self.settings.segment
-        if self.files and frame is not None:
-            segment = choice.for_file(segment, (frame.shape[1], frame.shape[0]), video)
+    def _engine_for(self, size: tuple[int, int], video: bool) -> Engine:
+        segment = choice.for_file(self.settings.segment, size, video) if self.files else self.settings.segment
         if segment not in self._engines:
             self._engines[segment] = Engine(self.settings.replace(segment=segment))
         return self._engines[segment]
@@ -181,7 +179,7 @@ class Runner:
         if self._out is None or self._out.shape != frame.shape:
             self._out = np.empty_like(frame)
         if self.files:
-            self.engine = self._engine_for(frame, video=not photo)
+            self.engine = self._engine_for((frame.shape[1], frame.shape[0]), video=not photo)
         return self.engine.process(frame, self._out, {}, photo=photo).copy()
 
     def cutout(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,6 +219,16 @@ def _load_pair(image: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
     return rgb, truth > 127
 
 
+def _image_means(scores: dict[str, list[float]], keep: list[bool]) -> dict:
+    """The means (and median IoU) of the pictures ``keep`` marks."""
+    picked = {k: [v for v, use in zip(values, keep) if use] for k, values in scores.items()}
+    if not picked["iou"]:
+        return {"count": 0}
+    return {"count": len(picked["iou"]), "iou_mean": float(np.mean(picked["iou"])),
+            "iou_median": float(np.median(picked["iou"])), "bf": float(np.mean(picked["bf"])),
+            "bf_tight": float(np.mean(picked["bf_tight"])), "mae": float(np.mean(picked["mae"]))}
+
+
 def run_images(runners: list[Runner], eval_dir: Path, limit: Optional[int], photo: bool = False) -> dict:
     pairs = _portraits(eval_dir)[:limit]
     if not pairs:
@@ -242,21 +250,13 @@ def run_images(runners: list[Runner], eval_dir: Path, limit: Optional[int], phot
             s["mae"].append(qm.mean_abs_error(_to_unit(alpha), truth))
         if (i + 1) % 10 == 0 or i + 1 == len(pairs):
             _progress(f"images: {i + 1}/{len(pairs)}")
-    def means(s: dict[str, list[float]], keep: list[bool]) -> dict:
-        picked = {k: [v for v, use in zip(values, keep) if use] for k, values in s.items()}
-        if not picked["iou"]:
-            return {"count": 0}
-        return {"count": len(picked["iou"]), "iou_mean": float(np.mean(picked["iou"])),
-                "iou_median": float(np.median(picked["iou"])), "bf": float(np.mean(picked["bf"])),
-                "bf_tight": float(np.mean(picked["bf_tight"])), "mae": float(np.mean(picked["mae"]))}
-
     result = {}
     for label, s in scores.items():
         worst = int(np.argmin(s["iou"]))
         result[label] = {
-            **means(s, [True] * len(large)),
+            **_image_means(s, [True] * len(large)),
             "worst": {"image": pairs[worst][0].name, "iou": s["iou"][worst]},
-            "by_size": {"small": means(s, [not x for x in large]), "large": means(s, large)},
+            "by_size": {"small": _image_means(s, [not x for x in large]), "large": _image_means(s, large)},
             "per_image_iou": {image.name: iou for (image, _), iou in zip(pairs, s["iou"])},
         }
     return result

@@ -153,8 +153,8 @@ class Processor:
         engine = self._engines.get(segment)
         if engine is None:
             engine = self._engines[segment] = Engine(self.settings.replace(segment=segment))
-            matting = getattr(engine.segmenter, "matting", None)
-            if segment.model != self.settings.segment.model and getattr(matting, "provider", "") == "cpu":
+            chosen = self.settings.segment.model == choice.AUTO and segment.model == choice.MATTING
+            if chosen and getattr(engine.segmenter, "provider", None) == "cpu":
                 log.warning("model auto: MODNet for files of 640x480 or more, for matting-grade edges; on a CPU it "
                             "is 10 (pictures) to 100 (video frames) times slower than --model general")
         return engine

@@ -70,12 +70,9 @@ def _live_auto(settings: SegmentSettings):
     candidate = choice.live_candidate(settings, available)
     seg = build_segmenter(candidate)
     if candidate.model == choice.SELFIE:
-        log.info("model auto: the selfie model live: %s",
-                 f"the {settings.backend} backend has no MODNet" if settings.backend != "onnx" else
-                 "--provider cpu" if settings.provider == "cpu" else
-                 f"MODNet wants a GPU provider, and this onnxruntime has {', '.join(available)}")
+        log.info("model auto: the selfie model live: %s", choice.why_selfie(settings, available))
         return seg
-    provider = getattr(getattr(seg, "matting", seg), "provider", "cpu")
+    provider = getattr(seg, "provider", "cpu")
     seconds = choice.time_live(seg) if provider in choice.GPU_PROVIDERS else 0.0
     why = choice.fast_enough(provider, seconds)
     if why is None:

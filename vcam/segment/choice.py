@@ -12,7 +12,6 @@ Everything here runs once, when a model is built: never per frame.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from typing import Optional
 
@@ -20,7 +19,6 @@ import numpy as np
 
 from vcam.config import SegmentSettings
 
-log = logging.getLogger(__name__)
 
 AUTO = "auto"
 SELFIE, MATTING = "general", "modnet"
@@ -28,6 +26,12 @@ MATTING_MIN_PIXELS = 640 * 480
 GPU_PROVIDERS = ("tensorrt", "cuda", "directml", "coreml")
 LIVE_BUDGET = 0.020          # seconds per 1280x720 frame for MODNet live: 30 fps with room to composite
 LIVE_TRIALS = 3              # timed frames, after one that warms the provider up
+
+
+def named(model: str) -> str:
+    """The model a backend builds for ``model``: ``auto`` outside the engine's choice is the
+    selfie model (a segmenter built directly, a backend with no MODNet)."""
+    return SELFIE if model == AUTO else model
 
 
 def for_file(settings: SegmentSettings, size: tuple[int, int], video: bool) -> SegmentSettings:
@@ -45,6 +49,15 @@ def live_candidate(settings: SegmentSettings, available: list[str]) -> SegmentSe
     gpu = settings.backend == "onnx" and settings.provider in (AUTO,) + GPU_PROVIDERS and \
         any(p in available for p in (GPU_PROVIDERS if settings.provider == AUTO else (settings.provider,)))
     return dataclasses.replace(settings, model=MATTING if gpu else SELFIE)
+
+
+def why_selfie(settings: SegmentSettings, available: list[str]) -> str:
+    """Why :func:`live_candidate` gave the selfie model, for the log."""
+    if settings.backend != "onnx":
+        return f"the {settings.backend} backend has no MODNet"
+    if settings.provider == "cpu":
+        return "--provider cpu"
+    return f"MODNet wants a GPU provider, and this onnxruntime has {', '.join(available) or 'none'}"
 
 
 def fast_enough(provider: str, seconds: float) -> Optional[str]:

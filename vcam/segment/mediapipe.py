@@ -18,6 +18,7 @@ from vcam import quiet
 from vcam.config import MATTING_MODELS, MODELS
 from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.errors import VcamError
+from vcam.segment import choice
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def install_hint() -> str:
 
 class MediaPipeSegmenter:
     def __init__(self, model: str = "general") -> None:
-        model = "general" if model == "auto" else model   # auto: the selfie model on this backend
+        model = choice.named(model)   # auto: the selfie model on this backend
         if model in MATTING_MODELS:
             raise VcamError(f"{model} is not a MediaPipe model", f"it runs on the onnx backend: --backend onnx --model {model}")
         if model not in MODELS:

@@ -34,6 +34,7 @@ from vcam import packages
 from vcam.config import ONNX_MODELS, SegmentSettings
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS as BUNDLED
+from vcam.segment import choice
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,7 @@ def available_providers() -> list[str]:
 def model_path(model: str) -> tuple[Path, str]:
     """``general``/``landscape``/``modnet`` -> the bundled file; otherwise a path to a .onnx file.
     ``auto`` is the selfie model here (the engine chooses it by use: ``vcam.segment.choice``)."""
-    if model == "auto":
-        model = "general"
+    model = choice.named(model)
     if model in BUNDLED:
         from vcam.resources import models_dir
 
