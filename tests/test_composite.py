@@ -322,7 +322,7 @@ def bad_background(tmp_path: Path, kind: str) -> Path:
 
 @pytest.mark.parametrize("kind, message", [
     ("missing", "does not exist"),
-    ("folder", "is not a file"),
+    ("folder", "is a folder, not a file"),
     ("empty", "empty"),
     ("corrupt-png", "cannot be read as a picture"),
     ("truncated-png", "cannot be decoded: the file is damaged or cut short"),

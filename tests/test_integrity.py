@@ -243,7 +243,8 @@ def _stop_midway(args: list[str], cwd: Path, sig: int) -> tuple[int, list[str]]:
     return proc.returncode, vcam_lines("\n".join(lines) + "\n" + rest)
 
 
-@pytest.mark.parametrize("sig, code, name", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")])
+@pytest.mark.parametrize("sig, code, name", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT"),
+                                             (signal.SIGHUP, 129, "SIGHUP"), (signal.SIGQUIT, 131, "SIGQUIT")])
 def test_a_signal_removes_the_output_in_progress_and_keeps_the_finished(tmp_path, astronaut_png, sig, code, name):
     clip = make_video(tmp_path / "long.mp4", 600, size=(640, 360))
     out = tmp_path / "out"

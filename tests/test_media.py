@@ -119,7 +119,7 @@ def test_load_jpeg_applies_its_exif_orientation(tmp_path):
 
 @pytest.mark.parametrize("kind, message", [
     ("missing", "does not exist"),
-    ("folder", "is not a file"),
+    ("folder", "is a folder, not a file"),
     ("empty", "is empty"),
     ("garbage", "cannot be read as a picture"),
     ("text", "cannot be read as a picture"),

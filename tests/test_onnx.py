@@ -360,7 +360,7 @@ def test_bad_model_files_are_one_clear_error(tmp_path):
     truncated.write_bytes((models_dir() / BUNDLED["general"]).read_bytes()[:5000])
     cases = {
         tmp_path / "missing.onnx": "does not exist",
-        tmp_path: "is not a file",
+        tmp_path: "is a folder, not a file",
         text: "cannot load model",
         truncated: "cannot load model",
     }
@@ -390,3 +390,28 @@ def test_cli_bad_model_exits_2_with_one_line(tmp_path, astronaut_png):
     errors = [line for line in result.stderr.splitlines() if line.startswith("vcam: error:")]
     assert len(errors) == 1 and "nowhere.onnx does not exist" in errors[0], result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "m.png").exists()
+
+
+def nan_model(path: Path, bias: float) -> Path:
+    """MODNet's shape with output sqrt(R + bias), R in [-1, 1]: NaN wherever R + bias < 0."""
+    conv = helper.make_node("Conv", ["input", "w", "b"], ["r"], kernel_shape=[1, 1])
+    root = helper.make_node("Sqrt", ["r"], ["output"])
+    return save(make_model(
+        [conv, root],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch_size", 3, "height", "width"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch_size", 1, "height", "width"])],
+        [const("w", np.array([1.0, 0, 0]).reshape(1, 3, 1, 1)), const("b", [bias])]), path)
+
+
+def test_a_model_that_gives_nan_is_refused_never_a_blank_cutout(tmp_path):
+    always = nan_model(tmp_path / "always.onnx", -2.0)
+    with pytest.raises(VcamError, match="NaN"):
+        create(onnx_settings(model=str(always)))        # at load: its test frame
+    dark_only = nan_model(tmp_path / "dark.onnx", 0.0)   # grey 128 passes, a dark red channel does not
+    dark = tmp_path / "dark.png"
+    cv2.imwrite(str(dark), np.full((64, 64, 3), 20, np.uint8))
+    done = subprocess.run([sys.executable, "-m", "vcam", "process", str(dark), "--model", str(dark_only),
+                           "--effect", "cutout", "-o", str(tmp_path / "cut.png")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and "NaN" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "cut.png").exists()

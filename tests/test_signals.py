@@ -1,4 +1,5 @@
-"""`vcam run` stopped by SIGTERM (a service manager) or SIGINT (Ctrl-C) while it runs: it closes
+"""`vcam run` stopped by SIGTERM (a service manager), SIGINT (Ctrl-C), SIGHUP (the terminal closed) or
+SIGQUIT (Ctrl-\\) while it runs: it closes
 the pipeline, finishes the output file and exits 0. A real process, real signals."""
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from helpers import count_frames, ctrl_c_default
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT],
+                         ids=["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"])
 def test_run_stopped_by_a_signal_finishes_the_file_and_exits_0(tmp_path, sig):
     proc = subprocess.Popen(
         [sys.executable, "-m", "vcam", "run", "--source", "demo", "--width", "320", "--height", "240",

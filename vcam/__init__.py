@@ -1,4 +1,5 @@
 """vcam: a real-time virtual camera that blurs or replaces the background behind a person."""
+from vcam import private  # noqa: F401 - first of all: no dependency may phone home
 from vcam import quiet  # noqa: F401 - first: FFmpeg's log level is set before OpenCV uses it
 from vcam.config import Settings
 from vcam.errors import VcamError

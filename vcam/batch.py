@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -24,19 +23,18 @@ from typing import Callable, Iterable, Optional
 import cv2
 import numpy as np
 
-from vcam import kernels, media, verify
+from vcam import kernels, media, paths, verify
 from vcam.capture import VideoSource
 from vcam.config import SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.output import VIDEO_FOURCC, FrameFolder, VideoFileSink
+from vcam.output import FRAME_NAME, VIDEO_FOURCC, FrameFolder, VideoFileSink
 from vcam.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from vcam.segment import choice
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]   # (done, total, what)
-FRAME_NAME = re.compile(r"\d{6}\.png")   # a video's frames in a folder: 000000.png, 000001.png, ...
 
 
 @dataclass(frozen=True)
@@ -50,27 +48,56 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def _is_media(name: str) -> bool:
+    return Path(name).suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES
+
+
+def _folder_inputs(folder: Path) -> list[Path]:
+    """The pictures and videos in ``folder``, by name. Hidden files (macOS's ``._photo.jpg``,
+    partial outputs ``.name.partial-*``) and subfolders are left out, and that is said."""
+    found, hidden, subfolders = [], 0, 0
+    for entry in paths.input_folder_entries(folder, "input folder"):
+        try:
+            is_dir, is_file = entry.is_dir(), entry.is_file()
+        except OSError:
+            is_dir = is_file = False
+        if entry.name.startswith("."):
+            hidden += 1
+        elif is_dir:
+            subfolders += 1
+        elif is_file and _is_media(entry.name):
+            found.append(folder / entry.name)
+    left = [f"{n} {what}{'' if n == 1 else 's'}" for n, what in ((hidden, "hidden file"), (subfolders, "subfolder"))
+            if n]
+    if left:
+        log.warning("%s: left out %s (subfolders are not searched)", folder, " and ".join(left))
+    return found
+
+
 def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Optional[str]] = ()) -> list[Job]:
     """Work out every output path before anything is written; raise on any conflict. No output
     may be an input, or one of the ``protected`` files (a background, a model), by any name."""
     files: list[Path] = []
     for given in inputs:
         path = Path(given).expanduser()
-        if not path.exists():
-            raise VcamError(f"input {path} does not exist", "check the path")
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and (_is_image(p) or p.suffix.lower() in VIDEO_SUFFIXES))
+        if paths.is_folder(path, "input"):
+            found = _folder_inputs(path)
             if not found:
                 raise VcamError(f"folder {path} holds no pictures or videos",
                                 f"expected files ending in {', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
             files += found
-        elif _is_image(path) or path.suffix.lower() in VIDEO_SUFFIXES:
-            files.append(path)
+        elif _is_media(path.name):
+            files.append(paths.input_file(path, "input"))
         else:
+            paths.input_file(path, "input")   # a missing or unreadable path says so first
             raise VcamError(f"input {path} is neither a picture nor a video",
                             f"give files ending in {', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
     output = Path(output).expanduser()
-    single_file_out = len(files) == 1 and output.suffix and not output.is_dir()
+    out_is_folder = paths.is_folder(output, "output")
+    single_file_out = len(files) == 1 and output.suffix and not out_is_folder
+    if len(files) > 1 and not out_is_folder and _is_media(output.name):
+        raise VcamError(f"{len(files)} inputs go into a folder, and --output {output} is the name of a file",
+                        "give a folder as --output (it is created), e.g. -o out/")
     frames_as_pictures = effect in ("matte", "cutout")
     jobs = []
     for f in files:
@@ -87,6 +114,10 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
             target = (output if len(files) == 1 else output / f.stem) if frames_as_pictures else output / f"{f.stem}.mp4"
         else:
             target = output / (f"{f.stem}.png" if frames_as_pictures else f.name)
+        if _frame_folder(video, effect, target):
+            paths.output_folder(target)
+        else:
+            paths.output_file(target, folder_must_exist=False)
         jobs.append(Job(f, target, video))
     seen: dict[Path, Path] = {}
     kept = [j.input for j in jobs] + [Path(p).expanduser() for p in protected if p]
@@ -95,7 +126,7 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
         if key in seen:
             raise VcamError(f"{seen[key]} and {j.input} would both be written to {j.output}", "process them separately")
         seen[key] = j.input
-        if j.video and frames_as_pictures and j.output.suffix.lower() not in VIDEO_FOURCC:
+        if _frame_folder(j.video, effect, j.output):
             for k in kept:   # the frames 000000.png... of a folder that holds an input of that name
                 if FRAME_NAME.fullmatch(k.name) and verify.same_file(k.parent, j.output):
                     raise VcamError(f"the frames of {j.input} would overwrite the input {k}",
@@ -108,22 +139,30 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
     return jobs
 
 
-def _prepare_folder(folder: Path) -> bool:
-    """Make sure ``folder`` exists and is writable; True when it was created here."""
-    if folder.exists() and not folder.is_dir():
-        raise VcamError(f"output {folder} is a file, expected a folder", "give a folder, or a single input")
-    created = not folder.exists()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VcamError(f"cannot create output folder {folder} ({exc.strerror})", "choose a writable place") from None
+def _frame_folder(video: bool, effect: str, output: Path) -> bool:
+    """Whether a job writes a video's frames as pictures into the folder ``output``."""
+    return video and effect in ("matte", "cutout") and output.suffix.lower() not in VIDEO_FOURCC
+
+
+def _prepare_folder(folder: Path) -> list[Path]:
+    """Make sure ``folder`` exists and is writable; the folders created here, top first."""
+    paths.output_folder(folder)
+    created = paths.make_folders(folder)
     probe = folder / f".vcam-write-test-{id(folder)}"
     try:
         probe.touch()
         probe.unlink()
     except OSError as exc:
+        _remove_empty(created)
         raise verify.write_error(folder, exc) from None
     return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders made for outputs that never came, deepest first, where still empty."""
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()   # only when empty
 
 
 class Processor:
@@ -174,15 +213,14 @@ class Processor:
         return np.dstack((out, alpha)) if self.effect == "cutout" else out
 
     def run(self, jobs: list[Job]) -> None:
-        frames_to_folder = self.effect in ("matte", "cutout")
-        created = [folder for folder in {j.output if j.video and frames_to_folder and j.output.suffix.lower() not in VIDEO_FOURCC
-                                         else j.output.parent for j in jobs} if _prepare_folder(folder)]
+        created: list[Path] = []
         try:
+            for folder in dict.fromkeys(j.output if _frame_folder(j.video, self.effect, j.output) else j.output.parent
+                                        for j in jobs):
+                created += _prepare_folder(folder)
             self._run(jobs)
         finally:   # a folder made for outputs that never came is not left behind
-            for folder in created:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()   # only when empty
+            _remove_empty(created)
 
     def _run(self, jobs: list[Job]) -> None:
         images = [j for j in jobs if not j.video]

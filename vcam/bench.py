@@ -21,6 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from vcam import paths
 from vcam.capture import PreloadedSource, open_source
 from vcam.config import OutputSettings, Settings
 from vcam.errors import VcamError
@@ -159,11 +160,9 @@ def plot(results: list[dict], path: str) -> None:
 
 def check_plot_path(path: str) -> None:
     """Refuse a chart name that cannot be written before the benchmark runs, not after."""
-    target = Path(path)
-    if target.suffix.lower() != ".png":
+    if Path(path).suffix.lower() != ".png":
         raise VcamError(f"--plot {path}: the chart is a PNG picture", "give a name ending in .png")
-    if not target.parent.is_dir():
-        raise VcamError(f"--plot {path}: the folder {target.parent} does not exist", "give a path in an existing folder")
+    paths.output_file(path, "--plot")
 
 
 def check_preload(count: int, sizes: list[tuple[int, int]]) -> None:

@@ -16,7 +16,7 @@ from typing import Callable, Optional, Protocol, Union
 import cv2
 import numpy as np
 
-from vcam import devices, media
+from vcam import devices, media, paths
 from vcam.config import CaptureSettings
 from vcam.errors import VcamError
 from vcam.handoff import Frame, FramePool, Mailbox, run_thread
@@ -317,7 +317,7 @@ def open_source(settings: CaptureSettings, *, live: bool = True) -> Source:
     if spec.startswith("/dev/"):
         return CameraSource(spec, w, h, fps)
     path = Path(spec).expanduser()
-    if not path.exists():
+    if paths.look(path, "source") is None:
         raise VcamError(f"source {spec!r} is neither a camera nor an existing file",
                         "give a camera index (0), a device path, a video or image file, or 'demo'")
     if path.suffix.lower() in IMAGE_SUFFIXES:

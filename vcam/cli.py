@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import signal
 import sys
 import threading
 import traceback
@@ -13,13 +12,21 @@ from typing import Optional
 
 from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODEL_TYPES, MODELS, PROVIDERS, CaptureSettings, EffectSettings,
                          FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings, parse_colour)
-from vcam import quiet, verify
+from vcam import __version__, paths, quiet, signals, terminal, verify
 from vcam.errors import VcamError
 
 log = logging.getLogger("vcam")
 
 
-def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: str = "blur") -> None:
+AUTO_RULE = {
+    "files": "MODNet for videos and pictures of 640x480 or more (100 times the selfie model's cost per video frame "
+             "on a CPU), else general",
+    "live": "MODNet on a GPU that runs it within 20 ms a 720p frame, else general (always general on a CPU)",
+}
+
+
+def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: str = "blur", *,
+                  auto: str = "live") -> None:
     p.add_argument("--effect", choices=effects, default=effect, help=f"what to do with the background (default: {effect})")
     p.add_argument("--background", metavar="FILE", help="image or video for --effect replace")
     p.add_argument("--color", default="green", help="colour for --effect color: #RRGGBB, R,G,B or a name (default: green)")
@@ -41,9 +48,8 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                    help=f"segmentation backend: mediapipe or onnx (default: {SegmentSettings.backend})")
     p.add_argument("--model", default=SegmentSettings.model,
                    help=f"segmentation model: auto, {', '.join(MODELS)}; with the onnx backend also modnet "
-                        f"(matting-grade edges, 100 times the selfie model's cost on a CPU) or a .onnx file. auto: "
-                        f"MODNet for videos and pictures of 640x480 or more, and live on a GPU that runs it at "
-                        f"30 fps; else general (default: {SegmentSettings.model})")
+                        f"(matting-grade edges, 100 times the selfie model's cost on a CPU) or a .onnx file. "
+                        f"auto: {AUTO_RULE[auto]} (default: {SegmentSettings.model})")
     p.add_argument("--model-type", choices=MODEL_TYPES, default="auto",
                    help="type of a --model .onnx file; auto reads its inputs and outputs (default: auto)")
     p.add_argument("--provider", choices=PROVIDERS, default="auto",
@@ -61,17 +67,56 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
 
 
+EXAMPLES = {
+    "ui": """examples:
+  vcam                                   the panel and tray, with the first camera (or the demo)
+  vcam ui --screenshot panel.png         a picture of the panel with the demo running""",
+    "run": """examples:
+  vcam run                                           first camera -> virtual camera, blur
+  vcam run --effect replace --background beach.jpg
+  vcam run --effect color --color "#1e1e1e" --mirror
+  vcam run --source demo --output out.mp4 --frames 90   record instead of publishing
+  vcam run --source demo --output null --stats          fps, latency, CPU every second
+
+Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT stop it cleanly: a recording is finished.""",
+    "process": """examples:
+  vcam process photo.jpg -o photo-matte.png              8-bit alpha matte (the default effect)
+  vcam process photos/ --effect cutout -o cutouts/       RGBA cut-outs, <stem>.png each
+  vcam process talk.mp4 --effect blur -o talk-blurred.mp4
+  vcam process talk.mp4 --effect matte -o frames/        000000.png, 000001.png, ...
+
+Exit code 0: every output is complete and checked; 2: a problem, said in one line; 128+N: stopped
+by signal N (the output in progress removed, finished ones kept).""",
+    "bench": """examples:
+  vcam bench                                             demo source at 640x480, 720p and 1080p
+  vcam bench --source talk.mp4 --resolution 1280x720 --effects blur replace --preload 60
+  vcam bench --json > runs.json""",
+    "doctor": """examples:
+  vcam doctor            exit code 0 when vcam is ready for a call, 1 otherwise""",
+}
+
+
+def _command(sub, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=summary, description=description, epilog=EXAMPLES[name],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vcam", description="Real-time virtual camera: blur or replace the background behind you.")
+    parser.add_argument("--version", action="version", version=f"vcam {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ui = sub.add_parser("ui", help="open the control panel and tray (what `vcam` alone does)")
+    ui = _command(sub, "ui", "open the control panel and tray (what `vcam` alone does)",
+                  "Open the control panel and the tray icon. Every change applies at once; settings are saved in "
+                  "the config folder and restored at the next start.")
     ui.add_argument("--screenshot", type=Path, metavar="PATH.png",
                     help="save a picture of the panel with the demo source running, then exit")
     ui.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     ui.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
 
-    run = sub.add_parser("run", help="run the virtual camera headless (Ctrl-C stops)")
+    run = _command(sub, "run", "run the virtual camera headless (Ctrl-C stops)",
+                   "Run the virtual camera without a panel: capture, find the person, apply the effect and "
+                   "publish to the virtual camera (or record to a file).")
     run.add_argument("--source", default="auto",
                      help="camera index or device path, a video or image file, or 'demo' (default: first camera, else demo)")
     run.add_argument("--width", type=int, default=1280, help="capture width asked of the camera (default: 1280)")
@@ -85,15 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stats", action="store_true", help="print fps, latency, CPU and per-stage ms every second")
     _segment_args(run, LIVE_EFFECTS)
 
-    proc = sub.add_parser("process", help="process pictures, folders of pictures or videos")
+    proc = _command(sub, "process", "process pictures, folders of pictures or videos",
+                    "Process pictures, folders of pictures and videos with the same engine as live: mattes, "
+                    "cut-outs, blurred or replaced backgrounds. Nothing is half-written and no input is written to.")
     proc.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="picture, folder of pictures, or video")
     proc.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output file or folder")
     proc.add_argument("--allow-short", action="store_true",
                       help="keep the frames of a damaged or cut video that could be read; without it such a video "
                            "is refused and nothing is written")
-    _segment_args(proc, FILE_EFFECTS, effect="matte")
+    _segment_args(proc, FILE_EFFECTS, effect="matte", auto="files")
 
-    bench = sub.add_parser("bench", help="measure fps, per-stage ms, latency and CPU of the real pipeline")
+    bench = _command(sub, "bench", "measure fps, per-stage ms, latency and CPU of the real pipeline",
+                     "Measure the real pipeline: frames per second, per-stage milliseconds, latency and CPU, "
+                     "for each resolution and effect.")
     bench.add_argument("--source", default="demo",
                        help="demo, or a video/picture file, scaled to each resolution (default: demo)")
     bench.add_argument("--resolution", nargs="+", default=["640x480", "1280x720", "1920x1080"], metavar="WxH",
@@ -113,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", metavar="PATH.png", help="save a per-stage bar chart")
     _segment_args(bench, LIVE_EFFECTS)
 
-    doctor = sub.add_parser("doctor", help="check cameras, the virtual camera, backends and numba; exit 0 when ready for a call")
+    doctor = _command(sub, "doctor", "check cameras, the virtual camera, backends and numba; exit 0 when ready for a call",
+                      "Check that everything a call needs is there, and print the fix for each problem.")
     doctor.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     doctor.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
     return parser
@@ -165,16 +215,22 @@ class _Progress:
 
 def _run(args: argparse.Namespace) -> int:
     from vcam.pipeline import Pipeline
-    from vcam.stats import format_line
 
     if args.frames is not None and args.frames < 1:
         raise VcamError(f"--frames must be at least 1, got {args.frames}", "give a positive count")
     settings = settings_from_args(args)
-    if settings.output.target not in ("virtual", "null"):
+    if settings.output.target not in ("virtual", "null"):   # checked before the camera opens
+        paths.output_file(settings.output.target, "--output")
         verify.refuse_inputs(Path(settings.output.target), _input_files(settings), "--output")
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     pipeline = Pipeline(settings, max_frames=args.frames)
+    with signals.stopping(lambda _signum: stop.set()):
+        return _run_until_stopped(args, pipeline, stop)
+
+
+def _run_until_stopped(args: argparse.Namespace, pipeline, stop: threading.Event) -> int:
+    from vcam.stats import format_line
+
     try:
         pipeline.start()
         s = pipeline.stats()
@@ -197,9 +253,8 @@ def _run(args: argparse.Namespace) -> int:
             released = now_released
     except KeyboardInterrupt:
         pass
-    finally:
+    finally:   # a recording is finished here, whatever stopped the loop (a signal, a cut pipe)
         pipeline.close()
-        signal.signal(signal.SIGTERM, previous)
     s = pipeline.stats()
     if s["error"]:
         print(f"vcam: {s['error']}", file=sys.stderr)
@@ -215,14 +270,15 @@ def _input_files(settings: Settings) -> list[str]:
 
 
 class Stopped(BaseException):
-    """SIGTERM during `vcam process`: unwinds like Ctrl-C, so the output in progress is removed."""
+    """SIGTERM, SIGHUP or SIGQUIT during `vcam process`: unwinds like Ctrl-C, so the output in
+    progress is removed."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
-def _stop(signum, _frame) -> None:
+def _stop(signum: int) -> None:
     raise Stopped(signum)
 
 
@@ -233,23 +289,21 @@ def _process(args: argparse.Namespace) -> int:
     jobs = plan(args.inputs, args.output, settings.effect.effect,
                 protected=(settings.effect.background, settings.segment.model))
     progress = _Progress()
-    previous = signal.signal(signal.SIGTERM, _stop)
     processor = None
     try:
-        with Processor(settings, progress, allow_short=args.allow_short) as processor:
+        with signals.stopping(_stop), Processor(settings, progress, allow_short=args.allow_short) as processor:
             try:
                 processor.run(jobs)
             finally:
                 progress.end()
     except (Stopped, KeyboardInterrupt) as exc:
-        name, code = ("SIGTERM", 143) if isinstance(exc, Stopped) else ("SIGINT", 130)
+        name, code = (signals.name(exc.signum), signals.exit_code(exc.signum)) if isinstance(exc, Stopped) \
+            else ("SIGINT", 130)
         where = f" at {processor.where}" if processor is not None and processor.where else ""
         kept = processor.outputs if processor is not None else 0
         print(f"vcam: stopped by {name}{where}: the output in progress was removed, "
               f"{kept} finished output(s) kept", file=sys.stderr)
         return code
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if len(jobs) == 1:   # its error, if any, is already said
         if processor.outputs:
             what = f"{processor.written} frames" if jobs[0].video else "it"
@@ -321,6 +375,7 @@ COMMANDS = {"run": _run, "process": _process, "bench": _bench, "ui": _ui, "docto
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    terminal.guard()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:   # `vcam` alone opens the app
@@ -344,6 +399,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:   # `vcam run --stats | head -1`: the reader left; outputs are finished
+        return terminal.cut_off()
 
 
 if __name__ == "__main__":

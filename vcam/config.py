@@ -76,7 +76,7 @@ def write_json(path: Path, data: Any, what: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2)
-        os.replace(tmp, path)
+        verify.install(Path(tmp), path)
     except OSError as exc:
         raise VcamError(f"cannot save {what} to {path}: {verify.cause(exc)[0]}", verify.cause(exc)[1]) from None
     finally:

@@ -10,7 +10,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from vcam import quiet
+from vcam import paths, quiet
 from vcam.errors import VcamError
 from vcam.resources import IMAGE_SUFFIXES
 from vcam.verify import write_file
@@ -37,14 +37,8 @@ def to_rgb8(img: np.ndarray) -> np.ndarray:
 
 
 def check_file(path: Path, what: str) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise VcamError(f"{what} {path} does not exist", "check the path")
-    if not path.is_file():
-        raise VcamError(f"{what} {path} is not a file", "give a file, not a folder")
-    if path.stat().st_size == 0:
-        raise VcamError(f"{what} {path} is empty (0 bytes)", "give a complete file")
-    return path
+    """``path`` when it is a regular, non-empty, readable file (see :func:`vcam.paths.input_file`)."""
+    return paths.input_file(path, what)
 
 
 class _Truncated(Exception):

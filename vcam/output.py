@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Callable, Optional, Protocol
 import cv2
 import numpy as np
 
-from vcam import verify
+from vcam import paths, verify
 from vcam.config import OutputSettings
 from vcam.errors import VcamError
 from vcam.handoff import Frame, Mailbox
@@ -160,10 +161,7 @@ class VideoFileSink:
         if suffix not in VIDEO_FOURCC:
             raise VcamError(f"cannot write video {self.path}: unknown type {suffix or '(none)'}",
                             f"name it with one of: {', '.join(VIDEO_FOURCC)}")
-        if not self.path.parent.is_dir():
-            raise VcamError(f"folder {self.path.parent} does not exist", "create it or choose another output")
-        if not os.access(self.path.parent, os.W_OK):
-            raise VcamError(f"folder {self.path.parent} is not writable", "choose another output folder")
+        paths.output_file(self.path, "video")
         self.name = str(self.path)
         self.size = width, height = even_size(int(width), int(height), f"video {self.path.name}")
         self._tmp = verify.partial_name(self.path)
@@ -195,17 +193,22 @@ class VideoFileSink:
         try:
             if keep and self.frames:
                 verify.check_video(self._tmp, self.path, self.frames, self.size)
-                os.replace(self._tmp, self.path)
+                verify.install(self._tmp, self.path)
         except OSError as exc:
             raise verify.write_error(self.path, exc) from None
         finally:
             self._tmp.unlink(missing_ok=True)
 
 
+FRAME_NAME = re.compile(r"\d{6}\.png")   # a video's frames in a folder: 000000.png, 000001.png, ...
+
+
 class FrameFolder:
     """A video's frames as numbered PNG pictures in a folder, all or none: each is written under
     a hidden partial name, and :meth:`commit` renames them all once the video is complete, so a
-    failure, a damaged input or a signal leaves the folder as it was."""
+    failure, a damaged input or a signal leaves the folder as it was. A folder that already holds
+    frames (an earlier run) has them replaced whole: what a shorter run did not write again is
+    removed on commit, so the folder never mixes two runs. Its other files are left alone."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -223,12 +226,28 @@ class FrameFolder:
         except OSError as exc:
             raise verify.write_error(final, exc) from None
 
+    def earlier_frames(self) -> list[Path]:
+        """The frames in the folder that this run has not written."""
+        mine = {final.name for _, final in self._written}
+        try:
+            with os.scandir(self.folder) as entries:
+                return sorted(self.folder / e.name for e in entries
+                              if FRAME_NAME.fullmatch(e.name) and e.name not in mine and e.is_file(follow_symlinks=False))
+        except OSError:
+            return []
+
     def commit(self) -> None:
+        stale = self.earlier_frames()
         try:
             for partial, final in self._written:
-                os.replace(partial, final)
+                verify.install(partial, final)
+            for frame in stale:
+                frame.unlink()
         except OSError as exc:
             raise verify.write_error(self.folder, exc) from None
+        if stale:
+            log.warning("%s held frames from an earlier run: replaced by these %d frames (%d earlier ones removed)",
+                        self.folder, len(self._written), len(stale))
         self._written = []
 
     def abort(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import uuid
 from pathlib import Path
 from typing import Iterable, Optional, Union
@@ -47,8 +48,36 @@ def disk_full(folder: Path) -> bool:
 
 
 def partial_name(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` that keeps its suffix (encoders choose by suffix)."""
-    return path.with_name(f".{path.stem}.partial-{uuid.uuid4().hex[:8]}{path.suffix}")
+    """A hidden temporary name beside ``path`` that keeps its suffix (encoders choose by suffix);
+    the stem is shortened where the whole would be over 255 bytes."""
+    tag = f".partial-{uuid.uuid4().hex[:8]}{path.suffix}"
+    stem = path.stem
+    while len(os.fsencode(f".{stem}{tag}")) > 255:
+        stem = stem[:-1]
+    return path.with_name(f".{stem}{tag}")
+
+
+def install(tmp: Path, final: Path) -> None:
+    """Rename the finished ``tmp`` over ``final``. A file it replaces keeps its permissions (and,
+    where this process may set them, its owner and group): a private file stays private. Only a
+    regular file is ever replaced: a folder there is an OSError (EISDIR), a device, a named pipe or
+    a socket a :class:`VcamError`."""
+    try:
+        st = os.stat(final)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(final))
+        if not stat.S_ISREG(st.st_mode):
+            raise VcamError(f"cannot write {final}: it is not a regular file (a device, a named pipe or a socket), "
+                            "and vcam never replaces one", "give the name of a file")
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except OSError:   # another user's file: it becomes ours, with its permissions kept
+            pass
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+    os.replace(tmp, final)
 
 
 def write_file(path: Path, data) -> None:
@@ -58,7 +87,7 @@ def write_file(path: Path, data) -> None:
     tmp = partial_name(path)
     try:
         write_new(tmp, data)
-        os.replace(tmp, path)
+        install(tmp, path)
     except OSError as exc:
         raise write_error(path, exc) from None
     finally:

@@ -30,7 +30,7 @@ from typing import Any, Optional
 import cv2
 import numpy as np
 
-from vcam import packages
+from vcam import packages, paths, private
 from vcam.config import ONNX_MODELS, SegmentSettings
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS as BUNDLED
@@ -72,6 +72,7 @@ def _import_ort():
     # A GPU provider whose CUDA libraries are missing logs errors from its own logger before the
     # session's options apply; vcam reports the fallback in one line (--debug shows them).
     onnxruntime.set_default_logger_severity(0 if log.isEnabledFor(logging.DEBUG) else 4)
+    private.onnxruntime_opened(onnxruntime)
     return onnxruntime
 
 
@@ -93,12 +94,10 @@ def model_path(model: str) -> tuple[Path, str]:
             raise VcamError(f"the bundled model {path} is missing", "reinstall vcam: pip install --force-reinstall .")
         return path, model
     path = Path(model).expanduser()
-    if not path.exists():
+    if paths.look(path, "model file") is None:
         raise VcamError(f"model file {model} does not exist",
                         f"give {', '.join(ONNX_MODELS)} or the path of an .onnx model file")
-    if not path.is_file():
-        raise VcamError(f"model {model} is not a file", "give the path of an .onnx model file")
-    return path, path.name
+    return paths.input_file(path, "model"), path.name
 
 
 def _reason(exc: BaseException) -> str:
@@ -353,6 +352,14 @@ def detect_type(session, path: Path, requested: str) -> str:
     return kind
 
 
+def _finite(matte: np.ndarray, path: Path) -> np.ndarray:
+    """``matte``, unless the model gave NaN somewhere (a sum is NaN then: no buffer is made)."""
+    if not np.isfinite(matte.sum()):
+        raise VcamError(f"model {path} gives NaN (not-a-number) values instead of a matte",
+                        "the model file is damaged or was exported wrongly: export it again, or use another model")
+    return matte
+
+
 # --- the segmenter ---------------------------------------------------------------------------------
 
 class OnnxSegmenter:
@@ -441,7 +448,7 @@ class OnnxSegmenter:
             adapter = _RVM(runner, path) if kind == "rvm" else _MODNet(runner, path) if kind == "modnet" \
                 else _Selfie(runner, path, signed)
             try:   # a provider can start and still fail on the first frame (memory, unsupported op)
-                test = adapter.run(np.full((256, 256, 3), 128, np.uint8))
+                test = _finite(adapter.run(np.full((256, 256, 3), 128, np.uint8)), path)
                 adapter.reset()
             except VcamError:
                 raise
@@ -467,7 +474,7 @@ class OnnxSegmenter:
     def segment(self, frame: np.ndarray) -> np.ndarray:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
-        matte = self._adapter.run(frame)
+        matte = _finite(self._adapter.run(frame), self.path)
         self.output_size = (matte.shape[1], matte.shape[0])
         return matte
 

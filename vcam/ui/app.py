@@ -15,7 +15,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
-from vcam import verify
+from vcam import paths, verify
 from vcam.config import CaptureSettings, Settings
 from vcam.errors import VcamError
 from vcam.ui.controller import Controller
@@ -173,9 +173,7 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
     """Render the panel with the demo source running (default settings, nothing saved, no
     dialogs: problems go to the status area) and save it as PNG ``path``.
     Returns (width, height, preview frames shown before the picture was taken)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise VcamError(f"folder {path.parent} does not exist", "create it or choose another path")
+    path = paths.output_file(path, "screenshot")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # a picture needs no window on screen
     app = application()
     with tempfile.TemporaryDirectory(prefix="vcam-screenshot-") as tmp:
@@ -203,7 +201,7 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
         if not pixmap.save(str(tmp), "PNG", 0):   # 0: the smallest file (zlib level 9)
             reason = "the disk is full" if verify.disk_full(Path(path).parent) else "Qt could not write it there"
             raise VcamError(f"cannot write {path}: {reason}", "choose a writable .png path with free space")
-        os.replace(tmp, path)
+        verify.install(tmp, path)
     except OSError as exc:
         raise verify.write_error(path, exc) from None
     finally:
