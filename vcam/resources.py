@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -39,3 +40,9 @@ def backgrounds() -> list[Path]:
     """The shipped backgrounds, sorted by name."""
     folder = assets_dir() / "backgrounds"
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES)
+
+
+def cache_dir() -> Path:
+    """vcam's cache folder, ``$XDG_CACHE_HOME/vcam`` or ``~/.cache/vcam``: the one place besides
+    the outputs and the config folder where vcam (or a library on its behalf) may write."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vcam"

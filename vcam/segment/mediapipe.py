@@ -18,6 +18,7 @@ from vcam import quiet
 from vcam.config import MATTING_MODELS, MODELS
 from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.errors import VcamError
+from vcam.resources import cache_dir
 from vcam.segment import choice
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ def load_mediapipe():
     """Import MediaPipe's selfie segmentation (about half a second the first time in a process,
     mostly matplotlib, which mediapipe's package imports for its drawing helpers) and return it."""
     os.environ.setdefault("GLOG_minloglevel", "2")
+    # matplotlib (imported by mediapipe) keeps a font cache; in vcam's cache folder, not ~/.config.
+    os.environ.setdefault("MPLCONFIGDIR", str(cache_dir() / "matplotlib"))
     try:
         from mediapipe.python.solutions import selfie_segmentation
     except ImportError as exc:

@@ -34,6 +34,7 @@ from vcam import packages, paths, private
 from vcam.config import ONNX_MODELS, SegmentSettings
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS as BUNDLED
+from vcam.resources import cache_dir
 from vcam.segment import choice
 
 log = logging.getLogger(__name__)
@@ -406,7 +407,7 @@ class OnnxSegmenter:
     @staticmethod
     def _provider_options(short: str) -> dict:
         if short == "tensorrt":   # building an engine takes minutes: keep it for the next start
-            cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vcam" / "tensorrt"
+            cache = cache_dir() / "tensorrt"
             cache.mkdir(parents=True, exist_ok=True)
             return {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache)}
         return {}
