@@ -313,9 +313,18 @@ def _tiff_header(width: int, height: int, order: str) -> bytes:
     return head + ifd + struct.pack(order + "I", 0)
 
 
+def _gif_header(width: int, height: int) -> bytes:
+    """A whole GIF of a few dozen bytes: a logical screen of ``width`` x ``height`` (what every
+    frame is decoded at), two colours, one 1x1 image, the trailer."""
+    screen = struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    image = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return b"GIF89a" + screen + image + b"\x3b"
+
+
 HEADERS = {
     "huge.png": _png_header, "huge.jpg": _jpeg_header, "huge.bmp": _bmp_header, "huge.webp": _webp_header,
     "huge.tif": lambda w, h: _tiff_header(w, h, "<"), "huge-mm.tiff": lambda w, h: _tiff_header(w, h, ">"),
+    "huge.gif": _gif_header,
 }
 
 
@@ -371,3 +380,171 @@ def test_a_truncated_picture_is_refused(tmp_path, astronaut_rgb, ext, keep):
     with pytest.raises(VcamError, match="cannot be read as a picture|cannot be decoded: the file is damaged or cut short") as info:
         media.load_image(cut, "background")
     assert "cut" in str(info.value) and info.value.fix
+
+
+# --- orientation: the picture turned upright as OpenCV turns it ----------------------------------
+# The stored picture made upright for each Orientation value (TIFF tag 274, the EXIF tag 0x0112),
+# as the standard says and OpenCV's ExifTransform (imgcodecs/loadsave.cpp) does.
+VIEWED = {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+          5: lambda a: a.swapaxes(0, 1), 6: lambda a: a.swapaxes(0, 1)[:, ::-1],
+          7: lambda a: a.swapaxes(0, 1)[::-1, ::-1], 8: lambda a: a.swapaxes(0, 1)[::-1]}
+
+
+def _tiff(rgb: np.ndarray, orientation: int, order: str) -> bytes:
+    """A whole uncompressed 8-bit RGB TIFF of ``rgb``, one strip, with an Orientation tag."""
+    h, w = rgb.shape[:2]
+    pixels = rgb.tobytes()
+    entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, "bits"), (259, 3, 1, 1), (262, 3, 1, 2),
+               (273, 4, 1, "pixels"), (274, 3, 1, orientation), (277, 3, 1, 3), (278, 4, 1, h),
+               (279, 4, 1, len(pixels))]
+    bits_at = 8 + 2 + 12 * len(entries) + 4    # after the header and the one IFD
+    at = {"bits": bits_at, "pixels": bits_at + 6}
+    ifd = b"".join(struct.pack(order + "HHI", tag, kind, n)
+                   + (struct.pack(order + "HH", value, 0) if kind == 3 and n == 1 else struct.pack(order + "I", at.get(value, value)))
+                   for tag, kind, n, value in entries)
+    return ((b"II*\x00" if order == "<" else b"MM\x00*") + struct.pack(order + "I", 8)
+            + struct.pack(order + "H", len(entries)) + ifd + struct.pack(order + "I", 0)
+            + struct.pack(order + "HHH", 8, 8, 8) + pixels)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_tiff_orientation_is_applied_as_opencv_applies_it(tmp_path, orientation, order):
+    stored = random_rgb(14, 20, 40)                  # 40 wide, 20 tall, no symmetry
+    path = tmp_path / f"o{orientation}.tif"
+    path.write_bytes(_tiff(stored, orientation, order))
+    assert media.picture_size(path) == (40, 20)      # the header tells the size as stored
+    np.testing.assert_array_equal(media.load_image(path), VIEWED[orientation](stored))
+
+
+def _exif(orientation: int) -> bytes:
+    """An EXIF block (a TIFF header and one IFD) holding only the Orientation tag."""
+    return b"MM\x00*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, orientation, 0, 0)
+
+
+def _jpeg_with_exif(bgr: np.ndarray, orientation: int) -> bytes:
+    jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    app1 = b"Exif\x00\x00" + _exif(orientation)
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+
+
+def _png_with_exif(img: np.ndarray, orientation: int) -> bytes:
+    png = cv2.imencode(".png", img)[1].tobytes()
+    body = b"eXIf" + _exif(orientation)
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    at = 8 + 8 + 13 + 4                               # after the signature and IHDR
+    return png[:at] + chunk + png[at:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_jpeg_exif_orientation_is_applied_as_imread_applies_it(tmp_path, orientation):
+    bgr = cv2.cvtColor(random_rgb(15, 24, 40), cv2.COLOR_RGB2BGR)
+    path = tmp_path / f"o{orientation}.jpg"
+    path.write_bytes(_jpeg_with_exif(bgr, orientation))
+    stored = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    expected = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    np.testing.assert_array_equal(expected, VIEWED[orientation](stored))   # what imread did
+    np.testing.assert_array_equal(media.load_image(path), cv2.cvtColor(expected, cv2.COLOR_BGR2RGB))
+
+
+# --- a picture's alpha ---------------------------------------------------------------------------
+
+def test_load_image_alpha_gives_the_alpha_and_the_same_colour_as_load_image(tmp_path):
+    bgra = np.dstack((cv2.cvtColor(random_rgb(16), cv2.COLOR_RGB2BGR),
+                      np.random.default_rng(17).integers(0, 256, (H, W), dtype=np.uint8)))
+    assert cv2.imwrite(str(tmp_path / "a.png"), bgra)
+    rgb, alpha = media.load_image_alpha(tmp_path / "a.png")
+    np.testing.assert_array_equal(rgb, media.load_image(tmp_path / "a.png"))
+    np.testing.assert_array_equal(rgb, cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB))
+    assert alpha.dtype == np.uint8 and alpha.shape == (H, W)
+    np.testing.assert_array_equal(alpha, bgra[..., 3])
+
+
+def test_load_image_alpha_scales_16_bit_alpha_to_8_bit(tmp_path):
+    k = np.random.default_rng(18).integers(0, 256, (H, W)).astype(np.uint16)
+    bgra16 = np.dstack((np.full((H, W, 3), 40 * 257, np.uint16), k * 257))
+    bgra16[0, 0, 3], bgra16[0, 1, 3] = 65535, 255     # full, and 255/65535 of full: transparent in 8 bits
+    assert cv2.imwrite(str(tmp_path / "a16.png"), bgra16)
+    rgb, alpha = media.load_image_alpha(tmp_path / "a16.png")
+    expected = k.astype(np.uint8)
+    expected[0, 0], expected[0, 1] = 255, 0
+    assert alpha.dtype == np.uint8
+    np.testing.assert_array_equal(alpha, expected)
+    assert np.all(rgb == 40)
+
+
+@pytest.mark.parametrize("name", ["rgb.png", "grey.png", "rgb.jpg", "rgb.tiff"])
+def test_load_image_alpha_is_none_for_a_picture_without_alpha(tmp_path, name):
+    img = random_rgb(19)
+    assert cv2.imwrite(str(tmp_path / name), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if "grey" in name else img)
+    rgb, alpha = media.load_image_alpha(tmp_path / name)
+    assert alpha is None
+    np.testing.assert_array_equal(rgb, media.load_image(tmp_path / name))
+
+
+def test_the_alpha_of_an_oriented_png_turns_with_its_colour(tmp_path):
+    stored_rgb = random_rgb(20, 20, 40)
+    stored_alpha = np.random.default_rng(21).integers(0, 256, (20, 40), dtype=np.uint8)
+    path = tmp_path / "turned.png"
+    path.write_bytes(_png_with_exif(np.dstack((cv2.cvtColor(stored_rgb, cv2.COLOR_RGB2BGR), stored_alpha)), 6))
+    rgb, alpha = media.load_image_alpha(path)
+    np.testing.assert_array_equal(rgb, VIEWED[6](stored_rgb))            # upright: 20 wide, 40 tall
+    np.testing.assert_array_equal(alpha, VIEWED[6](stored_alpha))
+    np.testing.assert_array_equal(rgb, media.load_image(path))
+
+
+@pytest.mark.parametrize("effect", ["matte", "cutout"])
+def test_a_matte_and_cutout_keep_what_the_inputs_alpha_hides_hidden(tmp_path, astronaut_rgb, regions, effect):
+    from vcam.cli import main
+
+    own = np.full(astronaut_rgb.shape[:2], 255, np.uint8)
+    own[regions["face"]] = 0                          # her face is transparent in the input
+    own[regions["suit"]] = 128                        # her suit half so
+    bgr = cv2.cvtColor(astronaut_rgb, cv2.COLOR_RGB2BGR)
+    assert cv2.imwrite(str(tmp_path / "opaque.png"), bgr)
+    assert cv2.imwrite(str(tmp_path / "holed.png"), np.dstack((bgr, own)))
+    alphas = {}
+    for name in ("opaque", "holed"):
+        out = tmp_path / f"{name}-{effect}.png"
+        assert main(["process", str(tmp_path / f"{name}.png"), "--effect", effect, "--model", "general", "-o", str(out)]) == 0
+        picture = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+        alphas[name] = picture if effect == "matte" else picture[..., 3]
+    assert alphas["opaque"][regions["face"]].mean() > 200 and alphas["opaque"][regions["suit"]].mean() > 200
+    assert alphas["holed"][regions["face"]].max() == 0
+    expected = np.floor(alphas["opaque"].astype(np.int64) * own / 255 + 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(alphas["holed"], expected)
+
+
+# --- animations and videos: the pixel limit holds before a frame is decoded ----------------------
+
+def test_a_gif_claiming_12000x12000_is_refused_before_a_frame_is_decoded(tmp_path):
+    # A few dozen bytes whose logical screen is 144 megapixels: one decoded frame would take
+    # gigabytes, so the refusal has to come from the header.
+    path = tmp_path / "huge.gif"
+    path.write_bytes(_gif_header(12000, 12000))
+    assert path.stat().st_size < 64
+    assert media.picture_size(path) == (12000, 12000)
+    with pytest.raises(VcamError, match="megapixels") as info:
+        media.VideoReader(path, "background")
+    assert "background" in str(info.value) and "12000x12000 (144 megapixels), over 64 megapixels" in str(info.value)
+    assert info.value.fix
+
+
+def _y4m(width: int, height: int, frame_bytes: int) -> bytes:
+    """A YUV4MPEG2 stream: its size is its first line, then one frame of ``frame_bytes``."""
+    return f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\nFRAME\n".encode() + bytes(frame_bytes)
+
+
+def test_a_video_whose_container_says_over_the_limit_is_refused_before_its_first_frame(tmp_path):
+    small = tmp_path / "small.y4m"
+    small.write_bytes(_y4m(64, 48, 64 * 48 * 3 // 2))
+    if not cv2.VideoCapture(str(small)).isOpened():
+        pytest.skip("this OpenCV reads no YUV4MPEG2")
+    reader = media.VideoReader(small)
+    assert reader.size == (64, 48)
+    reader.close()
+    huge = tmp_path / "huge.y4m"
+    huge.write_bytes(_y4m(12000, 12000, 4))           # says 216 MB a frame, holds 4 bytes
+    with pytest.raises(VcamError, match=r"12000x12000 \(144 megapixels\), over 64 megapixels") as info:
+        media.VideoReader(huge)
+    assert info.value.fix

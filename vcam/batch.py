@@ -204,10 +204,14 @@ class Processor:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _render(self, engine: Engine, rgb: np.ndarray, out: np.ndarray, photo: bool = False) -> np.ndarray:
+    def _render(self, engine: Engine, rgb: np.ndarray, out: np.ndarray, photo: bool = False,
+                own_alpha: Optional[np.ndarray] = None) -> np.ndarray:
         """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
-        (matte) or RGBA (cut-out)."""
+        (matte) or RGBA (cut-out). ``own_alpha``, the input picture's alpha, is multiplied into
+        a matte or cut-out (matte * own / 255, rounded): what the input hides stays hidden."""
         alpha = engine.process(rgb, out, {}, photo=photo)
+        if own_alpha is not None and self.effect in ("matte", "cutout"):
+            alpha = cv2.multiply(alpha, own_alpha, scale=1 / 255)
         if self.effect == "matte":
             return alpha
         return np.dstack((out, alpha)) if self.effect == "cutout" else out
@@ -243,14 +247,18 @@ class Processor:
 
     def _image(self, job: Job) -> None:
         self.where = str(job.input)
-        rgb = media.load_image(job.input)
+        if self.effect in ("matte", "cutout"):   # what the picture's own alpha hides stays hidden
+            rgb, own_alpha = media.load_image_alpha(job.input)
+        else:
+            rgb, own_alpha = media.load_image(job.input), None
         if self.settings.capture.mirror:
             rgb = np.ascontiguousarray(rgb[:, ::-1])
+            own_alpha = None if own_alpha is None else np.ascontiguousarray(own_alpha[:, ::-1])
         out = np.empty_like(rgb)   # photos are independent: process(photo=True) keeps no state
         if self.effect == "cutout" and job.output.suffix.lower() != ".png":
             raise VcamError(f"a cut-out needs transparency: cannot write {job.output}", "name it .png")
         engine = self._engine((rgb.shape[1], rgb.shape[0]), video=False)
-        media.write_image(job.output, self._render(engine, rgb, out, photo=True))
+        media.write_image(job.output, self._render(engine, rgb, out, photo=True, own_alpha=own_alpha))
         self.written += 1
         self.outputs += 1
 

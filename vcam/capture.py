@@ -103,6 +103,9 @@ class CameraSource:
         self.asked = (int(width), int(height), float(fps))
         nearest = devices.nearest_mode(modes, *self.asked)
         ask = nearest or self.asked
+        if isinstance(device, str) and media.opencv_name(device) is None:
+            raise VcamError(f"cannot open {self.name}: OpenCV cannot open a device whose name is not UTF-8",
+                            "give the camera's number (--source 0), or a link to it with a UTF-8 name")
         cap = cv2.VideoCapture(device, api)
         if not cap.isOpened():
             cap.release()

@@ -1,11 +1,18 @@
-"""Reading and writing picture files: any depth or channel count in, RGB uint8 out; atomic writes."""
+"""Reading and writing picture files: any depth or channel count in, RGB uint8 out; atomic writes.
+
+OpenCV is never given a file name it cannot take: its Python binding crashes the process on a
+name that is not UTF-8 (a str holding surrogate escapes). Pictures are read by Python and decoded
+from memory; a video is given to OpenCV as /proc/self/fd/N where its name is not UTF-8.
+"""
 from __future__ import annotations
 
+import functools
+import logging
 import mmap
 import os
 import struct
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import cv2
 import numpy as np
@@ -15,7 +22,18 @@ from vcam.errors import VcamError
 from vcam.resources import IMAGE_SUFFIXES
 from vcam.verify import write_file
 
+log = logging.getLogger(__name__)
+
 MAX_PIXELS = 64_000_000
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    """16-bit by its high byte; floats taken as 0..1 and clipped; 8-bit as it is."""
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype != np.uint8:
+        return np.clip(img.astype(np.float32) * (255.0 if img.dtype.kind == "f" else 1.0), 0, 255).astype(np.uint8)
+    return img
 
 
 def to_rgb8(img: np.ndarray) -> np.ndarray:
@@ -23,10 +41,7 @@ def to_rgb8(img: np.ndarray) -> np.ndarray:
     taken as 0..1 and clipped; other shapes raise ValueError."""
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)) or img.size == 0:
         raise ValueError(f"expected a grey, BGR or BGRA picture, got shape {img.shape}")
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = np.clip(img.astype(np.float32) * (255.0 if img.dtype.kind == "f" else 1.0), 0, 255).astype(np.uint8)
+    img = _to_uint8(img)
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
     if img.shape[2] == 4:
@@ -140,19 +155,27 @@ def _tiff_size(f) -> tuple[int, int]:
     return found[256], found[257]
 
 
+def _gif_size(f) -> tuple[int, int]:
+    """The logical screen: every frame of an animation is decoded at this size."""
+    f.seek(6)
+    return struct.unpack("<HH", _read_exact(f, 4))
+
+
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", _png_size, "PNG"),
     (b"\xff\xd8", _jpeg_size, "JPEG"),
     (b"BM", _bmp_size, "BMP"),
     (b"II*\x00", _tiff_size, "TIFF"),
     (b"MM\x00*", _tiff_size, "TIFF"),
+    (b"GIF87a", _gif_size, "GIF"),
+    (b"GIF89a", _gif_size, "GIF"),
 )
 
 
 def picture_size(path: Path, what: str = "image") -> Optional[tuple[int, int]]:
-    """(width, height) from a PNG, JPEG, BMP, WebP or TIFF header, read without decoding; None
-    for other types. A header that is cut short (or, for JPEG, a picture without its end) raises
-    :class:`VcamError`."""
+    """(width, height) from a PNG, JPEG, BMP, WebP, TIFF or GIF header, read without decoding;
+    None for other types. A header that is cut short (or, for JPEG, a picture without its end)
+    raises :class:`VcamError`."""
     try:
         with open(path, "rb") as f:
             head = f.read(16)
@@ -182,15 +205,60 @@ def _check_pixels(path: Path, what: str, width: int, height: int) -> None:
 def load_image(path: Path, what: str = "image") -> np.ndarray:
     """Read a picture file as RGB uint8, or raise one clear :class:`VcamError`. The size is read
     from the header first: a picture over :data:`MAX_PIXELS` is refused before it is decoded."""
+    # IMREAD_COLOR applies the EXIF orientation (phone photos); ANYDEPTH keeps 16-bit and float.
+    return to_rgb8(_decode(path, what, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH))
+
+
+def load_image_alpha(path: Path, what: str = "image") -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Read a picture file as RGB uint8 (the same as :func:`load_image`) and its alpha as uint8
+    (16-bit by its high byte; None where the picture has no alpha)."""
+    img = _decode(path, what, _as_stored())
+    if img.ndim == 3 and img.shape[2] in (2, 4):
+        alpha = np.ascontiguousarray(_to_uint8(img[:, :, -1]))
+        colour = img if img.shape[2] == 4 else img[:, :, 0]
+        return to_rgb8(colour), alpha
+    return to_rgb8(img), None
+
+
+@functools.lru_cache(maxsize=None)
+def _as_stored() -> int:
+    """imdecode flags that keep every channel and the depth and still apply the EXIF orientation
+    (IMREAD_UNCHANGED does not): IMREAD_COLOR | ANYCOLOR | ANYDEPTH from OpenCV 4.11 on; before
+    that IMREAD_LOAD_GDAL, which imdecode (that never uses GDAL) takes as converting nothing."""
+    probe = cv2.imencode(".png", np.zeros((1, 1, 4), np.uint8))[1]
+    for flags in (cv2.IMREAD_COLOR | cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH, cv2.IMREAD_LOAD_GDAL):
+        img = cv2.imdecode(probe, flags)
+        if img is not None and img.ndim == 3 and img.shape[2] == 4:
+            return flags
+    log.warning("this OpenCV %s cannot read a picture's alpha with its EXIF orientation applied: a matte or "
+                "cut-out of a picture with alpha is made as the picture is stored, not turned upright",
+                cv2.__version__)
+    return cv2.IMREAD_UNCHANGED
+
+
+def _read_bytes(path: Path, what: str) -> np.ndarray:
+    try:
+        with open(path, "rb") as f:
+            return np.frombuffer(f.read(), np.uint8)
+    except OSError as exc:
+        raise VcamError(f"{what} {path} cannot be read ({exc.strerror})", "check that you may read it") from None
+
+
+def _decode(path: Path, what: str, flags: int) -> np.ndarray:
+    """The picture at ``path`` decoded by OpenCV from its bytes (read here, so OpenCV never sees
+    its name) with ``flags``; refused over :data:`MAX_PIXELS` from its header first."""
     path = check_file(path, what)
     size = picture_size(path, what)
     if size is not None:
         if size[0] <= 0 or size[1] <= 0:
             raise VcamError(f"{what} {path} says it is {size[0]}x{size[1]} pixels", "give a picture with something in it")
         _check_pixels(path, what, *size)
-    # IMREAD_COLOR applies the EXIF orientation (phone photos); ANYDEPTH keeps 16-bit and float.
+    data = _read_bytes(path, what)
     with quiet.native_stderr():   # libpng's and libjpeg's own words for a damaged file
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+        try:
+            img = cv2.imdecode(data, flags) if data.size else None
+        except cv2.error:   # OpenCV's own size limit, or a buffer it refuses
+            img = None
     if img is None or img.size == 0:
         if size is not None:   # a header we know, then data that does not decode
             raise VcamError(f"{what} {path} cannot be decoded: the file is damaged or cut short",
@@ -198,7 +266,7 @@ def load_image(path: Path, what: str = "image") -> np.ndarray:
         raise VcamError(f"{what} {path} cannot be read as a picture",
                         f"give a {', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} file")
     _check_pixels(path, what, img.shape[1], img.shape[0])
-    return to_rgb8(img)
+    return img
 
 
 class VideoReader:
@@ -211,11 +279,17 @@ class VideoReader:
 
     def __init__(self, path: Path, what: str = "video") -> None:
         self.path = check_file(Path(path), what)
-        self._cap = _open_video(self.path)
+        size = picture_size(self.path, what)   # an animated GIF's logical screen, before OpenCV opens it
+        if size is not None:
+            _check_pixels(self.path, what, *size)
+        self._name, self._fd = video_file(self.path, what)
+        self._cap = _open_video(self._name)
         opened = self._cap.isOpened()
+        if opened:
+            self._refuse_oversize(what)
         ok, first = self._cap.read() if opened else (False, None)
         if not ok or first is None:
-            self._cap.release()
+            self.close()
             raise _unreadable_video(self.path, what, opened)
         self.frame = first
         self._first_pending = True
@@ -236,15 +310,28 @@ class VideoReader:
             ok, frame = self._cap.read(self.frame)
             if not ok:
                 self._cap.release()
-                self._cap = _open_video(self.path)
+                self._cap = _open_video(self._name)
                 ok, frame = self._cap.read(self.frame)
         if not ok or frame is None or frame.shape != self.frame.shape:
             return None
         self.frame = frame
         return frame
 
+    def _refuse_oversize(self, what: str) -> None:
+        """The frame size the container reports, checked before a frame is decoded."""
+        width, height = (int(self._cap.get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+        try:
+            _check_pixels(self.path, what, width, height)
+        except VcamError:
+            self.close()
+            raise
+
     def close(self) -> None:
+        """Safe twice."""
         self._cap.release()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 # Container signatures: a file that has one but gives no frame has no video stream OpenCV can
@@ -253,9 +340,39 @@ _CONTAINERS = ((4, b"ftyp", "MP4/MOV"), (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"
                (0, b"GIF8", "GIF"))
 
 
-def _open_video(path: Path) -> "cv2.VideoCapture":
-    """Open a video file; the rotation its metadata asks for (phone videos) is applied."""
-    cap = cv2.VideoCapture(str(path))
+def opencv_name(path: Union[str, Path]) -> Optional[str]:
+    """``path`` as a str OpenCV can take, or None where it cannot: a name that is not UTF-8,
+    which Python holds as surrogate escapes and on which OpenCV's Python binding crashes."""
+    name = os.fspath(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return name
+
+
+def video_file(path: Path, what: str = "video") -> tuple[str, Optional[int]]:
+    """The name to give ``cv2.VideoCapture`` for the file ``path``, and the descriptor that name
+    reads through: None where it is the path itself. A name that is not UTF-8 is opened here and
+    named ``/proc/self/fd/N`` (Linux); keep the descriptor open while the capture lives and close
+    it after. Where there is no /proc/self/fd, such a name is refused."""
+    name = opencv_name(path)
+    if name is not None:
+        return name, None
+    if not os.path.isdir("/proc/self/fd"):
+        raise VcamError(f"{what} {path}: OpenCV cannot open a file whose name is not UTF-8 on this system",
+                        "rename it with a UTF-8 name")
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise paths.failure(path, what, exc) from None
+    return f"/proc/self/fd/{fd}", fd
+
+
+def _open_video(name: str) -> "cv2.VideoCapture":
+    """Open a video file by a name from :func:`video_file`; the rotation its metadata asks for
+    (phone videos) is applied."""
+    cap = cv2.VideoCapture(name)
     if cap.isOpened() and hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO"):
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
@@ -301,8 +418,9 @@ def encode_image(path: Path, img: np.ndarray) -> np.ndarray:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     elif img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+    suffix = opencv_name(Path(path).suffix.lower() or ".png")
     try:
-        ok, data = cv2.imencode(Path(path).suffix.lower() or ".png", img)
+        ok, data = cv2.imencode(suffix, img) if suffix is not None else (False, None)
     except cv2.error:
         ok, data = False, None
     if not ok:

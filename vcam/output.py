@@ -164,8 +164,15 @@ class VideoFileSink:
         paths.output_file(self.path, "video")
         self.name = str(self.path)
         self.size = width, height = even_size(int(width), int(height), f"video {self.path.name}")
-        self._tmp = verify.partial_name(self.path)
-        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*VIDEO_FOURCC[suffix]),
+        from vcam.media import opencv_name
+
+        # OpenCV writes a plain name that it can take; Python renames it to the real one.
+        self._tmp = verify.ascii_partial_name(self.path)
+        writes = opencv_name(self._tmp)
+        if writes is None:
+            raise VcamError(f"cannot write video {self.path}: OpenCV cannot write into a folder whose name is not UTF-8",
+                            "choose another folder, or rename this one")
+        self._writer = cv2.VideoWriter(writes, cv2.VideoWriter_fourcc(*VIDEO_FOURCC[suffix]),
                                        float(fps), (width, height))
         if not self._writer.isOpened():
             self._tmp.unlink(missing_ok=True)

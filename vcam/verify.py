@@ -57,6 +57,14 @@ def partial_name(path: Path) -> Path:
     return path.with_name(f".{stem}{tag}")
 
 
+def ascii_partial_name(path: Path) -> Path:
+    """A hidden temporary name beside ``path`` in plain ASCII, with its suffix where that is
+    ASCII: for a file a library writes by name (OpenCV's video writer cannot take every name),
+    renamed to ``path`` by Python once complete."""
+    suffix = path.suffix if path.suffix.isascii() else ""
+    return path.with_name(f".vcam-partial-{uuid.uuid4().hex[:12]}{suffix}")
+
+
 def install(tmp: Path, final: Path) -> None:
     """Rename the finished ``tmp`` over ``final``. A file it replaces keeps its permissions (and,
     where this process may set them, its owner and group): a private file stays private. Only a
@@ -109,7 +117,10 @@ def check_video(written: Path, final: Path, frames: int, size: tuple[int, int]) 
     frame must decode. Raises :class:`VcamError` naming the cause (a full disk, or the encoder)."""
     import cv2
 
-    cap = cv2.VideoCapture(str(written))
+    from vcam.media import video_file   # media writes through this module: imported when used
+
+    name, fd = video_file(Path(written), "written video")
+    cap = cv2.VideoCapture(name)
     problem: Optional[str] = None
     try:
         if not cap.isOpened():
@@ -127,6 +138,8 @@ def check_video(written: Path, final: Path, frames: int, size: tuple[int, int]) 
                     problem = "its last frame cannot be read back"
     finally:
         cap.release()
+        if fd is not None:
+            os.close(fd)
     if problem:
         if disk_full(Path(final).parent):
             raise VcamError(f"cannot write {final}: the disk is full ({problem})",
