@@ -244,6 +244,12 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     ('{"effect": {"effect": "replace"}}', "needs a background"),
     ('{"effect": {"color": [1, 2]}}', "color"),
     ('{"effect": {"color": "green"}}', "color"),
+    ("[" * 200_000, "unreadable"),                                   # nested past Python's recursion limit
+    ('{"capture": {"width": 1' + "0" * 5000 + "}}", "unreadable"),   # past Python's digit limit
+    ('{"capture": {"fps": Infinity}}', "fps"),
+    ('{"capture": {"fps": NaN}}', "fps"),
+    ('{"matte": {"smoothing": 1e999}}', "smoothing"),
+    ('{"segment": {"threads": 1' + "0" * 4000 + "}}", "threads"),
 ])
 def test_corrupt_settings_files_raise_vcam_error(tmp_path, content, message):
     path = tmp_path / "settings.json"
@@ -263,3 +269,19 @@ def test_missing_settings_file(tmp_path):
 def test_settings_path_that_is_a_folder(tmp_path):
     with pytest.raises(VcamError, match="unreadable"):
         Settings.load(tmp_path)
+
+
+@pytest.mark.parametrize("content", ["[" * 200_000, '{"capture": {"width": 1' + "0" * 5000 + "}}"],
+                         ids=["deep", "huge-int"])
+def test_a_hostile_settings_file_gives_defaults_and_is_set_aside(tmp_path, content):
+    from vcam.ui.settings_store import Store
+
+    (tmp_path / "settings.json").write_text(content)
+    (tmp_path / "ui.json").write_text(content.replace("capture", "backgrounds"))
+    store = Store(tmp_path)
+    settings, warning = store.load_settings()
+    state, ui_warning = store.load_ui()
+    assert settings == Settings() and "using defaults" in warning and len(warning) < 600
+    assert state.backgrounds == [] and ui_warning
+    assert (tmp_path / "settings.json.bad").read_text() == content       # kept for the user as it was
+    assert (tmp_path / "ui.json.bad").exists() and not (tmp_path / "settings.json").exists()

@@ -36,10 +36,19 @@ NAMED_COLOURS = {
 
 
 def _check_number(name: str, value: Any, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise VcamError(f"{name} must be a number, got {value!r}", f"give a value from {lo} to {hi}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (isinstance(value, int) or math.isfinite(value)):
+        raise VcamError(f"{name} must be a number, got {_shown(value)}", f"give a value from {lo} to {hi}")
     if not lo <= value <= hi:
-        raise VcamError(f"{name} is {value}, expected {lo} to {hi}", f"give a value from {lo} to {hi}")
+        raise VcamError(f"{name} is {_shown(value)}, expected {lo} to {hi}", f"give a value from {lo} to {hi}")
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: at most 40 characters (a settings file may hold anything)."""
+    try:
+        text = repr(value)
+    except ValueError:   # an integer past Python's digit limit
+        return "a number too long to show"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -262,7 +271,7 @@ class Settings:
                 value = {**value, "color": tuple(value["color"])}
             try:
                 stages[name] = stage_cls(**value)
-            except TypeError as exc:
+            except (TypeError, ValueError, ArithmeticError) as exc:   # a wrong type, an infinity, a huge number
                 raise VcamError(f"bad settings section {name!r}: {exc}", "delete the file to reset") from None
         return cls(**stages)
 
@@ -276,6 +285,12 @@ class Settings:
             data = json.loads(Path(path).read_text())
         except FileNotFoundError:
             raise VcamError(f"settings file {path} does not exist", "run once to create it") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise VcamError(f"settings file {path} is unreadable ({exc})", "delete it to reset") from None
+        except (OSError, ValueError, RecursionError) as exc:   # not UTF-8, not JSON, nested too deep, a huge number
+            raise VcamError(f"settings file {path} is unreadable ({_short(exc)})", "delete it to reset") from None
         return cls.from_dict(data)
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's message on one line of at most 200 characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

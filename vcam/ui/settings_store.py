@@ -87,7 +87,7 @@ class Store:
             return UiState(), None
         try:
             return UiState.from_dict(json.loads(self.ui_path.read_text())), None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, VcamError) as exc:
+        except (OSError, ValueError, RecursionError, VcamError) as exc:   # ValueError: not UTF-8 or not JSON
             reason = exc.problem if isinstance(exc, VcamError) else str(exc)
             warning = (f"gallery and view options in {self.ui_path} not restored ({reason})"
                        f"{self._set_aside(self.ui_path)}")
