@@ -638,3 +638,27 @@ def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel,
     assert not panel.autoframe_box.isChecked() and not tray.actions["autoframe"].isChecked()
     tray.hide()
     dispose(tray)
+
+
+@pytest.mark.parametrize("kind", ["long", "fifo", "not-utf8"])
+def test_a_saved_background_that_cannot_be_opened_keeps_the_preview(qapp, make_panel, tmp_path, kind):
+    """A background remembered in ui.json and settings.json whose name is over 255 bytes, that
+    became a named pipe, or whose name is not UTF-8 (and is missing): the panel starts with blur
+    and says why, the gallery shows it as unusable, and the preview runs."""
+    config = tmp_path / "config"
+    config.mkdir()
+    bad = {"long": tmp_path / ("b" * 300 + ".jpg"), "fifo": tmp_path / "pipe.jpg",
+           "not-utf8": tmp_path / os.fsdecode(b"gone\xff.jpg")}[kind]
+    if kind == "fifo":
+        os.mkfifo(bad)
+    (config / "ui.json").write_text(json.dumps({"backgrounds": [str(bad)]}, ensure_ascii=True))
+    saved = demo_settings(EffectSettings("replace", background=str(bad)))
+    (config / "settings.json").write_text(json.dumps(saved.to_dict()))
+    controller, panel = make_panel(config_dir=config)
+    frames_after(qapp, controller, 5)
+    assert controller.pipeline.settings.effect.effect == "blur"
+    assert "using blur" in controller.problems["background"]
+    assert wait_until(qapp, lambda: panel.output_view.frames >= 2)
+    yours = [panel.gallery.item(i) for i in range(panel.gallery.count())
+             if panel.gallery.item(i).data(Qt.ItemDataRole.UserRole + 1)]
+    assert len(yours) == 1 and "(yours)" not in yours[0].toolTip()   # its problem, not its name, is shown
