@@ -7,7 +7,6 @@ round((f*a + b*(255-a)) / 255) for all 8-bit inputs, so an alpha of 255 returns 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Optional
 
@@ -319,43 +318,49 @@ class Halvings:
         return frame if k == 0 else self._levels[k - 1]
 
 
-def warm_up(notice_after: float = 1.0) -> None:
+def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel before the first frame. Loading
     takes about a second; compiling, on a first run or after an upgrade, tens of seconds: when
-    it takes longer than ``notice_after`` seconds the user is told what is going on."""
+    numba compiles (a kernel not found in its cache), the user is told what is going on, and
+    only then (a slow load on a busy machine is no first run)."""
     start = time.perf_counter()
-    told = threading.Event()
-
-    def notice() -> None:
-        told.set()
-        log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "
-                    "later runs load them from the cache")
-
-    timer = threading.Timer(notice_after, notice)
-    timer.daemon = True
-    timer.start()
-    try:
-        _run_every_kernel()
-    finally:
-        timer.cancel()
-    if told.is_set():
+    told = False
+    for run in _every_kernel():
+        run()
+        if not told and _compiled():
+            told = True
+            log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "
+                        "later runs load them from the cache")
+    if told:
         log.warning("image kernels ready in %.0f s", time.perf_counter() - start)
 
 
-def _run_every_kernel() -> None:
+def _compiled() -> bool:
+    """Whether numba has compiled any kernel in this process rather than load it from its cache."""
+    return any(sum(k.stats.cache_misses.values()) for k in KERNELS)
+
+
+def _every_kernel() -> list:
+    """One call of each kernel on tiny arrays, each as a function to run."""
     f = np.zeros((2, 2), np.float32)
     u = np.zeros((2, 2), np.uint8)
     rgb = np.zeros((2, 2, 3), np.uint8)
-    smooth_matte(f, f.copy(), f.copy(), u, 0.5, 0.25, 0.5, 1.0, True)
-    image_change(u, u.copy(), f.copy(), np.float32(0.1))
-    blend(rgb, rgb, u, rgb.copy())
-    blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy())
     gain = np.full(3, 256, np.uint32)
-    blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain)
-    blend_tinted(rgb, gain, rgb, u, rgb.copy())
-    person_mean(rgb, u, np.zeros(3, np.float32))
-    unmix(rgb, u, u, rgb, *bilinear_columns(2, 2), rgb.copy())
     lut, back = np.zeros(256, np.float32), np.zeros(1024, np.uint8)
     frgb = np.zeros((2, 2, 3), np.float32)
-    premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy())
-    normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01))
+    return [
+        lambda: smooth_matte(f, f.copy(), f.copy(), u, 0.5, 0.25, 0.5, 1.0, True),
+        lambda: image_change(u, u.copy(), f.copy(), np.float32(0.1)),
+        lambda: blend(rgb, rgb, u, rgb.copy()),
+        lambda: blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy()),
+        lambda: blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain),
+        lambda: blend_tinted(rgb, gain, rgb, u, rgb.copy()),
+        lambda: person_mean(rgb, u, np.zeros(3, np.float32)),
+        lambda: unmix(rgb, u, u, rgb, *bilinear_columns(2, 2), rgb.copy()),
+        lambda: premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy()),
+        lambda: normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01)),
+    ]
+
+
+KERNELS = (smooth_matte, image_change, blend, blend_color, blend_wrap, blend_tinted, person_mean, unmix,
+           premultiply, normalise)
