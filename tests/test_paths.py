@@ -224,3 +224,10 @@ def test_make_folders_says_what_it_made(tmp_path):
     made = paths.make_folders(tmp_path / "x" / "y")
     assert made == [tmp_path / "x", tmp_path / "x" / "y"] and (tmp_path / "x" / "y").is_dir()
     assert paths.make_folders(tmp_path / "x" / "y") == []
+
+
+def test_a_name_with_a_nul_character_is_one_error(tmp_path):
+    """Only a settings file can give one (JSON has \\u0000); os.stat raises ValueError on it."""
+    for check in (paths.input_file, paths.output_file):
+        with pytest.raises(VcamError, match="NUL character"):
+            check(tmp_path / "a\x00.jpg", "background")

@@ -640,7 +640,7 @@ def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel,
     dispose(tray)
 
 
-@pytest.mark.parametrize("kind", ["long", "fifo", "not-utf8"])
+@pytest.mark.parametrize("kind", ["long", "fifo", "not-utf8", "nul"])
 def test_a_saved_background_that_cannot_be_opened_keeps_the_preview(qapp, make_panel, tmp_path, kind):
     """A background remembered in ui.json and settings.json whose name is over 255 bytes, that
     became a named pipe, or whose name is not UTF-8 (and is missing): the panel starts with blur
@@ -648,7 +648,7 @@ def test_a_saved_background_that_cannot_be_opened_keeps_the_preview(qapp, make_p
     config = tmp_path / "config"
     config.mkdir()
     bad = {"long": tmp_path / ("b" * 300 + ".jpg"), "fifo": tmp_path / "pipe.jpg",
-           "not-utf8": tmp_path / os.fsdecode(b"gone\xff.jpg")}[kind]
+           "not-utf8": tmp_path / os.fsdecode(b"gone\xff.jpg"), "nul": tmp_path / "a\x00.jpg"}[kind]
     if kind == "fifo":
         os.mkfifo(bad)
     (config / "ui.json").write_text(json.dumps({"backgrounds": [str(bad)]}, ensure_ascii=True))

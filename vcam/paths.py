@@ -53,6 +53,8 @@ def look(path: PathLike, what: str) -> Optional[os.stat_result]:
         return None
     except OSError as exc:
         raise failure(path, what, exc) from None
+    except ValueError:   # a NUL character (from a settings file): no file system takes it
+        raise VcamError(f"{what} {path!r}: its name holds a NUL character", "give the name of a real file") from None
 
 
 def kind(st: os.stat_result) -> str:

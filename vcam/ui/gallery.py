@@ -81,8 +81,8 @@ class Gallery(QListWidget):
     def _icon(self, path: Path) -> tuple[QIcon, Optional[str]]:
         try:
             key = (str(path), path.stat().st_mtime)
-        except OSError:
-            return _placeholder("missing"), f"{path} is missing"
+        except (OSError, ValueError):   # ValueError: a NUL in a name from ui.json
+            return _placeholder("missing"), f"{path!r} cannot be opened"
         if key not in self._icons:
             try:
                 self._icons[key] = QIcon(QPixmap.fromImage(thumbnail(path)))
