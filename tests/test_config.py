@@ -250,6 +250,21 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     ('{"capture": {"fps": NaN}}', "fps"),
     ('{"matte": {"smoothing": 1e999}}', "smoothing"),
     ('{"segment": {"threads": 1' + "0" * 4000 + "}}", "threads"),
+    # wrong types that used to pass and fail later, deep in a library, at every start
+    ('{"effect": {"effect": "replace", "background": 5}}', "background must be text"),
+    ('{"effect": {"background": ["a.png"]}}', "background must be text"),
+    ('{"effect": {"effect": "replace", "background": "\\ud800.png"}}', "background .* no file name can hold"),
+    ('{"capture": {"source": "/tmp/\\udfff.mp4"}}', "source .* no file name can hold"),
+    ('{"segment": {"model": "\\ud800.onnx"}}', "model .* no file name can hold"),
+    ('{"output": {"device": 10}}', "output device must be text"),
+    ('{"output": {"backend": ["x"]}}', "output backend must be text"),
+    ('{"capture": {"mirror": "yes"}}', "mirror must be true or false"),
+    ('{"segment": {"follow": 0}}', "follow must be true or false"),
+    ('{"matte": {"guided": null}}', "guided must be true or false"),
+    ('{"output": {"pacing": []}}', "pacing must be true or false"),
+    ('{"effect": {"color": [true, 0, 0]}}', "color"),
+    ('{"effect": {"effect": "' + "x" * 100_000 + '"}}', r"unknown effect 'x{30,}\.\.\.: "),   # shown short
+    ('{"capture": {"source": ' + "[" * 900 + "]" * 900 + "}}", r"source must be text, got \[{30,}\.\.\.: "),
 ])
 def test_corrupt_settings_files_raise_vcam_error(tmp_path, content, message):
     path = tmp_path / "settings.json"
@@ -285,3 +300,13 @@ def test_a_hostile_settings_file_gives_defaults_and_is_set_aside(tmp_path, conte
     assert state.backgrounds == [] and ui_warning
     assert (tmp_path / "settings.json.bad").read_text() == content       # kept for the user as it was
     assert (tmp_path / "ui.json.bad").exists() and not (tmp_path / "settings.json").exists()
+
+
+def test_a_config_folder_that_cannot_be_looked_into_gives_defaults_and_says_why(tmp_path):
+    from vcam.ui.settings_store import Store, UiState
+
+    store = Store(tmp_path / ("c" * 300))     # a name over 255 bytes: looking at it raises, it is not "absent"
+    settings, warning = store.load_settings()
+    state, ui_warning = store.load_ui()
+    assert settings == Settings() and "unreadable" in warning and "too long" in warning
+    assert state == UiState() and "not restored" in ui_warning

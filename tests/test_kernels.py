@@ -216,6 +216,18 @@ def test_a_first_run_says_it_is_preparing_its_kernels(tmp_path, astronaut_png):
     assert "preparing the image kernels" not in runs[1], runs[1]
 
 
+def test_a_process_that_compiled_the_kernels_says_so_only_once(tmp_path):
+    """The panel warms the kernels up at every pipeline start (a restart, a resume): after a
+    first run compiled them, the later warm-ups in the same process compile nothing and say nothing."""
+    script = ("import logging; logging.basicConfig(format='%(message)s'); from vcam import kernels; "
+              "kernels.warm_up(); kernels.warm_up()")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("preparing the image kernels") == 1, done.stderr
+    assert done.stderr.count("image kernels ready in") == 1, done.stderr
+
+
 def test_unmix_recovers_the_persons_colour_from_a_mixed_pixel():
     """I = a*F + (1-a)*B with B known: unmix gives F back (to rounding, more where a is small),
     writes only the soft pixels of blocks whose reduced alpha is soft, and keeps sure pixels."""

@@ -232,6 +232,29 @@ def test_added_background_persists_in_a_new_panel(qapp, make_panel, tmp_path):
     assert mine.exists()
 
 
+def test_a_saved_background_whose_name_is_not_utf8_can_be_picked_and_removed(qapp, make_panel, tmp_path):
+    """Qt's copy of a name that is not UTF-8 loses the undecodable bytes: the gallery still finds,
+    uses and forgets the very file that ui.json names."""
+    config = tmp_path / "config"
+    config.mkdir()
+    mine = tmp_path / os.fsdecode(b"caf\xe9 room.png")           # Latin-1, as an old file system has it
+    mine.write_bytes(cv2.imencode(".png", np.full((90, 160, 3), (30, 90, 200), np.uint8))[1].tobytes())
+    (config / "ui.json").write_text(json.dumps({"backgrounds": [str(mine)]}))
+    controller, panel = make_panel(demo_settings(EffectSettings("blur")), config_dir=config)
+    item = panel.gallery.item_for(mine)
+    assert item is not None and panel.gallery.paths()[-1] == mine
+    assert "(yours)" in item.toolTip()                            # its thumbnail was made: no problem shown
+    panel.gallery.scrollToItem(item)
+    QTest.mouseClick(panel.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     panel.gallery.visualItemRect(item).center())
+    assert controller.pipeline.settings.effect.background == str(mine), controller.problems
+    assert panel.gallery.selectedItems() == [item] and panel.remove_button.isEnabled()
+    frames_after(qapp, controller, 3)
+    panel.remove_button.click()
+    assert mine not in panel.gallery.paths()
+    assert json.loads((config / "ui.json").read_text())["backgrounds"] == []
+
+
 def test_stats_labels_update(qapp, make_panel):
     controller, panel = make_panel(demo_settings(), start=False)
     assert panel.rate_label.text() == "—" and panel.stages_label.text() == "—"

@@ -53,7 +53,25 @@ def _shown(value: Any) -> str:
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise VcamError(f"unknown {name} {value!r}", f"expected one of: {', '.join(choices)}")
+        raise VcamError(f"unknown {name} {_shown(value)}", f"expected one of: {', '.join(choices)}")
+
+
+def _check_text(name: str, value: Any, fix: str, *, optional: bool = False) -> None:
+    """Text that is not empty and that a file name could hold: a settings file can hold a
+    character no system encodes (a lone surrogate), refused here rather than deep in a library."""
+    if optional and (value is None or value == ""):
+        return
+    if not isinstance(value, str) or not value:
+        raise VcamError(f"{name} must be text, got {_shown(value)}", fix)
+    try:
+        os.fsencode(value)
+    except UnicodeError:
+        raise VcamError(f"{name} {_shown(value)} holds a character that no file name can hold", fix) from None
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise VcamError(f"{name} must be true or false, got {_shown(value)}", "give true or false")
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:
@@ -104,14 +122,13 @@ class CaptureSettings:
     mirror: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.source, str) or not self.source:
-            raise VcamError(f"source must be text, got {self.source!r}",
-                            "give a camera index, a device path, a file or 'demo'")
+        _check_text("source", self.source, "give a camera index, a device path, a file or 'demo'")
         for name, value, hi in (("width", self.width, 7680), ("height", self.height, 4320)):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise VcamError(f"{name} must be a whole number, got {value!r}", f"give a value from 16 to {hi}")
+                raise VcamError(f"{name} must be a whole number, got {_shown(value)}", f"give a value from 16 to {hi}")
             _check_number(name, value, 16, hi)
         _check_number("fps", self.fps, 1, 240)
+        _check_flag("mirror", self.mirror)
 
     def replace(self, **changes: Any) -> "CaptureSettings":
         return dataclasses.replace(self, **changes)
@@ -134,14 +151,15 @@ class SegmentSettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, str) or not self.backend:
-            raise VcamError(f"backend must be a name, got {self.backend!r}", "for example 'mediapipe'")
-        if not isinstance(self.model, str) or not self.model:
-            raise VcamError(f"model must be a name, got {self.model!r}", "for example 'general'")
+            raise VcamError(f"backend must be a name, got {_shown(self.backend)}", "for example 'mediapipe'")
+        _check_text("model", self.model, "for example 'general', or the path of an .onnx file")
         _check_choice("model type", self.model_type, MODEL_TYPES)
         _check_choice("provider", self.provider, PROVIDERS)
         if isinstance(self.threads, bool) or not isinstance(self.threads, int):
-            raise VcamError(f"threads must be a whole number, got {self.threads!r}", "give 0 (automatic) to 64")
+            raise VcamError(f"threads must be a whole number, got {_shown(self.threads)}", "give 0 (automatic) to 64")
         _check_number("threads", self.threads, 0, 64)
+        _check_flag("follow", self.follow)
+        _check_flag("guide", self.guide)
 
 
 @dataclass(frozen=True)
@@ -164,6 +182,7 @@ class MatteSettings:
         _check_number("motion", self.motion, 0.01, 1.0)
         _check_number("threshold", self.threshold, 0.05, 0.95)
         _check_number("softness", self.softness, 0.02, 2.0)
+        _check_flag("guided", self.guided)
 
 
 @dataclass(frozen=True)
@@ -192,13 +211,13 @@ class EffectSettings:
         _check_number("light_wrap", self.light_wrap, 0.0, 1.0)
         _check_number("harmonize", self.harmonize, 0.0, 1.0)
         for name in ("halo_free", "clean_edges"):
-            if not isinstance(getattr(self, name), bool):
-                raise VcamError(f"{name} must be true or false, got {getattr(self, name)!r}", "use true or false")
+            _check_flag(name, getattr(self, name))
+        _check_text("background", self.background, "give a picture or a video file", optional=True)
         if self.effect == "replace" and not self.background:
             raise VcamError("effect 'replace' needs a background", "pass --background IMAGE_OR_VIDEO")
         if (not isinstance(self.color, tuple) or len(self.color) != 3
-                or not all(isinstance(c, int) and 0 <= c <= 255 for c in self.color)):
-            raise VcamError(f"color must be three integers 0-255, got {self.color!r}", "for example (0, 177, 64)")
+                or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in self.color)):
+            raise VcamError(f"color must be three integers 0-255, got {_shown(self.color)}", "for example (0, 177, 64)")
 
 
 @dataclass(frozen=True)
@@ -229,8 +248,10 @@ class OutputSettings:
     on_demand: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.target, str) or not self.target:
-            raise VcamError(f"output must be text, got {self.target!r}", "give 'virtual', 'null' or a file path")
+        _check_text("output", self.target, "give 'virtual', 'null' or a file path")
+        _check_text("output device", self.device, "give a device such as /dev/video10", optional=True)
+        _check_text("output backend", self.backend, "give a pyvirtualcam backend name", optional=True)
+        _check_flag("pacing", self.pacing)
         if self.fps is not None:
             _check_number("output fps", self.fps, 1, 240)
         if not isinstance(self.on_demand, bool):
@@ -261,12 +282,13 @@ class Settings:
         stages = {}
         for name, value in data.items():
             if name not in kinds or not isinstance(value, dict):
-                raise VcamError(f"unknown settings section {name!r}", f"expected: {', '.join(kinds)}")
+                raise VcamError(f"unknown settings section {_shown(name)}", f"expected: {', '.join(kinds)}")
             stage_cls = type(kinds[name]())
             known = {f.name for f in dataclasses.fields(stage_cls)}
             unknown = set(value) - known
             if unknown:
-                raise VcamError(f"unknown setting {name}.{sorted(unknown)[0]}", f"expected: {', '.join(sorted(known))}")
+                raise VcamError(f"unknown setting {name}.{sorted(unknown)[0][:40]}",
+                                f"expected: {', '.join(sorted(known))}")
             if "color" in value and isinstance(value["color"], list):
                 value = {**value, "color": tuple(value["color"])}
             try:

@@ -322,12 +322,14 @@ def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel before the first frame. Loading
     takes about a second; compiling, on a first run or after an upgrade, tens of seconds: when
     numba compiles (a kernel not found in its cache), the user is told what is going on, and
-    only then (a slow load on a busy machine is no first run)."""
+    only then (a slow load on a busy machine is no first run, nor is a later call in a process
+    that compiled them, such as the panel's restart)."""
     start = time.perf_counter()
     told = False
+    before = _compiled()
     for run in _every_kernel():
         run()
-        if not told and _compiled():
+        if not told and _compiled() > before:
             told = True
             log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "
                         "later runs load them from the cache")
@@ -335,9 +337,9 @@ def warm_up() -> None:
         log.warning("image kernels ready in %.0f s", time.perf_counter() - start)
 
 
-def _compiled() -> bool:
-    """Whether numba has compiled any kernel in this process rather than load it from its cache."""
-    return any(sum(k.stats.cache_misses.values()) for k in KERNELS)
+def _compiled() -> int:
+    """How many kernels numba has compiled in this process rather than load from its cache."""
+    return sum(sum(k.stats.cache_misses.values()) for k in KERNELS)
 
 
 def _every_kernel() -> list:

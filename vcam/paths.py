@@ -53,8 +53,9 @@ def look(path: PathLike, what: str) -> Optional[os.stat_result]:
         return None
     except OSError as exc:
         raise failure(path, what, exc) from None
-    except ValueError:   # a NUL character (from a settings file): no file system takes it
-        raise VcamError(f"{what} {path!r}: its name holds a NUL character", "give the name of a real file") from None
+    except ValueError:   # a NUL or a lone surrogate (from a settings file): no file system takes it
+        bad = "a NUL character" if "\x00" in str(path) else "a character that no file name can hold"
+        raise VcamError(f"{what} {path!r}: its name holds {bad}", "give the name of a real file") from None
 
 
 def kind(st: os.stat_result) -> str:

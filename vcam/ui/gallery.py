@@ -12,7 +12,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
-from vcam import media
+from vcam import media, paths
 from vcam.errors import VcamError
 from vcam.resources import VIDEO_SUFFIXES
 
@@ -80,9 +80,14 @@ class Gallery(QListWidget):
 
     def _icon(self, path: Path) -> tuple[QIcon, Optional[str]]:
         try:
-            key = (str(path), path.stat().st_mtime)
-        except (OSError, ValueError):   # ValueError: a NUL in a name from ui.json
-            return _placeholder("missing"), f"{path!r} cannot be opened"
+            st = paths.look(path, "background")
+        except VcamError as exc:   # a name too long, no permission, a NUL in a name from ui.json
+            return _placeholder("unusable"), str(exc)
+        except ValueError:   # a character no file name can hold (a lone surrogate from ui.json)
+            return _placeholder("unusable"), f"background {path!r}: no file can have this name"
+        if st is None:
+            return _placeholder("missing"), f"{path} is missing"
+        key = (str(path), st.st_mtime)
         if key not in self._icons:
             try:
                 self._icons[key] = QIcon(QPixmap.fromImage(thumbnail(path)))
@@ -107,11 +112,15 @@ class Gallery(QListWidget):
             self.addItem(item)
 
     def paths(self) -> list[Path]:
-        return [Path(self.item(i).data(PATH_ROLE)) for i in range(self.count())]
+        return [Path(text) for text, _own in self._shown]
+
+    def path_of(self, item: QListWidgetItem) -> Path:
+        """The item's file as it was given: Qt's copy of the text loses a name that is not UTF-8."""
+        return Path(self._shown[self.row(item)][0])
 
     def item_for(self, path: Path) -> Optional[QListWidgetItem]:
-        for i in range(self.count()):
-            if self.item(i).data(PATH_ROLE) == str(path):
+        for i, (text, _own) in enumerate(self._shown):
+            if text == str(path):
                 return self.item(i)
         return None
 
@@ -132,7 +141,7 @@ class Gallery(QListWidget):
         return bool(items) and bool(items[0].data(USER_ROLE))
 
     def _picked(self, item: QListWidgetItem) -> None:
-        self.chosen.emit(Path(item.data(PATH_ROLE)))
+        self.chosen.emit(self.path_of(item))
 
     # -- drag and drop ----------------------------------------------------------------------------
     @staticmethod

@@ -539,7 +539,7 @@ class Panel(QMainWindow):
     def _remove_clicked(self) -> None:
         items = self.gallery.selectedItems()
         if items and self.gallery.selected_is_user():
-            self.c.remove_background(Path(items[0].data(Qt.ItemDataRole.UserRole)))
+            self.c.remove_background(self.gallery.path_of(items[0]))
 
     def _gallery_selection(self) -> None:
         self.remove_button.setEnabled(self.gallery.selected_is_user())

@@ -70,7 +70,7 @@ class Store:
 
     def load_settings(self) -> tuple[Settings, Optional[str]]:
         """The saved settings, or defaults and a warning saying why they could not be used."""
-        if not self.settings_path.exists():
+        if not _present(self.settings_path):
             return Settings(), None
         try:
             return Settings.load(self.settings_path), None
@@ -83,7 +83,7 @@ class Store:
         settings.save(self.settings_path)
 
     def load_ui(self) -> tuple[UiState, Optional[str]]:
-        if not self.ui_path.exists():
+        if not _present(self.ui_path):
             return UiState(), None
         try:
             return UiState.from_dict(json.loads(self.ui_path.read_text())), None
@@ -97,3 +97,12 @@ class Store:
     def save_ui(self, state: UiState) -> None:
         """Write atomically, like ``Settings.save``."""
         write_json(self.ui_path, {"backgrounds": state.backgrounds, "compare": state.compare}, "the gallery")
+
+
+def _present(path: Path) -> bool:
+    """Whether there is a file to load; one that cannot even be looked at (a folder name too
+    long, no permission) counts as there, so that loading it gives the defaults and says why."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
