@@ -231,3 +231,9 @@ def test_a_name_with_a_nul_character_is_one_error(tmp_path):
     for check in (paths.input_file, paths.output_file):
         with pytest.raises(VcamError, match="NUL character"):
             check(tmp_path / "a\x00.jpg", "background")
+
+
+def test_a_name_with_a_lone_surrogate_is_one_error(tmp_path):
+    """A settings file's "\\ud800": no file system encoding takes it, and it is said as such."""
+    with pytest.raises(VcamError, match="no file name can hold"):
+        paths.input_file(tmp_path / "\ud800.jpg", "background")

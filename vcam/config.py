@@ -254,8 +254,7 @@ class OutputSettings:
         _check_flag("pacing", self.pacing)
         if self.fps is not None:
             _check_number("output fps", self.fps, 1, 240)
-        if not isinstance(self.on_demand, bool):
-            raise VcamError(f"on_demand must be true or false, got {self.on_demand!r}", "give true or false")
+        _check_flag("on_demand", self.on_demand)
 
 
 @dataclass(frozen=True)

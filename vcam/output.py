@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from vcam import paths, verify
+from vcam.media import encode_image, opencv_name
 from vcam.config import OutputSettings
 from vcam.errors import VcamError
 from vcam.handoff import Frame, Mailbox
@@ -164,8 +165,6 @@ class VideoFileSink:
         paths.output_file(self.path, "video")
         self.name = str(self.path)
         self.size = width, height = even_size(int(width), int(height), f"video {self.path.name}")
-        from vcam.media import opencv_name
-
         # OpenCV writes a plain name that it can take; Python renames it to the real one.
         self._tmp = verify.ascii_partial_name(self.path)
         writes = opencv_name(self._tmp)
@@ -222,8 +221,6 @@ class FrameFolder:
         self._written: list[tuple[Path, Path]] = []
 
     def write(self, index: int, picture: np.ndarray) -> None:
-        from vcam.media import encode_image
-
         final = self.folder / f"{index:06d}.png"
         partial = verify.partial_name(final)
         data = encode_image(final, picture)

@@ -45,9 +45,9 @@ def _too_long(path: Path) -> bool:
 def look(path: PathLike, what: str) -> Optional[os.stat_result]:
     """``os.stat(path)``, or None where nothing is there; any other failure is one VcamError."""
     path = Path(path)
-    if _too_long(path):
-        raise failure(path, what, OSError(errno.ENAMETOOLONG, "name too long"))
     try:
+        if _too_long(path):
+            raise OSError(errno.ENAMETOOLONG, "name too long")
         return os.stat(path)
     except FileNotFoundError:
         return None

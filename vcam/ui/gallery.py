@@ -81,10 +81,8 @@ class Gallery(QListWidget):
     def _icon(self, path: Path) -> tuple[QIcon, Optional[str]]:
         try:
             st = paths.look(path, "background")
-        except VcamError as exc:   # a name too long, no permission, a NUL in a name from ui.json
+        except VcamError as exc:   # a name too long, no permission, a NUL or lone surrogate from ui.json
             return _placeholder("unusable"), str(exc)
-        except ValueError:   # a character no file name can hold (a lone surrogate from ui.json)
-            return _placeholder("unusable"), f"background {path!r}: no file can have this name"
         if st is None:
             return _placeholder("missing"), f"{path} is missing"
         key = (str(path), st.st_mtime)
