@@ -187,7 +187,7 @@ def test_open_source_missing_path():
 def test_open_source_text_file_is_not_a_video(tmp_path):
     path = tmp_path / "readme.txt"
     path.write_text("hello\n")
-    with pytest.raises(VcamError, match="is not a video file OpenCV can read"):
+    with pytest.raises(VcamError, match="is not a video file FFmpeg can read"):
         open_source(CaptureSettings(source=str(path)))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vcam import media, verify
+from vcam.decode import VideoReader
 from vcam.errors import VcamError
 
 H, W = 32, 48
@@ -525,7 +526,7 @@ def test_a_gif_claiming_12000x12000_is_refused_before_a_frame_is_decoded(tmp_pat
     assert path.stat().st_size < 64
     assert media.picture_size(path) == (12000, 12000)
     with pytest.raises(VcamError, match="megapixels") as info:
-        media.VideoReader(path, "background")
+        VideoReader(path, "background")
     assert "background" in str(info.value) and "12000x12000 (144 megapixels), over 64 megapixels" in str(info.value)
     assert info.value.fix
 
@@ -540,11 +541,11 @@ def test_a_video_whose_container_says_over_the_limit_is_refused_before_its_first
     small.write_bytes(_y4m(64, 48, 64 * 48 * 3 // 2))
     if not cv2.VideoCapture(str(small)).isOpened():
         pytest.skip("this OpenCV reads no YUV4MPEG2")
-    reader = media.VideoReader(small)
+    reader = VideoReader(small)
     assert reader.size == (64, 48)
     reader.close()
     huge = tmp_path / "huge.y4m"
     huge.write_bytes(_y4m(12000, 12000, 4))           # says 216 MB a frame, holds 4 bytes
     with pytest.raises(VcamError, match=r"12000x12000 \(144 megapixels\), over 64 megapixels") as info:
-        media.VideoReader(huge)
+        VideoReader(huge)
     assert info.value.fix

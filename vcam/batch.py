@@ -23,12 +23,13 @@ from typing import Callable, Iterable, Optional
 import cv2
 import numpy as np
 
-from vcam import kernels, media, paths, verify
-from vcam.capture import VideoSource
+from vcam import encode, kernels, media, paths, verify
 from vcam.config import SegmentSettings, Settings
+from vcam.decode import VideoReader
+from vcam.encode import VideoFormat, VideoWriter
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.output import FRAME_NAME, VIDEO_FOURCC, FrameFolder, VideoFileSink
+from vcam.output import FRAME_NAME, FrameFolder
 from vcam.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from vcam.segment import choice
 
@@ -74,9 +75,11 @@ def _folder_inputs(folder: Path) -> list[Path]:
     return found
 
 
-def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Optional[str]] = ()) -> list[Job]:
+def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Optional[str]] = (),
+         fmt: VideoFormat = VideoFormat()) -> list[Job]:
     """Work out every output path before anything is written; raise on any conflict. No output
-    may be an input, or one of the ``protected`` files (a background, a model), by any name."""
+    may be an input, or one of the ``protected`` files (a background, a model), by any name; a
+    video's codec must suit its file (``fmt``)."""
     files: list[Path] = []
     for given in inputs:
         path = Path(given).expanduser()
@@ -104,14 +107,17 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
         video = not _is_image(f)
         if single_file_out:
             target = output
-            if video and (effect == "cutout" or (frames_as_pictures and output.suffix.lower() not in VIDEO_FOURCC)):
-                raise VcamError(f"the {effect} of a video is a folder of PNG pictures", f"give a folder as --output, not {output}")
-            if video and not frames_as_pictures and output.suffix.lower() not in VIDEO_FOURCC:
-                raise VcamError(f"cannot write video {output}", f"name it with one of: {', '.join(VIDEO_FOURCC)}")
+            if video and frames_as_pictures and _is_image(output):
+                raise VcamError(f"the {effect} of a video is a video or a folder of PNG pictures",
+                                f"give a folder as --output, or a video name such as {output.stem}.webm, not {output}")
+            if video:
+                encode.check(output, fmt, alpha=effect == "cutout")
             if not video and not _is_image(output):
                 raise VcamError(f"cannot write a picture to {output}", "name it .png or .jpg, or give a folder")
         elif video:
             target = (output if len(files) == 1 else output / f.stem) if frames_as_pictures else output / f"{f.stem}.mp4"
+            if not frames_as_pictures:
+                encode.check(target, fmt, alpha=False)
         else:
             target = output / (f"{f.stem}.png" if frames_as_pictures else f.name)
         if _frame_folder(video, effect, target):
@@ -141,7 +147,7 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
 
 def _frame_folder(video: bool, effect: str, output: Path) -> bool:
     """Whether a job writes a video's frames as pictures into the folder ``output``."""
-    return video and effect in ("matte", "cutout") and output.suffix.lower() not in VIDEO_FOURCC
+    return video and effect in ("matte", "cutout") and output.suffix.lower() not in encode.SUFFIXES
 
 
 def _prepare_folder(folder: Path) -> list[Path]:
@@ -175,6 +181,7 @@ class Processor:
         self.allow_short = allow_short   # keep what a damaged or cut video gave, with a warning
         kernels.warm_up()
         self._engines: dict[SegmentSettings, Engine] = {}   # by model: ``auto`` picks one per file
+        self._available: Optional[tuple[str, ...]] = None
         self._engine((0, 0), video=False)   # a bad model or runtime is refused before any file is touched
         self.failures: list[str] = []
         self.written = 0       # output files finished (a video's frames count one each)
@@ -188,15 +195,25 @@ class Processor:
 
     def _engine(self, size: tuple[int, int], video: bool) -> Engine:
         """The engine for a file of ``size``: built the first time its model is asked for."""
-        segment = choice.for_file(self.settings.segment, size, video)
+        segment = choice.for_file(self.settings.segment, size, video, self._providers() if video else ())
         engine = self._engines.get(segment)
         if engine is None:
             engine = self._engines[segment] = Engine(self.settings.replace(segment=segment))
-            chosen = self.settings.segment.model == choice.AUTO and segment.model == choice.MATTING
-            if chosen and getattr(engine.segmenter, "provider", None) == "cpu":
-                log.warning("model auto: MODNet for files of 640x480 or more, for matting-grade edges; on a CPU it "
-                            "is 10 (pictures) to 100 (video frames) times slower than --model general")
+            if self.settings.segment.model == choice.AUTO and video:
+                log.info("model auto: %s for this video%s", segment.model, "" if segment.model == choice.MATTING else
+                         " (MODNet, a second a frame on a CPU, is --model modnet)")
         return engine
+
+    def _providers(self) -> tuple[str, ...]:
+        """The providers ONNX Runtime has, asked once (only for a video with ``--model auto``)."""
+        if self._available is None:
+            self._available = ()
+            seg = self.settings.segment
+            if seg.model == choice.AUTO and seg.backend == "onnx" and seg.provider != "cpu":
+                from vcam.segment.onnx import available_providers   # onnxruntime only when used
+
+                self._available = tuple(available_providers())
+        return self._available
 
     def __enter__(self) -> "Processor":
         return self
@@ -264,30 +281,45 @@ class Processor:
 
     def _video(self, job: Job) -> None:
         self.where = str(job.input)
-        source = VideoSource(job.input, live=False)
+        source = VideoReader(job.input)
+        try:
+            self._video_from(source, job)
+        finally:
+            source.close()
+        self.outputs += 1
+
+    def _video_from(self, source: VideoReader, job: Job) -> None:
         w, h = source.size
         engine = self._engine((w, h), video=True)
         engine.reset()
         engine.prepare((w, h), source.fps)
         rgb = np.empty((h, w, 3), np.uint8)
         out = np.empty_like(rgb)
-        sink = VideoFileSink(job.output, w, h, source.fps) if job.output.suffix.lower() in VIDEO_FOURCC else None
-        frames = FrameFolder(job.output) if sink is None else None
+        writer = frames = None
+        if job.output.suffix.lower() in encode.SUFFIXES:
+            out_settings = self.settings.output
+            fmt = VideoFormat(codec=out_settings.codec, crf=out_settings.crf, audio=out_settings.audio)
+            writer = VideoWriter(job.output, (w, h), source.rate, time_base=source.time_base, fmt=fmt,
+                                 alpha=self.effect == "cutout", source=source)
+            source.on_packet = writer.copy
+        else:
+            frames = FrameFolder(job.output)
         total = source.frame_count or 0
+        expected = source.frames_expected or 0
         n = 0
         try:
-            while source.read(rgb):
-                self.where = f"{job.input}, frame {n + 1}" + (f" of {total}" if total else "")
+            while (frame := source.read()) is not None:
+                self.where = f"{job.input}, frame {n + 1}" + (f" of {expected}" if expected else "")
                 if self.settings.capture.mirror:
-                    cv2.flip(rgb, 1, dst=out)
-                    rgb, out = out, rgb
-                picture = self._render(engine, rgb, out)
-                if sink is not None:
-                    sink.send(sink.convert(out))   # a matte video is the grey alpha in all three channels
+                    frame = cv2.flip(frame, 1, dst=rgb)
+                picture = self._render(engine, frame, out)
+                if writer is not None:   # a matte video is the grey alpha in all three channels
+                    writer.write(cv2.cvtColor(picture, cv2.COLOR_GRAY2RGB, dst=out) if picture.ndim == 2 else picture,
+                                 source.pts, source.duration)
                 else:
                     frames.write(n, picture)
                 n += 1
-                self.progress(n, max(total, n), job.input.name)
+                self.progress(n, max(expected, n), job.input.name)
             if n == 0:
                 raise VcamError(f"{job.input} holds no frames that can be decoded", "check that the video plays")
             short = media.short_read(n, total)
@@ -298,17 +330,14 @@ class Processor:
             if short:
                 log.warning("%s: read %d of %d frames: the file is damaged or incomplete; kept the %d frames read "
                             "(--allow-short)", job.input, n, total, n)
-            if sink is not None:
-                sink.close()
+            if writer is not None:
+                writer.close()
             else:
                 frames.commit()
         except BaseException:
-            if sink is not None:
-                sink.close(keep=False)
+            if writer is not None:
+                writer.close(keep=False)
             else:
                 frames.abort()
             raise
-        finally:
-            source.close()
         self.written += n
-        self.outputs += 1

@@ -18,6 +18,7 @@ import numpy as np
 
 from vcam import devices, media, paths
 from vcam.config import CaptureSettings
+from vcam.decode import VideoReader
 from vcam.errors import VcamError
 from vcam.handoff import Frame, FramePool, Mailbox, run_thread
 from vcam.resources import IMAGE_SUFFIXES, demo_image
@@ -153,7 +154,7 @@ class VideoSource:
     are taken. ``loop`` (by default when live) starts again at the end instead of ending."""
 
     def __init__(self, path: Union[str, Path], *, live: bool = True, loop: Optional[bool] = None) -> None:
-        self._video = media.VideoReader(Path(path))
+        self._video = VideoReader(Path(path))
         self.name = str(self._video.path)
         self.live = live
         self.loop = live if loop is None else loop
@@ -167,10 +168,10 @@ class VideoSource:
             self._clock.wait()
 
     def read(self, out: np.ndarray) -> bool:
-        bgr = self._video.read(loop=self.loop)
-        if bgr is None:
+        rgb = self._video.read(loop=self.loop)
+        if rgb is None:
             return False
-        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out)
+        np.copyto(out, rgb)
         return True
 
     def close(self) -> None:

@@ -6,11 +6,13 @@ import dataclasses
 import logging
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Optional
 
-from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODEL_TYPES, MODELS, PROVIDERS, CaptureSettings, EffectSettings,
+from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODEL_TYPES, MODELS, PROVIDERS, VIDEO_CODECS, CaptureSettings,
+                         EffectSettings,
                          FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings, parse_colour)
 from vcam import __version__, paths, quiet, signals, terminal, verify
 from vcam.errors import VcamError
@@ -19,8 +21,8 @@ log = logging.getLogger("vcam")
 
 
 AUTO_RULE = {
-    "files": "MODNet for videos and pictures of 640x480 or more (100 times the selfie model's cost per video frame "
-             "on a CPU), else general",
+    "files": "MODNet for pictures of 640x480 or more, and for such videos on a GPU; else general (on a CPU MODNet "
+             "costs about a second a video frame)",
     "live": "MODNet on a GPU that runs it within 20 ms a 720p frame, else general (always general on a CPU)",
 }
 
@@ -82,7 +84,8 @@ Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT stop it cleanly: a rec
     "process": """examples:
   vcam process photo.jpg -o photo-matte.png              8-bit alpha matte (the default effect)
   vcam process photos/ --effect cutout -o cutouts/       RGBA cut-outs, <stem>.png each
-  vcam process talk.mp4 --effect blur -o talk-blurred.mp4
+  vcam process talk.mp4 --effect blur -o talk-blurred.mp4   H.264 with the sound copied
+  vcam process talk.mp4 --effect cutout -o talk.webm     transparent VP9 (or .mov: ProRes 4444)
   vcam process talk.mp4 --effect matte -o frames/        000000.png, 000001.png, ...
 
 Exit code 0: every output is complete and checked; 2: a problem, said in one line; 128+N: stopped
@@ -99,6 +102,19 @@ by signal N (the output in progress removed, finished ones kept).""",
 def _command(sub, name: str, summary: str, description: str) -> argparse.ArgumentParser:
     return sub.add_parser(name, help=summary, description=description, epilog=EXAMPLES[name],
                           formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _video_args(p: argparse.ArgumentParser, *, audio: bool) -> None:
+    p.add_argument("--codec", choices=VIDEO_CODECS, default=None,
+                   help="video codec of a video file written: h264 (default for .mp4, .mov, .mkv, .avi), vp9 (default "
+                        "for .webm), hevc or prores (.mov, .mkv); a cut-out gets VP9 with alpha (.webm, .mkv) or "
+                        "ProRes 4444 (.mov)")
+    p.add_argument("--crf", type=int, metavar="N",
+                   help="video quality, lower is better and larger: h264 and hevc 0 to 51 (default 20 and 24), "
+                        "vp9 0 to 63 (default 32)")
+    if audio:
+        p.add_argument("--no-audio", dest="audio", action="store_false",
+                       help="leave a video's sound out (by default every audio stream is copied unchanged)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Linux: release the camera while no app reads the virtual camera, open it again when one does")
     run.add_argument("--frames", type=int, metavar="N", help="stop after N frames have been written to the output")
     run.add_argument("--stats", action="store_true", help="print fps, latency, CPU and per-stage ms every second")
+    _video_args(run, audio=False)
     _segment_args(run, LIVE_EFFECTS)
 
     proc = _command(sub, "process", "process pictures, folders of pictures or videos",
@@ -138,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--allow-short", action="store_true",
                       help="keep the frames of a damaged or cut video that could be read; without it such a video "
                            "is refused and nothing is written")
+    _video_args(proc, audio=True)
     _segment_args(proc, FILE_EFFECTS, effect="matte", auto="files")
 
     bench = _command(sub, "bench", "measure fps, per-stage ms, latency and CPU of the real pipeline",
@@ -185,28 +203,41 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         return Settings(capture=CaptureSettings(source=args.source, width=args.width, height=args.height, fps=args.fps,
                                                 mirror=args.mirror),
                         output=OutputSettings(target=args.output, device=args.output_device,
-                                              on_demand=args.on_demand),
+                                              on_demand=args.on_demand, codec=args.codec, crf=args.crf),
                         **common)
-    return Settings(capture=CaptureSettings(mirror=args.mirror), **common)
+    return Settings(capture=CaptureSettings(mirror=args.mirror),
+                    output=OutputSettings(target="null", codec=args.codec, crf=args.crf, audio=args.audio), **common)
 
 
 class _Progress:
-    """A one-line progress bar on standard error."""
+    """A one-line progress bar on standard error, with the time left once it can be told."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self._last = ""
+        self._started: dict = {}   # what -> (time, done) when its count began
 
     def __call__(self, done: int, total: int, what: str) -> None:
         width = 30
         filled = width * done // max(total, 1)
-        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}{self._left(done, total, what)} {what}"
         if self.tty:
             sys.stderr.write("\r" + line[:100].ljust(len(self._last)))
         elif done == total or done % 50 == 0:
             sys.stderr.write(line + "\n")
         self._last = line[:100]
         sys.stderr.flush()
+
+    def _left(self, done: int, total: int, what: str) -> str:
+        """`` 1:23 left``, from the pace since the first step (which holds the model's start)."""
+        now = time.monotonic()
+        started = self._started.setdefault(what, (now, done))
+        steps = done - started[1]
+        if steps < 3 or done >= total or now - started[0] < 1.0:
+            return ""
+        left = round((now - started[0]) / steps * (total - done))
+        return f" {left // 3600}:{left // 60 % 60:02d}:{left % 60:02d} left" if left >= 3600 \
+            else f" {left // 60}:{left % 60:02d} left"
 
     def end(self) -> None:
         if self.tty and self._last:
@@ -284,10 +315,13 @@ def _stop(signum: int) -> None:
 
 def _process(args: argparse.Namespace) -> int:
     from vcam.batch import Processor, plan
+    from vcam.encode import VideoFormat
 
     settings = settings_from_args(args)
+    out = settings.output
     jobs = plan(args.inputs, args.output, settings.effect.effect,
-                protected=(settings.effect.background, settings.segment.model))
+                protected=(settings.effect.background, settings.segment.model),
+                fmt=VideoFormat(codec=out.codec, crf=out.crf, audio=out.audio))
     progress = _Progress()
     processor = None
     try:

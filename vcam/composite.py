@@ -15,6 +15,7 @@ import numpy as np
 
 from vcam import kernels, media
 from vcam.config import EffectSettings
+from vcam.decode import VideoReader
 from vcam.resources import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -134,21 +135,19 @@ class _VideoBackground:
     """A looping background video, scaled to cover the frame, one step per output frame."""
 
     def __init__(self, path: Path, size: tuple[int, int]) -> None:
-        self._video = media.VideoReader(path, "background")
+        self._video = VideoReader(path, "background")
         w, h = self._size = size
         fw, fh = self._video.size
         scale = max(w / fw, h / fh)
         cw, ch = min(fw, round(w / scale)), min(fh, round(h / scale))
         x0, y0 = (fw - cw) // 2, (fh - ch) // 2
         self._crop = (slice(y0, y0 + ch), slice(x0, x0 + cw))
-        self._scaled = np.empty((h, w, 3), np.uint8)
 
     def read_into(self, out: np.ndarray) -> None:
-        bgr = self._video.read(loop=True)
-        if bgr is None:
+        rgb = self._video.read(loop=True)
+        if rgb is None:
             return  # keep the last good background rather than fail mid-call
-        cv2.resize(bgr[self._crop], self._size, dst=self._scaled, interpolation=cv2.INTER_AREA)
-        cv2.cvtColor(self._scaled, cv2.COLOR_BGR2RGB, dst=out)
+        cv2.resize(rgb[self._crop], self._size, dst=out, interpolation=cv2.INTER_AREA)
 
     def close(self) -> None:
         self._video.close()

@@ -24,6 +24,7 @@ MATTING_MODELS = ("modnet",)                                                   #
 ONNX_MODELS = ("auto",) + MODELS + MATTING_MODELS                              # auto: vcam.segment.choice
 MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
 PROVIDERS = ("auto", "tensorrt", "cuda", "directml", "coreml", "cpu")    # ONNX Runtime, best first
+VIDEO_CODECS = ("h264", "hevc", "vp9", "prores")                         # vcam.encode.CODECS
 
 NAMED_COLOURS = {
     "green": (0, 177, 64),
@@ -246,6 +247,9 @@ class OutputSettings:
     fps: Optional[float] = None
     pacing: bool = True
     on_demand: bool = False
+    codec: Optional[str] = None     # a video file's codec (None: its type's default, H.264 for .mp4)
+    crf: Optional[int] = None       # its quality, lower is better (None: the codec's default)
+    audio: bool = True              # `vcam process`: copy a video's audio streams
 
     def __post_init__(self) -> None:
         _check_text("output", self.target, "give 'virtual', 'null' or a file path")
@@ -255,6 +259,11 @@ class OutputSettings:
         if self.fps is not None:
             _check_number("output fps", self.fps, 1, 240)
         _check_flag("on_demand", self.on_demand)
+        if self.codec is not None:
+            _check_choice("codec", self.codec, VIDEO_CODECS)
+        if self.crf is not None:
+            _check_number("crf", self.crf, 0, 63)
+        _check_flag("audio", self.audio)
 
 
 @dataclass(frozen=True)

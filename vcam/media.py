@@ -2,7 +2,7 @@
 
 OpenCV is never given a file name it cannot take: its Python binding crashes the process on a
 name that is not UTF-8 (a str holding surrogate escapes). Pictures are read by Python and decoded
-from memory; a video is given to OpenCV as /proc/self/fd/N where its name is not UTF-8.
+from memory; a video (:mod:`vcam.decode`) is opened as /proc/self/fd/N where its name is not UTF-8.
 """
 from __future__ import annotations
 
@@ -269,77 +269,6 @@ def _decode(path: Path, what: str, flags: int) -> np.ndarray:
     return img
 
 
-class VideoReader:
-    """A video file read frame by frame in BGR, into one buffer, optionally looping.
-
-    The first frame is read on opening (a file that gives none is refused) and is the first
-    ``read()``. At the end, ``loop`` starts again: by seeking, or by reopening the file where
-    seeking fails (OpenCV cannot seek some short files).
-    """
-
-    def __init__(self, path: Path, what: str = "video") -> None:
-        self.path = check_file(Path(path), what)
-        size = picture_size(self.path, what)   # an animated GIF's logical screen, before OpenCV opens it
-        if size is not None:
-            _check_pixels(self.path, what, *size)
-        self._name, self._fd = video_file(self.path, what)
-        self._cap = _open_video(self._name)
-        opened = self._cap.isOpened()
-        if opened:
-            self._refuse_oversize(what)
-        ok, first = self._cap.read() if opened else (False, None)
-        if not ok or first is None:
-            self.close()
-            raise _unreadable_video(self.path, what, opened)
-        self.frame = first
-        self._first_pending = True
-        self.size = (first.shape[1], first.shape[0])
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 1 <= fps <= 240 else 30.0
-        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count: Optional[int] = count if count > 0 else None
-
-    def read(self, *, loop: bool) -> Optional[np.ndarray]:
-        """The next frame (BGR, a buffer reused by the next call), or None at the end."""
-        if self._first_pending:
-            self._first_pending = False
-            return self.frame
-        ok, frame = self._cap.read(self.frame)
-        if not ok and loop:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, frame = self._cap.read(self.frame)
-            if not ok:
-                self._cap.release()
-                self._cap = _open_video(self._name)
-                ok, frame = self._cap.read(self.frame)
-        if not ok or frame is None or frame.shape != self.frame.shape:
-            return None
-        self.frame = frame
-        return frame
-
-    def _refuse_oversize(self, what: str) -> None:
-        """The frame size the container reports, checked before a frame is decoded."""
-        width, height = (int(self._cap.get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
-        try:
-            _check_pixels(self.path, what, width, height)
-        except VcamError:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        """Safe twice."""
-        self._cap.release()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-# Container signatures: a file that has one but gives no frame has no video stream OpenCV can
-# decode (an audio-only file, or a damaged one), which is not the same as not being a video.
-_CONTAINERS = ((4, b"ftyp", "MP4/MOV"), (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"), (8, b"AVI ", "AVI"),
-               (0, b"GIF8", "GIF"))
-
-
 def opencv_name(path: Union[str, Path]) -> Optional[str]:
     """``path`` as a str OpenCV can take, or None where it cannot: a name that is not UTF-8,
     which Python holds as surrogate escapes and on which OpenCV's Python binding crashes."""
@@ -352,7 +281,7 @@ def opencv_name(path: Union[str, Path]) -> Optional[str]:
 
 
 def video_file(path: Path, what: str = "video") -> tuple[str, Optional[int]]:
-    """The name to give ``cv2.VideoCapture`` for the file ``path``, and the descriptor that name
+    """The name to give FFmpeg (or OpenCV) for the file ``path``, and the descriptor that name
     reads through: None where it is the path itself. A name that is not UTF-8 is opened here and
     named ``/proc/self/fd/N`` (Linux); keep the descriptor open while the capture lives and close
     it after. Where there is no /proc/self/fd, such a name is refused."""
@@ -360,38 +289,13 @@ def video_file(path: Path, what: str = "video") -> tuple[str, Optional[int]]:
     if name is not None:
         return name, None
     if not os.path.isdir("/proc/self/fd"):
-        raise VcamError(f"{what} {path}: OpenCV cannot open a file whose name is not UTF-8 on this system",
+        raise VcamError(f"{what} {path}: a file whose name is not UTF-8 cannot be opened as a video on this system",
                         "rename it with a UTF-8 name")
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise paths.failure(path, what, exc) from None
     return f"/proc/self/fd/{fd}", fd
-
-
-def _open_video(name: str) -> "cv2.VideoCapture":
-    """Open a video file by a name from :func:`video_file`; the rotation its metadata asks for
-    (phone videos) is applied."""
-    cap = cv2.VideoCapture(name)
-    if cap.isOpened() and hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO"):
-        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-    return cap
-
-
-def _unreadable_video(path: Path, what: str, opened: bool) -> VcamError:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError as exc:
-        return VcamError(f"{what} {path} cannot be read ({exc.strerror})", "check that you may read it")
-    kind = next((name for at, sig, name in _CONTAINERS if head[at:at + len(sig)] == sig), None)
-    if kind is None:
-        return VcamError(f"{what} {path} is not a video file OpenCV can read",
-                         "give an .mp4, .avi, .mov, .mkv, .webm or .gif file")
-    if opened:
-        return VcamError(f"{what} {path} ({kind}) holds no frames", "give a video with at least one frame")
-    return VcamError(f"{what} {path} ({kind}) has no video stream that can be decoded (an audio-only, "
-                     "damaged or cut file, or a codec this OpenCV lacks)", "check that the video plays, or convert it to H.264 .mp4")
 
 
 def short_read(read: int, said: int) -> bool:

@@ -13,15 +13,17 @@ import re
 import sys
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional, Protocol
 
 import cv2
 import numpy as np
 
-from vcam import paths, verify
-from vcam.media import encode_image, opencv_name
+from vcam import verify
 from vcam.config import OutputSettings
+from vcam.encode import VideoFormat, VideoWriter, even_size
+from vcam.media import encode_image
 from vcam.errors import VcamError
 from vcam.handoff import Frame, Mailbox
 from vcam.stats import Stats
@@ -34,8 +36,6 @@ VIRTUAL_CAMERA_FIX = {
     "darwin": "install OBS Studio and start its virtual camera once",
 }
 
-VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
-
 
 class Sink(Protocol):
     name: str
@@ -45,7 +45,8 @@ class Sink(Protocol):
         """RGB uint8 -> what ``send`` takes (the device's native format); one conversion at most,
         into a buffer the sink keeps."""
 
-    def send(self, data: np.ndarray) -> None: ...
+    def send(self, data: np.ndarray, when: Optional[float] = None) -> None:
+        """``when``: the frame's capture time (``time.perf_counter()``), for sinks that time frames."""
 
     def close(self) -> None: ...
 
@@ -123,7 +124,7 @@ class VirtualCameraSink:
             return frame
         return cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420, dst=self._i420)
 
-    def send(self, data: np.ndarray) -> None:
+    def send(self, data: np.ndarray, when: Optional[float] = None) -> None:
         self._cam.send(data)
 
     def close(self) -> None:
@@ -132,78 +133,39 @@ class VirtualCameraSink:
             self._cam = None
 
 
-def even_size(width: int, height: int, what: str) -> tuple[int, int]:
-    """Video devices and encoders take YUV 4:2:0, which needs even sides: an odd side loses its
-    last column or row, and that is said once."""
-    even = (width - width % 2, height - height % 2)
-    if even != (width, height):
-        _say_even(what, width, height)
-    return even
-
-
-@functools.lru_cache(maxsize=None)
-def _say_even(what: str, width: int, height: int) -> None:
-    """Once per process for each output and size (a benchmark opens its sink twice per run)."""
-    cut = " and ".join(side for side, odd in (("last column", width % 2), ("last row", height % 2)) if odd)
-    log.warning("%s needs even sides: %dx%d frames go out as %dx%d (the %s left out)",
-                what, width, height, width - width % 2, height - height % 2, cut)
-
-
 class VideoFileSink:
-    """A video file, written under a temporary name; :meth:`close` opens it again to check that
-    it holds every frame written before renaming it into place, so an earlier file of that name
-    is only replaced by a complete one."""
+    """A recording: a video file (H.264 by default, :mod:`vcam.encode`) whose frames are timed by
+    the capture clock, so it plays at the speed it was filmed even where frames were dropped.
+    Written under a partial name and checked on :meth:`close` before it takes its own name."""
 
     keep_fed = False
+    TIME_BASE = Fraction(1, 90000)   # MPEG's clock: a frame's time to a hundredth of a millisecond
 
-    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
-        self.path = Path(path).expanduser()
-        suffix = self.path.suffix.lower()
-        if suffix not in VIDEO_FOURCC:
-            raise VcamError(f"cannot write video {self.path}: unknown type {suffix or '(none)'}",
-                            f"name it with one of: {', '.join(VIDEO_FOURCC)}")
-        paths.output_file(self.path, "video")
-        self.name = str(self.path)
-        self.size = width, height = even_size(int(width), int(height), f"video {self.path.name}")
-        # OpenCV writes a plain name that it can take; Python renames it to the real one.
-        self._tmp = verify.ascii_partial_name(self.path)
-        writes = opencv_name(self._tmp)
-        if writes is None:
-            raise VcamError(f"cannot write video {self.path}: OpenCV cannot write into a folder whose name is not UTF-8",
-                            "choose another folder, or rename this one")
-        self._writer = cv2.VideoWriter(writes, cv2.VideoWriter_fourcc(*VIDEO_FOURCC[suffix]),
-                                       float(fps), (width, height))
-        if not self._writer.isOpened():
-            self._tmp.unlink(missing_ok=True)
-            reason = "the disk is full" if verify.disk_full(self.path.parent) else "OpenCV's encoder did not start"
-            raise VcamError(f"cannot write video {self.path}: {reason}", "choose another .mp4 or .avi path")
-        self._bgr = np.empty((height, width, 3), np.uint8)
-        self.frames = 0
+    def __init__(self, path: Path, width: int, height: int, fps: float, fmt: Optional[VideoFormat] = None) -> None:
+        self._writer = VideoWriter(Path(path), (width, height), Fraction(fps).limit_denominator(1001),
+                                   time_base=self.TIME_BASE, fmt=fmt or VideoFormat())
+        self.path = self._writer.path
+        self.name = self._writer.name
+        self.size = self._writer.size
+        self._t0: Optional[float] = None
+
+    @property
+    def frames(self) -> int:
+        return self._writer.frames
 
     def convert(self, frame: np.ndarray) -> np.ndarray:
-        w, h = self.size
-        return cv2.cvtColor(frame[:h, :w], cv2.COLOR_RGB2BGR, dst=self._bgr)
+        return frame   # the writer converts to its encoder's pixels itself
 
-    def send(self, data: np.ndarray) -> None:
-        self._writer.write(data)
-        self.frames += 1
+    def send(self, data: np.ndarray, when: Optional[float] = None) -> None:
+        """``when``: the frame's capture time (``time.perf_counter()``); now where not given."""
+        when = time.perf_counter() if when is None else when
+        if self._t0 is None:
+            self._t0 = when
+        self._writer.write(data, pts=round((when - self._t0) / self.TIME_BASE))
 
     def close(self, *, keep: bool = True) -> None:
-        """Finish the file, check it and rename it into place; with ``keep=False`` (or no frame
-        written) nothing is left behind. A file that does not hold every frame written is
-        removed with one :class:`VcamError` naming the cause; an earlier file stays as it was."""
-        if self._writer is None:
-            return
-        self._writer.release()
-        self._writer = None
-        try:
-            if keep and self.frames:
-                verify.check_video(self._tmp, self.path, self.frames, self.size)
-                verify.install(self._tmp, self.path)
-        except OSError as exc:
-            raise verify.write_error(self.path, exc) from None
-        finally:
-            self._tmp.unlink(missing_ok=True)
+        """Finish, check and rename the file into place (see :meth:`VideoWriter.close`)."""
+        self._writer.close(keep=keep)
 
 
 FRAME_NAME = re.compile(r"\d{6}\.png")   # a video's frames in a folder: 000000.png, 000001.png, ...
@@ -269,7 +231,7 @@ class NullSink:
     def convert(self, frame: np.ndarray) -> np.ndarray:
         return frame
 
-    def send(self, data: np.ndarray) -> None:
+    def send(self, data: np.ndarray, when: Optional[float] = None) -> None:
         pass
 
     def close(self) -> None:
@@ -282,7 +244,8 @@ def open_sink(settings: OutputSettings, width: int, height: int, fps: float) -> 
         return NullSink()
     if target == "virtual":
         return VirtualCameraSink(width, height, fps, device=settings.device, backend=settings.backend)
-    return VideoFileSink(Path(target), width, height, fps)
+    return VideoFileSink(Path(target), width, height, fps,
+                         VideoFormat(codec=settings.codec, crf=settings.crf, audio=settings.audio))
 
 
 def unavailable_card(width: int, height: int, title: str = "Camera unavailable",
@@ -393,7 +356,7 @@ class Publisher:
                 t0 = time.perf_counter()
                 data = self.sink.convert(frame.image)
                 t1 = time.perf_counter()
-                self.sink.send(data)
+                self.sink.send(data, frame.t_capture)
                 last_t = time.perf_counter()
                 frame.times["convert"] = t1 - t0
                 frame.times["output"] = last_t - t1

@@ -21,11 +21,27 @@ if not USER_SET:
     os.environ[FFMPEG_LEVEL] = "-8"   # AV_LOG_QUIET
 
 
+_verbose = False
+
+
 def libraries(verbose: bool) -> None:
     """Called by the command line before OpenCV is imported (it reads the level then): with -v
-    FFmpeg's errors are shown as OpenCV shows them by default."""
+    FFmpeg's errors are shown as OpenCV shows them by default, and PyAV's FFmpeg logs its
+    warnings (PyAV keeps FFmpeg silent by default)."""
+    global _verbose
+    _verbose = verbose
     if verbose and not USER_SET:
         os.environ.pop(FFMPEG_LEVEL, None)
+
+
+def import_av():
+    """PyAV, imported where a video file is first read or written (the live camera never needs
+    it), with FFmpeg's own messages let through under ``-v``."""
+    import av
+
+    if _verbose:
+        av.logging.set_level(av.logging.WARNING)
+    return av
 
 
 @contextlib.contextmanager

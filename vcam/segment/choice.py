@@ -1,9 +1,10 @@
 """What ``--model auto`` (the default) runs, chosen by measurement (README, "Matting models").
 
-* Files: MODNet, held to the selfie model's person (``vcam.segment.guided``), for videos and
-  pictures of at least ``MATTING_MIN_PIXELS``; the selfie model for smaller ones. On the eval
-  photos MODNet gave a better boundary and alpha from 640x480 up and a worse one below, and on the
-  exact-alpha video sequences (640x480) it beat the selfie model in every measure.
+* Pictures: MODNet, held to the selfie model's person (``vcam.segment.guided``), for pictures of
+  at least ``MATTING_MIN_PIXELS``; the selfie model for smaller ones (where MODNet's boundary and
+  alpha are worse).
+* Videos: the same where ONNX Runtime has a GPU provider; on a CPU the selfie model, since MODNet
+  there costs about a second a frame, so a minute of video would take half an hour.
 * Live: MODNet when ONNX Runtime runs it on a GPU within ``LIVE_BUDGET`` per 720p frame, else the
   selfie model: on a CPU MODNet costs about 100 times as much (a third of a second a frame).
 
@@ -34,21 +35,29 @@ def named(model: str) -> str:
     return SELFIE if model == AUTO else model
 
 
-def for_file(settings: SegmentSettings, size: tuple[int, int], video: bool) -> SegmentSettings:
-    """The settings a file of ``size`` (width, height) is processed with."""
+def for_file(settings: SegmentSettings, size: tuple[int, int], video: bool,
+             available: tuple[str, ...] = ()) -> SegmentSettings:
+    """The settings a file of ``size`` (width, height) is processed with; ``available``: the
+    short names of the providers ONNX Runtime has (a video takes MODNet only on a GPU)."""
     if settings.model != AUTO:
         return settings
     matting = settings.backend == "onnx" and size[0] * size[1] >= MATTING_MIN_PIXELS
+    if video and matting:
+        matting = gpu_for(settings, available)
     return dataclasses.replace(settings, model=MATTING if matting else SELFIE)
+
+
+def gpu_for(settings: SegmentSettings, available) -> bool:
+    """Whether ``settings`` would run on a GPU provider among ``available``."""
+    wanted = GPU_PROVIDERS if settings.provider == AUTO else (settings.provider,)
+    return settings.backend == "onnx" and any(p in available for p in wanted if p in GPU_PROVIDERS)
 
 
 def live_candidate(settings: SegmentSettings, available: list[str]) -> SegmentSettings:
     """The model to try live, given the short names of the providers ONNX Runtime has."""
     if settings.model != AUTO:
         return settings
-    gpu = settings.backend == "onnx" and settings.provider in (AUTO,) + GPU_PROVIDERS and \
-        any(p in available for p in (GPU_PROVIDERS if settings.provider == AUTO else (settings.provider,)))
-    return dataclasses.replace(settings, model=MATTING if gpu else SELFIE)
+    return dataclasses.replace(settings, model=MATTING if gpu_for(settings, available) else SELFIE)
 
 
 def why_selfie(settings: SegmentSettings, available: list[str]) -> str:

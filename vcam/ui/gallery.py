@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
 from vcam import media, paths
+from vcam.decode import VideoReader
 from vcam.errors import VcamError
 from vcam.resources import VIDEO_SUFFIXES
 
@@ -33,9 +34,9 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
 def thumbnail(path: Path, size: QSize = THUMB) -> QImage:
     """The picture (or a video's first frame) cover-fitted to ``size``; raises VcamError."""
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        video = media.VideoReader(path, "background")
+        video = VideoReader(path, "background")
         try:
-            rgb = cv2.cvtColor(video.frame, cv2.COLOR_BGR2RGB)
+            rgb = video.frame
         finally:
             video.close()
     else:
