@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Optional
 import cv2
 import numpy as np
 
-from vcam import encode, kernels, media, paths, verify
+from vcam import animation, encode, kernels, media, paths, verify
 from vcam.config import SegmentSettings, Settings
 from vcam.decode import VideoReader
 from vcam.encode import VideoFormat, VideoWriter
@@ -36,6 +36,7 @@ from vcam.segment import choice
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]   # (done, total, what)
+PAGE_MS = 1000   # how long a TIFF page is shown where it becomes an animation's frame
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
             target = (output if len(files) == 1 else output / f.stem) if frames_as_pictures else output / f"{f.stem}.mp4"
             if not frames_as_pictures:
                 encode.check(target, fmt, alpha=False)
-        else:
-            target = output / (f"{f.stem}.png" if frames_as_pictures else f.name)
+        else:   # a matte or cut-out is a PNG; of a TIFF with several pages, a TIFF with as many
+            pages = frames_as_pictures and animation.KINDS.get(f.suffix.lower()) == "tiff" and animation.frame_count(f) > 1
+            target = output / (f"{f.stem}{f.suffix}" if pages else f"{f.stem}.png" if frames_as_pictures else f.name)
         if _frame_folder(video, effect, target):
             paths.output_folder(target)
         else:
@@ -264,6 +266,9 @@ class Processor:
 
     def _image(self, job: Job) -> None:
         self.where = str(job.input)
+        if animation.frame_count(job.input) > 1:
+            self._animation(job)
+            return
         if self.effect in ("matte", "cutout"):   # what the picture's own alpha hides stays hidden
             rgb, own_alpha = media.load_image_alpha(job.input)
         else:
@@ -277,6 +282,39 @@ class Processor:
         engine = self._engine((rgb.shape[1], rgb.shape[0]), video=False)
         media.write_image(job.output, self._render(engine, rgb, out, photo=True, own_alpha=own_alpha))
         self.written += 1
+        self.outputs += 1
+
+    def _animation(self, job: Job) -> None:
+        """An animated WebP or APNG (frames in time, smoothed as a video) or a multi-page TIFF
+        (independent pages), written back as the same kind with every frame's duration."""
+        if animation.KINDS.get(job.output.suffix.lower()) is None:
+            raise VcamError(f"{job.input} holds several frames, and a {job.output.suffix} file holds one",
+                            f"name the output {job.output.stem}.png (APNG), .webp or .tif")
+        anim = animation.read_animation(job.input)
+        pages = anim.kind == "tiff"
+        engine = self._engine(anim.size, video=not pages)
+        engine.reset()
+        engine.prepare(anim.size, 1000 / max(1, np.median(anim.durations_ms or [100]) or 100))
+        pictures, alphas = [], []
+        for i, rgb in enumerate(anim.frames):
+            self.where = f"{job.input}, frame {i + 1} of {len(anim.frames)}"
+            own = anim.alphas[i] if anim.alphas is not None and self.effect in ("matte", "cutout") else None
+            if self.settings.capture.mirror:
+                rgb = np.ascontiguousarray(rgb[:, ::-1])
+                own = None if own is None else np.ascontiguousarray(own[:, ::-1])
+            picture = self._render(engine, rgb, np.empty_like(rgb), photo=pages, own_alpha=own)
+            if picture.ndim == 2:
+                pictures.append(cv2.cvtColor(picture, cv2.COLOR_GRAY2RGB))
+            else:
+                pictures.append(np.ascontiguousarray(picture[:, :, :3]))
+                if picture.shape[2] == 4:
+                    alphas.append(np.ascontiguousarray(picture[:, :, 3]))
+        durations = [max(1, d) for d in anim.durations_ms]
+        if pages and animation.KINDS.get(job.output.suffix.lower()) != "tiff":
+            durations = [PAGE_MS] * len(pictures)
+            log.info("%s: its pages are shown for %d ms each in %s", job.input, PAGE_MS, job.output)
+        animation.write_animation(job.output, pictures, durations, anim.loop or 0, alphas=alphas or None)
+        self.written += len(pictures)
         self.outputs += 1
 
     def _video(self, job: Job) -> None:
