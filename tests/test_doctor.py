@@ -11,7 +11,7 @@ from typing import Optional
 import pytest
 from helpers import HAS_MEDIAPIPE, V4L2_CTL
 
-from vcam import doctor
+from vcam import doctor, packages
 from vcam.doctor import MODPROBE, Check, Roots
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="v4l2loopback is Linux only")
@@ -187,7 +187,7 @@ def test_libraries_report_the_versions_in_use():
     import onnxruntime
 
     found = " | ".join(c.what for c in doctor.check_libraries() + doctor.check_segmentation())
-    assert f"OpenCV {cv2.__version__} (opencv-contrib-python " in found
+    assert f"OpenCV {cv2.__version__} ({packages.OPENCV_WANTED} " in found
     assert f"numpy {numpy.__version__}" in found
     assert f"onnxruntime {onnxruntime.__version__}" in found
     assert failures(doctor.check_libraries()) == []
@@ -196,15 +196,15 @@ def test_libraries_report_the_versions_in_use():
 def test_two_opencv_distributions_are_a_problem_with_the_commands_that_fix_it(tmp_path, monkeypatch):
     from importlib import metadata
 
-    ours = metadata.version("opencv-contrib-python")
-    fake_distribution(tmp_path, "opencv-python-headless", "4.10.0.84")
+    wanted = packages.OPENCV_WANTED
+    ours = metadata.version(wanted)
+    fake_distribution(tmp_path, "opencv-python", "4.10.0.84")
     monkeypatch.syspath_prepend(str(tmp_path))
     bad = failures(doctor.check_libraries())
     assert len(bad) == 1
-    assert bad[0].what.startswith(f"opencv-contrib-python {ours} and opencv-python-headless 4.10.0.84 are "
-                                  "installed together")
-    assert bad[0].fix == ("pip uninstall -y opencv-contrib-python opencv-python-headless && "
-                          f"pip install 'opencv-contrib-python=={ours}'")
+    first, second = sorted([(wanted, ours), ("opencv-python", "4.10.0.84")], key=lambda d: packages.OPENCV.index(d[0]))
+    assert bad[0].what.startswith(f"{first[0]} {first[1]} and {second[0]} {second[1]} are installed together"), bad[0].what
+    assert bad[0].fix == (f"pip uninstall -y {first[0]} {second[0]} && pip install '{wanted}=={ours}'")
     text = doctor.report([("libraries", doctor.check_libraries())])
     assert "[FAIL]" in text and "not ready" in text
 
@@ -271,3 +271,18 @@ def test_a_library_that_cannot_load_is_one_line_and_doctor_names_it(tmp_path):
     assert doc.returncode == 1 and "Traceback" not in doc.stdout + doc.stderr
     assert any(line.startswith("  [FAIL]") and "opencv" in line.lower() for line in doc.stdout.splitlines()), doc.stdout
     assert "not ready for a call" in doc.stdout
+
+
+def test_the_video_library_and_its_encoders_are_reported():
+    import av
+
+    from vcam import encode
+
+    checks = doctor.check_video()
+    text = " | ".join(c.what for c in checks)
+    assert f"PyAV {av.__version__} with FFmpeg" in text
+    for codec in encode.CODECS.values():
+        assert codec.encoder in text
+    assert "an H.264 frame encodes and decodes" in text
+    assert failures(checks) == [] and all(c.ok for c in checks)
+    assert any(title == "video files" for title, _ in doctor.run_checks())

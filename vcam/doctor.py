@@ -347,6 +347,48 @@ def check_numba() -> list[Check]:
     return [Check(True, f"numba {numba.__version__} compiles")]
 
 
+def check_video() -> list[Check]:
+    """PyAV and the FFmpeg inside it: the encoders vcam writes video files with, one frame
+    really encoded. Not needed for a call (a warning where something is missing)."""
+    from vcam import encode
+
+    try:
+        with _quiet():
+            import av
+    except Exception as exc:
+        return [Check(False, f"PyAV cannot be imported ({' '.join(str(exc).split())}): video files cannot be read "
+                             "or written", "pip install --force-reinstall av", required=False)]
+    ffmpeg = getattr(av, "ffmpeg_version_info", None) or "unknown"
+    checks = [Check(True, f"PyAV {av.__version__} with FFmpeg {ffmpeg}")]
+    if packages.too_old(av.__version__, packages.FLOORS["av"]):
+        checks.append(Check(False, f"PyAV {av.__version__} is older than {packages.floor_text(packages.FLOORS['av'])}, "
+                                   "the oldest vcam is tested with", "pip install -U av", required=False))
+    have, missing = [], []
+    for name, codec in encode.CODECS.items():
+        (have if _encoder(av, codec.encoder) else missing).append(f"{name} ({codec.encoder})")
+    for name in ("aac", "libopus"):
+        (have if _encoder(av, name) else missing).append(name)
+    checks.append(Check(True, f"video encoders: {', '.join(have)}"))
+    if missing:
+        checks.append(Check(False, f"this FFmpeg lacks {', '.join(missing)}", "pip install --force-reinstall av "
+                                   "(PyAV's wheels have them all)", required=False))
+    try:
+        encode.probe_h264()
+        checks.append(Check(True, "an H.264 frame encodes and decodes"))
+    except Exception as exc:
+        checks.append(Check(False, f"H.264 does not work ({' '.join(str(exc).split())})",
+                            "pip install --force-reinstall av", required=False))
+    return checks
+
+
+def _encoder(av, name: str) -> bool:
+    try:
+        av.codec.Codec(name, "w")
+        return True
+    except Exception:
+        return False
+
+
 # -- all together --------------------------------------------------------------------------------
 def run_checks(roots: Optional[Roots] = None) -> list[tuple[str, list[Check]]]:
     """Every check, in sections."""
@@ -357,7 +399,8 @@ def run_checks(roots: Optional[Roots] = None) -> list[tuple[str, list[Check]]]:
     else:
         sections.append(("cameras", lambda: [Check(True, "cameras are listed in the panel (`vcam`) on this system")]))
     sections += [("virtual camera", lambda: check_virtual_camera(roots)),
-                 ("libraries", check_libraries), ("segmentation", check_segmentation), ("numba", check_numba)]
+                 ("libraries", check_libraries), ("segmentation", check_segmentation), ("numba", check_numba),
+                 ("video files", check_video)]
     results = []
     for title, fn in sections:
         try:

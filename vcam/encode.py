@@ -321,6 +321,22 @@ class VideoWriter:
             self._folder_fd = None
 
 
+def probe_h264() -> None:
+    """Encode one small H.264 frame in memory and decode it back; raises where that fails."""
+    av = _av()
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as out:
+        stream = out.add_stream(CODECS["h264"].encoder, rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 128, np.uint8), format="rgb24")
+        for packet in [*stream.encode(frame.reformat(format="yuv420p")), *stream.encode(None)]:
+            out.mux(packet)
+    buffer.seek(0)
+    with av.open(buffer) as back:
+        if not any(True for _ in back.decode(video=0)):
+            raise RuntimeError("the frame did not decode")
+
+
 class _Transcode:
     """An audio stream the output type cannot hold as it is, decoded and encoded again."""
 

@@ -8,15 +8,18 @@ installed overwrites the other's files, and uninstalling either breaks the modul
 from __future__ import annotations
 
 import re
+import sys
 from importlib import metadata
 
 OPENCV = ("opencv-contrib-python", "opencv-python", "opencv-python-headless", "opencv-contrib-python-headless")
-OPENCV_WANTED = "opencv-contrib-python"   # the one pyproject names (and mediapipe depends on)
+# The one pyproject names: the distribution mediapipe depends on where mediapipe installs (Python
+# 3.12 and older), the smaller headless one (no Qt of its own) where it cannot.
+OPENCV_WANTED = "opencv-contrib-python" if sys.version_info < (3, 13) else "opencv-python-headless"
 ONNXRUNTIME = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino",
                "onnxruntime-silicon")
 MEDIAPIPE_WANTED = "0.10.21"              # the last mediapipe with the selfie models and solutions API
 # The lowest versions .ci/run tests (.ci/floors.txt); pyproject.toml has the same floors.
-FLOORS = {"onnxruntime": (1, 17), "opencv": (4, 8), "numpy": (1, 24)}
+FLOORS = {"onnxruntime": (1, 17), "opencv": (4, 8), "numpy": (1, 24), "av": (14, 0)}
 # The first releases built for NumPy 2: older ones fail to import beside it.
 NUMPY2_SINCE = {"opencv": (4, 10), "onnxruntime": (1, 19)}
 
