@@ -101,7 +101,7 @@ class VideoReader:
     def _open(self) -> None:
         av = _av()
         try:
-            self.container = av.open(self._name, metadata_errors="replace")
+            self.container = _open(av, self._name)
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
             raise _unreadable_video(self.path, self.what, opened=False, reason=str(exc)) from None
         if not self.container.streams.video:
@@ -228,6 +228,15 @@ class VideoReader:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _open(av, name: str):
+    """``av.open`` for reading, with tags that are not UTF-8 replaced, not refused (PyAV 14 to
+    18 take ``metadata_errors``; from 19 on that is how it always reads them)."""
+    try:
+        return av.open(name, metadata_errors="replace")
+    except TypeError:
+        return av.open(name)
 
 
 def _seconds(container, stream) -> Optional[float]:

@@ -292,6 +292,9 @@ class VideoWriter:
             try:
                 if keep and self.frames:
                     self._finish()
+                # the streams' indices, read while they are open (PyAV 19 refuses after)
+                streams = {self._copies[i].index: n for i, n in self.copied.items()
+                           if not isinstance(self._copies[i], _Transcode)}
                 out, self._out = self._out, None
                 out.close()
             except (av.FFmpegError, OSError) as exc:
@@ -300,8 +303,6 @@ class VideoWriter:
                     return
                 raise self._failed(exc) from None
             if keep and self.frames:
-                streams = {self._copies[i].index: n for i, n in self.copied.items()
-                           if not isinstance(self._copies[i], _Transcode)}
                 verify.check_video(self._writable_name(), self.path, self.frames, self.size,
                                    alpha=self.alpha, copied=streams)
                 try:
