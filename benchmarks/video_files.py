@@ -89,10 +89,11 @@ def _audio(out, stream, source, seconds: float) -> int:
         offset, end = 0, round(seconds / tb)
         while True:
             source.seek(0)
-            last = 0
+            first, last = None, 0
             for packet in source.demux(audio=0):
                 if packet.size == 0 or packet.pts is None:
                     continue
+                first = packet.pts if first is None else first
                 if packet.pts + offset >= end:
                     return count
                 last = packet.pts + (packet.duration or 0)
@@ -101,7 +102,7 @@ def _audio(out, stream, source, seconds: float) -> int:
                 packet.stream = stream
                 out.mux(packet)
                 count += 1
-            offset += last
+            offset += last - (first or 0)
     t = 0
     while t < seconds * 48000:
         samples = (0.2 * np.sin(2 * np.pi * 440 * np.arange(t, t + 1024) / 48000)).astype(np.float32)[None]

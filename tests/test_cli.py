@@ -106,3 +106,19 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.returncode != 0
     assert "Traceback" in result.stderr
     assert "VcamError" in result.stderr and "missing.mp4" in result.stderr
+
+
+def test_the_progress_bar_tells_the_time_left_from_the_pace_so_far(monkeypatch, capsys):
+    from vcam import cli
+
+    clock = iter([100.0, 101.0, 102.0, 104.0, 104.5])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    progress = cli._Progress()
+    lines = []
+    for done in (1, 2, 3, 5, 100):   # 4 steps in 4 s after the first: 1 s a step
+        progress(done, 100, "talk.mp4")
+        lines.append(progress._last)
+    assert "left" not in lines[0] and "left" not in lines[1]   # too soon to tell
+    assert lines[3].endswith(" 5/100 1:35 left talk.mp4"), lines[3]   # 95 steps at 1 s each
+    assert "left" not in lines[4]   # done
+    assert capsys.readouterr().err   # it was written to standard error

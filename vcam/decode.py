@@ -122,6 +122,7 @@ class VideoReader:
         self.streams = [s for s in self.container.streams if s.index != self.stream.index]
         self._reformat = av.video.reformatter.VideoReformatter()
         self._raw: Optional[np.ndarray] = None
+        self._shape: Optional[tuple] = None
         self.frame: Optional[np.ndarray] = None
         self.pts: Optional[int] = None
         self.duration: Optional[int] = None
@@ -170,25 +171,27 @@ class VideoReader:
             self._early.append(packet)
 
     def _take(self, frame, count: int, durations: dict) -> np.ndarray:
-        """``frame`` as upright RGB in the reader's buffers."""
+        """``frame`` as upright RGB: the buffer FFmpeg converted it into, or the reader's own
+        where it had to be turned or its rows were padded."""
         space = matrix(frame.colorspace, frame.height)
         colour_range = RANGES.get(frame.color_range, "MPEG")   # untagged: limited (TV), as players take it
         rgb = self._reformat.reformat(frame, format="rgb24", src_colorspace=space, dst_colorspace=space,
                                       src_color_range=colour_range, dst_color_range="JPEG")
-        view = rgb.to_ndarray()
-        if self._raw is None or self._raw.shape != view.shape:
-            self._raw = np.empty(view.shape, np.uint8)
+        view = rgb.to_ndarray()   # a view of the frame FFmpeg converted into: no copy
+        if self._shape != view.shape:   # the first frame (a later change of size ends the video)
+            self._shape = view.shape
             self.turn = rotation(frame)
             if self.turn:
                 log.info("%s: turned %d degrees, as its rotation asks", self.path, self.turn)
-        np.copyto(self._raw, view)
-        upright = self._raw
+            shape = (view.shape[1], view.shape[0], 3) if self.turn in (90, 270) else view.shape
+            self._raw = np.empty(shape, np.uint8) if self.turn or not view.flags.c_contiguous else None
         if self.turn:
-            shape = (view.shape[1], view.shape[0], 3) if self.turn != 180 else view.shape
-            if self.frame is None or self.frame.shape != shape:
-                self.frame = np.empty(shape, np.uint8)
-            cv2.rotate(self._raw, _ROTATIONS[self.turn], dst=self.frame)
-            upright = self.frame
+            upright = cv2.rotate(view, _ROTATIONS[self.turn], dst=self._raw)
+        elif self._raw is not None:   # rows padded by FFmpeg: one copy makes them contiguous
+            np.copyto(self._raw, view)
+            upright = self._raw
+        else:
+            upright = view
         self.frame = upright
         self.size = (upright.shape[1], upright.shape[0])
         pts = frame.pts
@@ -197,7 +200,7 @@ class VideoReader:
         return upright
 
     def read(self, *, loop: bool = False) -> Optional[np.ndarray]:
-        """The next frame (RGB, a buffer reused by the next call), or None at the end."""
+        """The next frame (RGB, valid until the next call), or None at the end."""
         if self._first_pending:
             self._first_pending = False
             return self.frame

@@ -204,6 +204,10 @@ class VideoWriter:
                     _copy_metadata(s, copies[s.index])
                 except (ValueError, _av().FFmpegError) as exc:
                     left.append(f"{where}: {exc}")
+                else:
+                    if s.type == "video":
+                        log.warning("%s: %s copied as it is: vcam processes the first video stream only",
+                                    self.path, where)
             elif s.type == "audio":
                 copies[s.index] = _Transcode(self._out, s, self.path.suffix.lower())
                 log.warning("%s: audio %s cannot go into a %s file unchanged: re-encoded as %s %s (a .mkv or .mov "
