@@ -26,13 +26,8 @@ import pytest
 
 from vcam.cli import main
 
-AV_MAJOR = int(av.__version__.split(".")[0])
 FAST = ("--model", "general")
 SMPTE170M, BT709 = 6, 1   # AVColorSpace / AVColorPrimaries / AVColorTransferCharacteristic
-OPUS_COPY_BUG = ("PyAV < 15: add_stream_from_template gives the copy an encoder context (Codec(name, 'w')), which "
-                 "the container opens at its first mux; FFmpeg's own opus (and vorbis) encoder is experimental, so "
-                 "the copy fails with ExperimentalError and the whole video is refused ('the encoder failed')")
-
 
 # -- making the inputs -------------------------------------------------------------------------
 
@@ -62,8 +57,6 @@ def audio_frame(stream, n: int, start: int, k: int):
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(two.T.reshape(1, -1)), format="flt", layout="stereo")
     elif name == "s16":
         frame = av.AudioFrame.from_ndarray((two.T.reshape(1, -1) * 30000).astype(np.int16), format="s16", layout="stereo")
-    elif name == "s16p":
-        frame = av.AudioFrame.from_ndarray((two * 30000).astype(np.int16), format="s16p", layout="stereo")
     else:
         raise AssertionError(f"no test samples for {name}")
     frame.sample_rate = 48000
@@ -138,6 +131,13 @@ def packets(path: Path) -> dict[int, list[tuple]]:
             if p.size:
                 found[p.stream.index].append((p.pts, p.dts, bytes(p)))
     return found
+
+
+def sound(path: Path, index: int) -> list[tuple[float, bytes]]:
+    """A stream's packets as (time in seconds, bytes): comparable across containers' time bases."""
+    with av.open(str(path)) as c:
+        stream = c.streams[index]
+        return [(round(float(p.pts * stream.time_base), 3), bytes(p)) for p in c.demux(stream) if p.size]
 
 
 def streams(path: Path) -> list[tuple[str, str, str]]:
@@ -270,9 +270,7 @@ def test_colours_are_read_as_tagged_and_written_as_tagged(tmp_path, size, tagged
 
 # -- several audio streams, none, and a type that cannot hold the codec ------------------------
 
-@pytest.mark.parametrize("second", [
-    pytest.param("libopus", marks=pytest.mark.xfail(AV_MAJOR < 15, strict=True, reason=OPUS_COPY_BUG)),
-    "flac"])
+@pytest.mark.parametrize("second", ["libopus", "flac"])
 def test_two_audio_streams_are_copied_with_their_languages(tmp_path, second):
     src = write_clip(tmp_path / "two.mkv", range(24), time_base=Fraction(1, 24),
                      audio=[("aac", "eng"), (second, "fra")])
@@ -290,7 +288,6 @@ def test_two_audio_streams_are_copied_with_their_languages(tmp_path, second):
     assert abs(duration(out) - duration(src)) <= 1 / 24
 
 
-@pytest.mark.xfail(AV_MAJOR < 15, strict=True, reason=OPUS_COPY_BUG)
 def test_a_webm_with_opus_sound_into_webm(tmp_path):
     src = write_clip(tmp_path / "in.webm", range(12), size=(96, 64), time_base=Fraction(1, 24), codec="libvpx-vp9",
                      audio=[("libopus", "eng")])
@@ -300,12 +297,8 @@ def test_a_webm_with_opus_sound_into_webm(tmp_path):
     assert packets(out)[1] == packets(src)[1]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the mp4 muxer refuses PCM whose channel layout is only a count (Matroska and AVI store no channel mask: "
-    "'unsupported channel layout 2 channels', EINVAL when the header is written), while supported_codecs "
-    "(avformat_query_codec) says mp4 holds pcm_s16le; VideoWriter._streams copies it, the first mux fails and "
-    "the whole video is refused as 'the encoder failed' instead of the stream being re-encoded (or left out) "
-    "and said"))
+# Matroska and AVI store a PCM stream's channel count only, which the mp4 muxer refuses
+# ("unsupported channel layout 2 channels"): the copy is given the layout of that count.
 def test_pcm_sound_from_matroska_into_mp4_is_kept(tmp_path):
     src = write_clip(tmp_path / "two.mkv", range(24), time_base=Fraction(1, 24), size=(96, 64),
                      audio=[("aac", "eng"), ("pcm_s16le", "deu")])
@@ -313,7 +306,7 @@ def test_pcm_sound_from_matroska_into_mp4_is_kept(tmp_path):
     assert process(src, "--effect", "none", "-o", out) == 0
     kinds = streams(out)
     assert kinds[:2] == [("video", "h264", "und"), ("audio", "aac", "eng")] and kinds[2][0::2] == ("audio", "deu")
-    assert packets(out)[1] == packets(src)[1]
+    assert sound(out, 1) == sound(src, 1)   # the AAC as it was
     with av.open(str(out)) as c:
         heard = sum(f.samples for f in c.decode(audio=1)) / 48000
     assert abs(heard - 1.0) < 0.05, heard
@@ -564,7 +557,7 @@ def test_a_codec_the_type_cannot_hold_is_refused_before_anything_is_written(tmp_
         assert not out.exists() and leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("args, words", [(("--crf", "99"), "crf"),
+@pytest.mark.parametrize("args, words", [(("--crf", "99"), "crf is 99, expected 0 to 63"),
                                          (("--codec", "prores", "--crf", "20"), "--crf does not apply to prores"),
                                          (("--crf", "60"), "--crf 60 is out of range for h264")])
 def test_a_crf_out_of_range_or_for_prores_is_refused(tmp_path, capsys, args, words):

@@ -9,9 +9,7 @@ what is written.
 from __future__ import annotations
 
 import logging
-import math
 import os
-import struct
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -52,20 +50,8 @@ def matrix(colorspace: int, height: int) -> str:
 
 def rotation(frame) -> int:
     """The clockwise turn (0, 90, 180 or 270 degrees) that shows a frame as its display matrix
-    asks (as ffmpeg's autorotate turns it); PyAV 15 and newer give the matrix's angle, older
-    ones carry the matrix as side data."""
-    angle = getattr(frame, "rotation", None)
-    if angle is None:
-        matrix = None
-        try:
-            matrix = frame.side_data.get("DISPLAYMATRIX")
-        except (AttributeError, KeyError, ValueError):
-            pass
-        if matrix is None:
-            return 0
-        m = struct.unpack("<9i", bytes(matrix)[:36])
-        angle = -math.degrees(math.atan2(m[1] / 65536, m[0] / 65536))   # as av_display_rotation_get
-    return int(round(-angle / 90)) % 4 * 90   # counter-clockwise in the matrix, clockwise on screen
+    asks, as ffmpeg's autorotate turns it (PyAV gives the matrix's counter-clockwise angle)."""
+    return int(round(-(frame.rotation or 0) / 90)) % 4 * 90
 
 
 class VideoReader:
@@ -234,7 +220,7 @@ class VideoReader:
 
 
 def _open(av, name: str):
-    """``av.open`` for reading, with tags that are not UTF-8 replaced, not refused (PyAV 14 to
+    """``av.open`` for reading, with tags that are not UTF-8 replaced, not refused (PyAV 15 to
     18 take ``metadata_errors``; from 19 on that is how it always reads them)."""
     try:
         return av.open(name, metadata_errors="replace")

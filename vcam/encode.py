@@ -96,7 +96,7 @@ def check(path: Path, fmt: VideoFormat, alpha: bool) -> None:
     holds = name in av.open(io.BytesIO(), "w", format=kind).supported_codecs
     if not holds:
         raise VcamError(f"a {path.suffix} file cannot hold {name} video",
-                        f"use another --codec, or a .mkv or .mov name")
+                        "use another --codec, or a .mkv or .mov name")
 
 
 def _tags(height: int) -> tuple[str, int, int]:
@@ -200,7 +200,7 @@ class VideoWriter:
                 left.append(f"{where}: --no-audio")
             elif name in supported:
                 try:
-                    copies[s.index] = self._out.add_stream_from_template(s)
+                    copies[s.index] = _copied(self._out, s)
                     _copy_metadata(s, copies[s.index])
                 except (ValueError, _av().FFmpegError) as exc:
                     left.append(f"{where}: {exc}")
@@ -378,13 +378,24 @@ class _Transcode:
             self._out.mux(packet)
 
 
+def _copied(out, source):
+    """An output stream that takes ``source``'s packets as they are."""
+    stream = out.add_stream_from_template(source)
+    ctx = stream.codec_context
+    if ctx is not None:
+        if source.type == "audio" and ctx.layout is not None and ctx.layout.name.endswith("channels"):
+            # Matroska and AVI store only a channel count; MP4 wants the layout itself
+            ctx.layout = {1: "mono", 2: "stereo"}.get(ctx.layout.nb_channels, ctx.layout)
+    return stream
+
+
 def _copy_metadata(source, target) -> None:
     for key, value in source.metadata.items():
         if key not in ("encoder", "vendor_id", "duration", "DURATION") and not key.startswith("_"):
             target.metadata[key] = value
     disposition = getattr(source, "disposition", None)
     if disposition is not None:
-        target.disposition = disposition
+        target.disposition = getattr(disposition, "value", disposition)   # PyAV 15's flags take an int
 
 
 def even_size(width: int, height: int, what: str) -> tuple[int, int]:

@@ -6,7 +6,6 @@ a virtual camera fed (repeating the last frame) when no new one comes in time.
 """
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re

@@ -19,7 +19,7 @@ ONNXRUNTIME = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxru
                "onnxruntime-silicon")
 MEDIAPIPE_WANTED = "0.10.21"              # the last mediapipe with the selfie models and solutions API
 # The lowest versions .ci/run tests (.ci/floors.txt); pyproject.toml has the same floors.
-FLOORS = {"onnxruntime": (1, 17), "opencv": (4, 8), "numpy": (1, 24), "av": (14, 0)}
+FLOORS = {"onnxruntime": (1, 17), "opencv": (4, 8), "numpy": (1, 24), "av": (15, 0)}
 # The first releases built for NumPy 2: older ones fail to import beside it.
 NUMPY2_SINCE = {"opencv": (4, 10), "onnxruntime": (1, 19)}
 

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
