@@ -203,7 +203,7 @@ class Processor:
             engine = self._engines[segment] = Engine(self.settings.replace(segment=segment))
             if self.settings.segment.model == choice.AUTO and video:
                 log.info("model auto: %s for this video%s", segment.model, "" if segment.model == choice.MATTING else
-                         " (MODNet, a second a frame on a CPU, is --model modnet)")
+                         " (MODNet, half a second a 720p frame on a CPU, is --model modnet)")
         return engine
 
     def _providers(self) -> tuple[str, ...]:

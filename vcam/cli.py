@@ -22,7 +22,7 @@ log = logging.getLogger("vcam")
 
 AUTO_RULE = {
     "files": "MODNet for pictures of 640x480 or more, and for such videos on a GPU; else general (on a CPU MODNet "
-             "costs about a second a video frame)",
+             "costs about half a second a 720p video frame)",
     "live": "MODNet on a GPU that runs it within 20 ms a 720p frame, else general (always general on a CPU)",
 }
 

@@ -4,7 +4,7 @@
   at least ``MATTING_MIN_PIXELS``; the selfie model for smaller ones (where MODNet's boundary and
   alpha are worse).
 * Videos: the same where ONNX Runtime has a GPU provider; on a CPU the selfie model, since MODNet
-  there costs about a second a frame, so a minute of video would take half an hour.
+  there costs about half a second a 720p frame: a minute of video would take a quarter of an hour.
 * Live: MODNet when ONNX Runtime runs it on a GPU within ``LIVE_BUDGET`` per 720p frame, else the
   selfie model: on a CPU MODNet costs about 100 times as much (a third of a second a frame).
 
