@@ -1,7 +1,11 @@
 """Helpers shared by the test modules (tests/ is on sys.path, beside conftest.py)."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import shutil
+import subprocess
 import signal
 import sys
 from pathlib import Path
@@ -121,3 +125,27 @@ V4L2_CTL_C920 = """ioctl: VIDIOC_ENUM_FMT
 # The synthetic auto-frame sequences live with their benchmark (benchmarks/autoframe_bench.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from autoframe_bench import SweptPortrait, head_middle  # noqa: E402,F401
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str):
+    """A real, small file system: a tmpfs of ``size`` (``"400k"``) mounted at ``folder/disk``
+    while the block runs. Skips where it cannot be mounted (not root, no tmpfs)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = folder / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` until ``leave`` bytes are free."""
+    free = shutil.disk_usage(disk).free
+    with open(disk / "filler", "wb") as f:
+        f.write(b"\0" * max(0, free - leave))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import helpers
 import pytest
 
 from helpers import count_frames, ctrl_c_default
@@ -58,27 +59,8 @@ def vcam_lines(stderr: str) -> list[str]:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real, small file system: a tmpfs mounted for the test (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path, leave: int) -> None:
-    """Fill ``disk`` until ``leave`` bytes are free."""
-    import shutil
-
-    free = shutil.disk_usage(disk).free
-    with open(disk / "filler", "wb") as f:
-        f.write(b"\0" * max(0, free - leave))
+    with helpers.small_disk(tmp_path, "400k") as disk:
+        yield disk
 
 
 # -- a full or read-only disk ------------------------------------------------------------------
@@ -87,7 +69,7 @@ def test_a_full_disk_is_told_and_the_earlier_video_stays(tmp_path, small_disk):
     clip = make_video(tmp_path / "clip.mp4", 120)
     earlier = make_video(small_disk / "out.mp4", 5)
     before = earlier.read_bytes()
-    fill(small_disk, 8 << 10)
+    helpers.fill(small_disk, 8 << 10)
     for args in (("process", str(clip), "--effect", "none", "-o", str(earlier)),
                  ("run", "--source", str(clip), "--effect", "none", "--output", str(earlier), "--frames", "100")):
         done = vcam(*args, cwd=tmp_path)
@@ -100,7 +82,7 @@ def test_a_full_disk_is_told_and_the_earlier_video_stays(tmp_path, small_disk):
 
 def test_a_full_disk_while_writing_frames_leaves_no_frame(tmp_path, small_disk):
     clip = make_video(tmp_path / "clip.mp4", 60, size=(320, 240))
-    fill(small_disk, 120 << 10)
+    helpers.fill(small_disk, 120 << 10)
     done = vcam("process", str(clip), "--effect", "matte", "-o", str(small_disk / "frames"), cwd=tmp_path)
     assert done.returncode == 2
     said = vcam_lines(done.stderr)
@@ -110,7 +92,7 @@ def test_a_full_disk_while_writing_frames_leaves_no_frame(tmp_path, small_disk):
 
 
 def test_a_full_disk_for_a_picture_is_told_by_its_cause(tmp_path, small_disk, astronaut_png):
-    fill(small_disk, 4 << 10)
+    helpers.fill(small_disk, 4 << 10)
     done = vcam("process", str(astronaut_png), "--effect", "cutout", "-o", str(small_disk / "cut.png"), cwd=tmp_path)
     assert done.returncode == 2
     assert vcam_lines(done.stderr) == [f"vcam: error: cannot write {small_disk / 'cut.png'}: the disk is full: "

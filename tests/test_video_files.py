@@ -11,7 +11,6 @@ import itertools
 import logging
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Optional, Sequence
 import av
 import cv2
 import numpy as np
+import helpers
 import pytest
 
 from vcam.cli import main
@@ -646,24 +646,8 @@ def test_an_input_named_as_the_output_is_refused(tmp_path):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real, small file system: a 200 KiB tmpfs mounted for the test (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path, leave: int) -> None:
-    free = shutil.disk_usage(disk).free
-    with open(disk / "filler", "wb") as f:
-        f.write(b"\0" * max(0, free - leave))
+    with helpers.small_disk(tmp_path, "200k") as disk:
+        yield disk
 
 
 @pytest.mark.parametrize("leave", [8 << 10, 40 << 10])
@@ -672,7 +656,7 @@ def test_a_full_disk_leaves_no_partial_file_and_the_earlier_output_untouched(tmp
     assert process(write_clip(tmp_path / "small.mp4", range(6), size=(96, 64)), "--effect", "none", "-o", earlier) == 0
     before = earlier.read_bytes()
     src = write_clip(tmp_path / "big.mp4", range(24), size=(160, 120), pictures=noisy, audio=[("aac", None)])
-    fill(small_disk, leave)
+    helpers.fill(small_disk, leave)
     done = vcam("process", src, "--effect", "none", *FAST, "-o", earlier, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     lines = said(done.stderr)
