@@ -359,13 +359,16 @@ def test_aac_into_webm_is_reencoded_as_opus(tmp_path, caplog):
 
 # -- timing ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("rate, frames", [(0.5, 10), (300, 300)])
-def test_very_slow_and_very_fast_frame_rates_keep_their_time(tmp_path, rate, frames):
+@pytest.mark.parametrize("rate, frames, suffix", [(0.5, 10, ".mp4"), (300, 300, ".mp4"), (0.5, 10, ".avi")])
+def test_very_slow_and_very_fast_frame_rates_keep_their_time(tmp_path, rate, frames, suffix):
     pts, time_base = frames_at(rate, frames)
     src = write_clip(tmp_path / "in.mp4", pts, size=(96, 64), time_base=time_base)
     assert abs(duration(src) - frames / rate) < 1e-3
-    out = tmp_path / "out.mp4"
+    out = tmp_path / f"out{suffix}"
     assert process(src, "--effect", "none", "-o", out) == 0
+    if suffix == ".avi":   # frames counted at the rate: no empty frames fill a fine time base
+        data = sum(len(p[2]) for p in packets(out)[0])
+        assert out.stat().st_size < 2 * data + 16384, (out.stat().st_size, data)
     got = frame_times(out)
     assert len(got) == frames
     np.testing.assert_allclose(got, np.arange(frames) / rate, atol=0.5 / rate)
@@ -663,3 +666,10 @@ def test_a_full_disk_leaves_no_partial_file_and_the_earlier_output_untouched(tmp
     assert len(lines) == 1 and "the disk is full" in lines[0] and "nothing was replaced" in lines[0], lines
     assert earlier.read_bytes() == before
     assert leftovers(small_disk) == [] and sorted(p.name for p in small_disk.iterdir()) == ["filler", "out.mp4"]
+
+
+def test_the_codec_names_settings_take_are_the_writer_table():
+    from vcam import config, encode
+
+    assert set(config.VIDEO_CODECS) == set(encode.CODECS)
+    assert set(encode.DEFAULT_CODEC.values()) | set(encode.ALPHA_CODEC.values()) <= set(encode.CODECS)

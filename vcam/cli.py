@@ -106,9 +106,9 @@ def _command(sub, name: str, summary: str, description: str) -> argparse.Argumen
 
 def _video_args(p: argparse.ArgumentParser, *, audio: bool) -> None:
     p.add_argument("--codec", choices=VIDEO_CODECS, default=None,
-                   help="video codec of a video file written: h264 (default for .mp4, .mov, .mkv, .avi), vp9 (default "
-                        "for .webm), hevc or prores (.mov, .mkv); a cut-out gets VP9 with alpha (.webm, .mkv) or "
-                        "ProRes 4444 (.mov)")
+                   help="video codec of a video file written: h264 (default for .mp4, .mov, .mkv), vp9 (default "
+                        "for .webm), mjpeg (default for .avi), hevc or prores (.mov, .mkv); a cut-out gets VP9 with "
+                        "alpha (.webm, .mkv) or ProRes 4444 (.mov)")
     p.add_argument("--crf", type=int, metavar="N",
                    help="video quality, lower is better and larger: h264 and hevc 0 to 51 (default 20 and 24), "
                         "vp9 0 to 63 (default 32)")

@@ -24,7 +24,7 @@ MATTING_MODELS = ("modnet",)                                                   #
 ONNX_MODELS = ("auto",) + MODELS + MATTING_MODELS                              # auto: vcam.segment.choice
 MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
 PROVIDERS = ("auto", "tensorrt", "cuda", "directml", "coreml", "cpu")    # ONNX Runtime, best first
-VIDEO_CODECS = ("h264", "hevc", "vp9", "prores")                         # vcam.encode.CODECS
+VIDEO_CODECS = ("h264", "hevc", "vp9", "prores", "mjpeg")                # vcam.encode.CODECS
 
 NAMED_COLOURS = {
     "green": (0, 177, 64),

@@ -31,6 +31,8 @@ class Codec:
     crf: Optional[int]           # default quality (lower is better); None where it takes none
     crf_range: tuple[int, int] = (0, 51)
     options: dict = field(default_factory=dict)
+    qscale: Optional[int] = None   # a fixed quantiser, for codecs without a CRF (1 best, 31 worst)
+    full_range: bool = False       # JPEG's 0-255 levels rather than video's 16-235
 
 
 CODECS = {
@@ -39,9 +41,11 @@ CODECS = {
     "vp9": Codec("libvpx-vp9", "yuv420p", "yuva420p", 32, (0, 63),
                  {"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}),
     "prores": Codec("prores_ks", "yuv422p10le", "yuva444p10le", None, (0, 0), {"profile": "3"}),
+    # every frame a JPEG: what AVI plays best (FFmpeg reads H.264 in AVI a frame late)
+    "mjpeg": Codec("mjpeg", "yuvj420p", None, None, (0, 0), qscale=3, full_range=True),
 }
 # The codec each video type gets by default, and the one with transparency for a cut-out.
-DEFAULT_CODEC = {".mp4": "h264", ".m4v": "h264", ".mov": "h264", ".mkv": "h264", ".avi": "h264", ".webm": "vp9"}
+DEFAULT_CODEC = {".mp4": "h264", ".m4v": "h264", ".mov": "h264", ".mkv": "h264", ".avi": "mjpeg", ".webm": "vp9"}
 ALPHA_CODEC = {".webm": "vp9", ".mov": "prores", ".mkv": "vp9"}
 FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi", ".webm": "webm"}
 SUFFIXES = tuple(DEFAULT_CODEC)
@@ -123,7 +127,10 @@ class VideoWriter:
         self.size = width, height = even_size(int(size[0]), int(size[1]), f"video {self.path.name}")
         self.alpha = alpha
         self.rate = Fraction(rate).limit_denominator(1_000_000) if rate else Fraction(30)
-        self.time_base = time_base or 1 / self.rate
+        self.time_base = time_base or 1 / self.rate   # the units of the times given to write()
+        # AVI has no timestamps, only a frame rate: its frames are counted at ``rate`` (a fine
+        # time base there would be taken as the rate, and the gaps filled with empty frames)
+        self._written_base = 1 / self.rate if FORMATS[self.path.suffix.lower()] == "avi" else self.time_base
         self._tmp, self._folder_fd = _partial(self.path)
         kind = FORMATS[self.path.suffix.lower()]
         options = {"movflags": "+faststart"} if kind in FASTSTART else {}
@@ -135,7 +142,7 @@ class VideoWriter:
         self.frames = 0
         self.copied: dict[int, int] = {}
         self._durations: dict[int, int] = {}   # pts -> how long that frame lasts
-        self._frame_ticks = max(1, round(1 / self.rate / self.time_base))
+        self._frame_ticks = max(1, round(1 / self.rate / self._written_base))
         self._last_pts = -1
         self._end = 0
         self._start = 1 << 62
@@ -149,6 +156,7 @@ class VideoWriter:
             raise
         self._reformat = av.video.reformatter.VideoReformatter()
         self._matrix, space, _ = _tags(height)
+        self._range = "JPEG" if CODECS[self.codec].full_range else "MPEG"
 
     def _failed(self, exc: Exception) -> VcamError:
         """One error for a write that failed, by its cause (FFmpeg's errors carry an errno)."""
@@ -174,11 +182,15 @@ class VideoWriter:
         stream = self._out.add_stream(codec.encoder, rate=self.rate, options=options)
         stream.width, stream.height = width, height
         stream.pix_fmt = codec.alpha_pix_fmt if self.alpha else codec.pix_fmt
-        stream.time_base = self.time_base
+        stream.time_base = self._written_base
         ctx = stream.codec_context
-        ctx.time_base = self.time_base
+        ctx.time_base = self._written_base
         _, space, primaries = _tags(height)
-        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = space, primaries, primaries, 1
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc = space, primaries, primaries
+        ctx.color_range = 2 if codec.full_range else 1
+        if codec.qscale is not None:
+            ctx.qscale = True
+            ctx.qmin = ctx.qmax = codec.qscale
         if self.codec == "hevc" and self.path.suffix.lower() in (".mp4", ".m4v", ".mov"):
             ctx.codec_tag = "hvc1"   # what Apple's players need to play HEVC
         if source is not None:
@@ -240,7 +252,10 @@ class VideoWriter:
         the next frame at ``rate``); ``duration``, where the source says it, in the same units."""
         w, h = self.size
         if pts is None:
-            pts = round(self.frames / self.rate / self.time_base)
+            pts = round(self.frames / self.rate / self._written_base)
+        elif self._written_base != self.time_base:
+            pts = round(pts * self.time_base / self._written_base)
+            duration = None
         pts = max(pts, self._last_pts + 1)   # strictly increasing, as every muxer needs
         if self._last_pts >= 0:
             self._durations[self._last_pts] = pts - self._last_pts   # a frame lasts until the next
@@ -249,9 +264,9 @@ class VideoWriter:
         frame = _av().VideoFrame.from_numpy_buffer(np.ascontiguousarray(picture[:h, :w]),
                                                    format="rgba" if picture.shape[2] == 4 else "rgb24")
         frame = self._reformat.reformat(frame, format=self._video.pix_fmt, src_colorspace=self._matrix,
-                                        dst_colorspace=self._matrix, src_color_range="JPEG", dst_color_range="MPEG")
+                                        dst_colorspace=self._matrix, src_color_range="JPEG", dst_color_range=self._range)
         frame.pts = pts
-        frame.time_base = self.time_base
+        frame.time_base = self._written_base
         try:
             self._mux(self._video.encode(frame))
         except (_av().FFmpegError, OSError) as exc:   # a full disk, mid-way
