@@ -673,3 +673,34 @@ def test_the_codec_names_settings_take_are_the_writer_table():
 
     assert set(config.VIDEO_CODECS) == set(encode.CODECS)
     assert set(encode.DEFAULT_CODEC.values()) | set(encode.ALPHA_CODEC.values()) <= set(encode.CODECS)
+
+
+@pytest.mark.skipif(not hasattr(av.container.OutputContainer, "add_mux_stream"),
+                    reason="making a subtitle stream needs PyAV 16's add_mux_stream")
+def test_subtitles_are_copied_where_the_type_holds_them_and_said_where_not(tmp_path, caplog):
+    src = tmp_path / "sub.mkv"
+    out = av.open(str(src), "w")
+    video = out.add_stream("libx264", rate=10)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    text = out.add_mux_stream("subrip")
+    text.time_base = Fraction(1, 1000)
+    for i in range(20):
+        frame = av.VideoFrame.from_ndarray(picture(i, 64, 48), format="rgb24")
+        frame.pts = i
+        for p in video.encode(frame):
+            out.mux(p)
+        if i % 5 == 0:
+            line = av.Packet(f"line {i}".encode())
+            line.stream, line.pts, line.dts, line.duration, line.time_base = text, i * 100, i * 100, 400, text.time_base
+            out.mux(line)
+    for p in video.encode():
+        out.mux(p)
+    out.close()
+    lines = [(p[0], p[2]) for p in packets(src)[1]]
+    assert [b for _, b in lines] == [b"line 0", b"line 5", b"line 10", b"line 15"]
+    assert process(src, "--effect", "none", "-o", tmp_path / "out.mkv") == 0
+    assert [(p[0], p[2]) for p in packets(tmp_path / "out.mkv")[1]] == lines
+    with caplog.at_level("WARNING"):
+        assert process(src, "--effect", "none", "-o", tmp_path / "out.mp4") == 0
+    assert [kind for kind, _, _ in streams(tmp_path / "out.mp4")] == ["video"]
+    assert "left out stream 1 (subtitle" in caplog.text and "a .mp4 file cannot hold it" in caplog.text
