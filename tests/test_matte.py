@@ -174,7 +174,7 @@ def test_unknown_backend_is_one_clear_error():
 
 
 def test_registered_backend_is_built_by_name():
-    class Flat:
+    class Flat(segment.Segmenter):
         name = "flat"
         output_size = (8, 6)
 
@@ -191,9 +191,32 @@ def test_registered_backend_is_built_by_name():
     try:
         seg = segment.create(SegmentSettings(backend="test-flat", model="x"))
         assert isinstance(seg, Flat) and seg.settings.model == "x"
+        # what a backend leaves out, the contract gives
+        assert seg.provider == "cpu" and seg.crop_ok and seg.input_size is None
+        seg.reset()
+        assert seg.segment_photo(np.zeros((6, 8, 3), np.uint8)).shape == (6, 8)
         assert "test-flat" in segment.backends()
     finally:
-        segment._BACKENDS.pop("test-flat", None)
+        segment.unregister("test-flat")
+    assert "test-flat" not in segment.backends()
+
+
+def test_a_backend_that_is_not_a_segmenter_is_refused_by_name():
+    class Loose:   # the methods, but not the contract: no defaults for what it leaves out
+        name, output_size = "loose", (8, 6)
+
+        def __init__(self, settings):
+            pass
+
+        def segment(self, frame):
+            return np.ones((6, 8), np.float32)
+
+    segment.register("test-loose", Loose)
+    try:
+        with pytest.raises(TypeError, match="'test-loose' gave a Loose, not a vcam.segment.Segmenter"):
+            segment.create(SegmentSettings(backend="test-loose"))
+    finally:
+        segment.unregister("test-loose")
 
 
 @needs_mediapipe

@@ -46,14 +46,14 @@ def build_segmenter(settings: SegmentSettings):
     if settings.model == choice.AUTO:
         return _live_auto(settings)
     seg = segment.create(settings)
-    if getattr(seg, "crop_ok", True):
+    if seg.crop_ok:
         return Framer(seg) if settings.follow else seg
     if not settings.guide:
         return seg
     try:
         # the guide runs where the matting model got to run (a GPU that failed is not tried twice)
         selfie = segment.create(dataclasses.replace(settings, backend="onnx", model="general", model_type="auto",
-                                                    provider=getattr(seg, "provider", settings.provider)))
+                                                    provider=seg.provider))
     except BaseException:
         seg.close()
         raise
@@ -72,7 +72,7 @@ def _live_auto(settings: SegmentSettings):
     if candidate.model == choice.SELFIE:
         log.info("model auto: the selfie model live: %s", choice.why_selfie(settings, available))
         return seg
-    provider = getattr(seg, "provider", "cpu")
+    provider = seg.provider
     seconds = choice.time_live(seg) if provider in choice.GPU_PROVIDERS else 0.0
     why = choice.fast_enough(provider, seconds)
     if why is None:
@@ -173,9 +173,7 @@ class Engine:
         self.matte.reset()
         if self.autoframe is not None:
             self.autoframe.reset()
-        reset = getattr(self.segmenter, "reset", None)
-        if reset is not None:
-            reset()
+        self.segmenter.reset()
 
     def process(self, frame: np.ndarray, out: np.ndarray, times: dict, generation: Optional[int] = None,
                 *, photo: bool = False) -> np.ndarray:
@@ -193,8 +191,7 @@ class Engine:
         t0 = time.perf_counter()
         if photo:
             self.reset()
-            still = getattr(self.segmenter, "segment_photo", None)
-            raw = still(frame) if still is not None else self.segmenter.segment(frame)
+            raw = self.segmenter.segment_photo(frame)
         else:
             raw = self.segmenter.segment(frame)
         t1 = time.perf_counter()

@@ -37,14 +37,18 @@ TILE_FADE = 0.15      # share of a tile's side over which its weight falls to ze
 TILE_SAY = 0.2        # the most the tiles may move the matte (see _tiles)
 
 
-class Framer:
-    """Wraps a :class:`Segmenter` whose input is ``output_size``; ``segment(frame)`` returns a
-    float32 matte of the whole frame at working resolution (``work_size``)."""
+class Framer(Segmenter):
+    """Wraps a :class:`Segmenter` of a fixed ``input_size``; ``segment(frame)`` returns a float32
+    matte of the whole frame at working resolution (``work_size``)."""
 
     def __init__(self, segmenter: Segmenter) -> None:
+        if segmenter.input_size is None:
+            raise ValueError(f"{segmenter.name} takes frames of any size: there is no crop to follow with")
         self.segmenter = segmenter
         self.name = segmenter.name
-        mw, mh = segmenter.output_size
+        self.provider = segmenter.provider
+        self.model_type = segmenter.model_type
+        mw, mh = segmenter.input_size
         self._input = np.zeros((mh, mw, 3), np.uint8)
         self._frame_size: Optional[tuple[int, int]] = None
         self._full: Optional[np.ndarray] = None
@@ -56,9 +60,7 @@ class Framer:
         """Forget where the person was (a new source, or the next unrelated picture)."""
         self.box = None
         self._n = 0
-        reset = getattr(self.segmenter, "reset", None)
-        if reset is not None:
-            reset()
+        self.segmenter.reset()
 
     def _sizes(self, frame: np.ndarray) -> None:
         size = (frame.shape[1], frame.shape[0])
@@ -67,6 +69,7 @@ class Framer:
             scale = min(1.0, WORK_SIDE / max(size))
             self.work_scale = scale
             self.work_size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+            self.output_size = self.work_size
             self._work = np.zeros((self.work_size[1], self.work_size[0]), np.float32)
             self._full = np.zeros_like(self._work)
             self.box = None
@@ -75,7 +78,7 @@ class Framer:
         """The model on ``box`` of ``frame``, written into ``out`` over the whole frame (0 outside).
         A box given right to left (x0 > x1) is seen mirrored: the same sampling, flipped."""
         x0, y0, x1, y1 = box
-        mw, mh = self.segmenter.output_size
+        mw, mh = self.segmenter.input_size
         sx, sy = mw / (x1 - x0), mh / (y1 - y0)
         # Plain scale-and-shift sampling, as MediaPipe's own graph does it.
         forward = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], np.float32)
@@ -86,7 +89,7 @@ class Framer:
     def _place(self, raw: np.ndarray, box, out: np.ndarray) -> np.ndarray:
         """``raw`` (model output of ``box``) written into ``out`` over the whole frame, 0 outside."""
         x0, y0, x1, y1 = box
-        mw, mh = self.segmenter.output_size
+        mw, mh = self.segmenter.input_size
         sx, sy = mw / (x1 - x0), mh / (y1 - y0)
         ws = self.work_scale
         back = np.array([[ws / sx, 0.0, x0 * ws], [0.0, ws / sy, y0 * ws]], np.float32)
@@ -184,7 +187,7 @@ class Framer:
     def _tiles(self, frame: np.ndarray, box, base: np.ndarray) -> None:
         """``self._work`` = ``base`` refined by four corner tiles of ``box``, each weighted by a
         window that fades out at its borders."""
-        mw, mh = self.segmenter.output_size
+        mw, mh = self.segmenter.input_size
         ramp = lambda n: np.minimum(1.0, np.minimum(np.arange(n) + 0.5, n - np.arange(n) - 0.5)
                                     / (TILE_FADE * n)).astype(np.float32)
         window = np.outer(ramp(mh), ramp(mw))

@@ -23,6 +23,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from vcam.segment import Segmenter
+
 GUIDE_REACH = 0.03   # share of the matte's diagonal within which the matting model is free
 TRUST_LOW, TRUST_HIGH = 0.7, 0.95   # the matting model's mean alpha over a person the selfie model sees
 COARSE = 4           # people are counted on the matte scaled down this many times
@@ -95,15 +97,14 @@ class Hold:
         return self._out
 
 
-class Guided:
+class Guided(Segmenter):
     def __init__(self, matting, selfie) -> None:
         self.matting = matting
         self.selfie = selfie
-        self.model_type = getattr(matting, "model_type", "matting")
-        self.crop_ok = False
+        self.model_type = matting.model_type   # a matting model's: it sees the whole frame
         self.name = f"{matting.name} (selfie-guided)"
-        self.output_size = getattr(matting, "output_size", None)
-        self.provider = getattr(matting, "provider", None)   # where the matting model runs
+        self.output_size = matting.output_size
+        self.provider = matting.provider   # where the matting model runs
         self._hold = Hold()
 
     def _fuse(self, matte: np.ndarray, guide: np.ndarray) -> np.ndarray:
@@ -116,15 +117,11 @@ class Guided:
         return self._fuse(self.matting.segment(frame), guide)
 
     def segment_photo(self, frame: np.ndarray) -> np.ndarray:
-        still = getattr(self.selfie, "segment_photo", None)
-        guide = still(frame) if still is not None else self.selfie.segment(frame)
-        return self._fuse(self.matting.segment(frame), guide)
+        return self._fuse(self.matting.segment(frame), self.selfie.segment_photo(frame))
 
     def reset(self) -> None:
         for part in (self.matting, self.selfie):
-            reset = getattr(part, "reset", None)
-            if reset is not None:
-                reset()
+            part.reset()
 
     def close(self) -> None:
         for part in (self.matting, self.selfie):

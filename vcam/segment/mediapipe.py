@@ -19,7 +19,7 @@ from vcam.config import MATTING_MODELS, MODELS
 from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.errors import VcamError
 from vcam.resources import cache_dir
-from vcam.segment import choice
+from vcam.segment import Segmenter, choice
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ def install_hint() -> str:
             f"(later versions lack these models)")
 
 
-class MediaPipeSegmenter:
+class MediaPipeSegmenter(Segmenter):
+    """MediaPipe's own selfie segmentation graph (TFLite, on the CPU: ``provider`` stays ``"cpu"``)."""
+
     def __init__(self, model: str = "general") -> None:
         model = choice.named(model)   # auto: the selfie model on this backend
         if model in MATTING_MODELS:
@@ -57,7 +59,7 @@ class MediaPipeSegmenter:
             raise VcamError(f"unknown MediaPipe model {model!r}", f"expected one of: {', '.join(MODELS)}")
         selfie_segmentation = load_mediapipe()
         self.name = f"mediapipe/{model}"
-        self.output_size = INPUT_SIZES[model]
+        self.input_size = self.output_size = INPUT_SIZES[model]
         w, h = self.output_size
         self._input = np.zeros((h, w, 3), np.uint8)
         with quiet.native_stderr():  # TFLite and absl chatter on the first inference

@@ -35,7 +35,7 @@ from vcam.config import ONNX_MODELS, SegmentSettings
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS as BUNDLED
 from vcam.resources import cache_dir
-from vcam.segment import choice
+from vcam.segment import SELFIE_TYPE, Segmenter, choice
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ def _finite(matte: np.ndarray, path: Path) -> np.ndarray:
 
 # --- the segmenter ---------------------------------------------------------------------------------
 
-class OnnxSegmenter:
+class OnnxSegmenter(Segmenter):
     """``segment(frame)``: RGB uint8 of any size -> float32 matte; ``name`` says model and provider."""
 
     def __init__(self, settings: SegmentSettings = SegmentSettings(backend="onnx")) -> None:
@@ -379,10 +379,10 @@ class OnnxSegmenter:
         self._session = None
         self._adapter: Any = None
         self.provider = self._open(ort, path, settings)
+        # A crop that follows the person suits a single-frame segmenter (crop_ok); MODNet and RVM
+        # see the whole frame at high resolution, and RVM's recurrent state assumes a still view.
         self.model_type = self._adapter.kind
-        # A crop that follows the person suits a single-frame segmenter; MODNet and RVM see the
-        # whole frame at high resolution, and RVM's recurrent state assumes a still view.
-        self.crop_ok = self.model_type == "selfie"
+        self.input_size = self._adapter.size if self.model_type == SELFIE_TYPE else None
         kind = "" if label in BUNDLED else f" {self.model_type}"
         self.name = f"onnx/{label}{kind} {self.provider}"
         log.info("segmenter %s (%s, %d CPU threads)", self.name, self.runtime, self.threads)
