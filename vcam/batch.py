@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from vcam import animation, encode, kernels, media, paths, verify
-from vcam.config import SegmentSettings, Settings
+from vcam.config import ALPHA_EFFECTS, SegmentSettings, Settings
 from vcam.decode import VideoReader
 from vcam.encode import VideoFormat, VideoWriter
 from vcam.engine import Engine
@@ -102,7 +102,7 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
     if len(files) > 1 and not out_is_folder and _is_media(output.name):
         raise VcamError(f"{len(files)} inputs go into a folder, and --output {output} is the name of a file",
                         "give a folder as --output (it is created), e.g. -o out/")
-    frames_as_pictures = effect in ("matte", "cutout")
+    frames_as_pictures = effect in ALPHA_EFFECTS
     jobs = []
     for f in files:
         video = not _is_image(f)
@@ -149,7 +149,7 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
 
 def _frame_folder(video: bool, effect: str, output: Path) -> bool:
     """Whether a job writes a video's frames as pictures into the folder ``output``."""
-    return video and effect in ("matte", "cutout") and output.suffix.lower() not in encode.SUFFIXES
+    return video and effect in ALPHA_EFFECTS and output.suffix.lower() not in encode.SUFFIXES
 
 
 def _prepare_folder(folder: Path) -> list[Path]:
@@ -229,7 +229,7 @@ class Processor:
         (matte) or RGBA (cut-out). ``own_alpha``, the input picture's alpha, is multiplied into
         a matte or cut-out (matte * own / 255, rounded): what the input hides stays hidden."""
         alpha = engine.process(rgb, out, {}, photo=photo)
-        if own_alpha is not None and self.effect in ("matte", "cutout"):
+        if own_alpha is not None and self.effect in ALPHA_EFFECTS:
             alpha = cv2.multiply(alpha, own_alpha, scale=1 / 255)
         if self.effect == "matte":
             return alpha
@@ -269,7 +269,7 @@ class Processor:
         if animation.frame_count(job.input) > 1:
             self._animation(job)
             return
-        if self.effect in ("matte", "cutout"):   # what the picture's own alpha hides stays hidden
+        if self.effect in ALPHA_EFFECTS:   # what the picture's own alpha hides stays hidden
             rgb, own_alpha = media.load_image_alpha(job.input)
         else:
             rgb, own_alpha = media.load_image(job.input), None
@@ -298,7 +298,7 @@ class Processor:
         pictures, alphas = [], []
         for i, rgb in enumerate(anim.frames):
             self.where = f"{job.input}, frame {i + 1} of {len(anim.frames)}"
-            own = anim.alphas[i] if anim.alphas is not None and self.effect in ("matte", "cutout") else None
+            own = anim.alphas[i] if anim.alphas is not None and self.effect in ALPHA_EFFECTS else None
             if self.settings.capture.mirror:
                 rgb = np.ascontiguousarray(rgb[:, ::-1])
                 own = None if own is None else np.ascontiguousarray(own[:, ::-1])

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vcam import kernels, media
-from vcam.config import EffectSettings
+from vcam.config import BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, EffectSettings
 from vcam.decode import VideoReader
 from vcam.resources import VIDEO_SUFFIXES
 
@@ -248,7 +248,7 @@ class Compositor:
         self._colour = np.array(settings.color, np.uint8)
         effect = settings.effect
         # where the old background is not kept around the person: a cut-out, a new background
-        self._clean = _CleanEdge(size) if settings.clean_edges and effect in ("replace", "color", "cutout") else None
+        self._clean = _CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
         if effect == "replace":
             path = media.check_file(Path(settings.background).expanduser(), "background")
             if path.suffix.lower() in VIDEO_SUFFIXES:
@@ -262,7 +262,7 @@ class Compositor:
             if settings.harmonize > 0:
                 self._harmony = _Harmony(size, settings.harmonize)
                 self._harmony.background(self._bg)
-        elif effect in ("blur", "bokeh"):
+        elif effect in BLUR_EFFECTS:
             self._defocus = _Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free)
 
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,
@@ -283,7 +283,7 @@ class Compositor:
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         else:
-            if effect in ("blur", "bokeh"):
+            if effect in BLUR_EFFECTS:
                 self._defocus(frame, alpha, self._bg, halvings)
             elif self._video is not None:
                 self._video.read_into(self._bg)

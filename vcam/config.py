@@ -17,8 +17,13 @@ from typing import Any, Optional
 from vcam import verify
 from vcam.errors import VcamError
 
-LIVE_EFFECTS = ("none", "blur", "bokeh", "replace", "color")
-FILE_EFFECTS = LIVE_EFFECTS + ("matte", "cutout")
+# The effects, and the groups of them the stages treat alike: one table, read everywhere.
+BLUR_EFFECTS = ("blur", "bokeh")                # the room behind, defocused
+NEW_BACKGROUNDS = ("replace", "color")          # a new background behind the person
+ALPHA_EFFECTS = ("matte", "cutout")             # files only: the alpha is (part of) the output
+CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of the soft edge
+LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
+FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
 MODELS = ("general", "landscape")                                              # the selfie models, both backends
 MATTING_MODELS = ("modnet",)                                                   # bundled matting models, onnx backend
 ONNX_MODELS = ("auto",) + MODELS + MATTING_MODELS                              # auto: vcam.segment.choice

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
 
 from vcam import segment
 from vcam.autoframe import max_zoom
-from vcam.config import LIVE_EFFECTS, ONNX_MODELS, PROVIDERS
+from vcam.config import BLUR_EFFECTS, LIVE_EFFECTS, NEW_BACKGROUNDS, ONNX_MODELS, PROVIDERS
 from vcam.stats import STAGES
 from vcam.ui import devices
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
@@ -339,9 +339,9 @@ class Panel(QMainWindow):
             if button is not None:
                 button.setChecked(True)
             self.blur_slider.setValue(round(s.effect.blur))
-            self.blur_slider.setEnabled(s.effect.effect in ("blur", "bokeh"))
+            self.blur_slider.setEnabled(s.effect.effect in BLUR_EFFECTS)
             self.halo_box.setChecked(s.effect.halo_free)
-            self.halo_box.setEnabled(s.effect.effect in ("blur", "bokeh"))
+            self.halo_box.setEnabled(s.effect.effect in BLUR_EFFECTS)
             self.wrap_slider.setValue(round(s.effect.light_wrap * 100))
             self.wrap_slider.setEnabled(s.effect.effect == "replace")
             self.wrap_value.setText(f"{s.effect.light_wrap:.2f}")
@@ -349,7 +349,7 @@ class Panel(QMainWindow):
             self.harmony_slider.setEnabled(s.effect.effect == "replace")
             self.harmony_value.setText(f"{s.effect.harmonize:.2f}")
             self.clean_box.setChecked(s.effect.clean_edges)
-            self.clean_box.setEnabled(s.effect.effect in ("replace", "color"))
+            self.clean_box.setEnabled(s.effect.effect in NEW_BACKGROUNDS)
             self.blur_value.setText(f"{s.effect.blur:g}")
             swatch = QPixmap(16, 16)
             swatch.fill(QColor(*s.effect.color))
