@@ -28,7 +28,16 @@ MODELS = ("general", "landscape")                                              #
 MATTING_MODELS = ("modnet",)                                                   # bundled matting models, onnx backend
 ONNX_MODELS = ("auto",) + MODELS + MATTING_MODELS                              # auto: vcam.segment.choice
 MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
-PROVIDERS = ("auto", "tensorrt", "cuda", "directml", "coreml", "cpu")    # ONNX Runtime, best first
+# ONNX Runtime's execution providers, best first: the short names vcam uses and ONNX Runtime's own.
+PROVIDER_NAMES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+PROVIDERS = ("auto",) + tuple(PROVIDER_NAMES)
+GPU_PROVIDERS = tuple(p for p in PROVIDER_NAMES if p != "cpu")
 VIDEO_CODECS = ("h264", "hevc", "vp9", "prores", "mjpeg")                # vcam.encode.CODECS
 
 NAMED_COLOURS = {

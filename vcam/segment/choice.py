@@ -18,13 +18,12 @@ from typing import Optional
 
 import numpy as np
 
-from vcam.config import SegmentSettings
+from vcam.config import GPU_PROVIDERS, SegmentSettings
 
 
 AUTO = "auto"
 SELFIE, MATTING = "general", "modnet"
 MATTING_MIN_PIXELS = 640 * 480
-GPU_PROVIDERS = ("tensorrt", "cuda", "directml", "coreml")
 LIVE_BUDGET = 0.020          # seconds per 1280x720 frame for MODNet live: 30 fps with room to composite
 LIVE_TRIALS = 3              # timed frames, after one that warms the provider up
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from vcam import packages, paths, private
 from vcam.config import ONNX_MODELS, SegmentSettings
+from vcam.config import PROVIDER_NAMES as PROVIDERS
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS as BUNDLED
 from vcam.resources import cache_dir
@@ -40,13 +41,6 @@ from vcam.segment import SELFIE_TYPE, Segmenter, choice
 log = logging.getLogger(__name__)
 
 # Short name -> onnxruntime's name, best first.
-PROVIDERS = {
-    "tensorrt": "TensorrtExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "directml": "DmlExecutionProvider",
-    "coreml": "CoreMLExecutionProvider",
-    "cpu": "CPUExecutionProvider",
-}
 # Where I/O binding keeps tensors that stay on the device (recurrent state, unused outputs).
 DEVICES = {"tensorrt": "cuda", "cuda": "cuda", "directml": "dml"}
 MIN_MAP_SIDE = 16          # a person map smaller than this is no map (a classifier's 1x2 scores)
