@@ -224,16 +224,23 @@ class Processor:
         self.close()
 
     def _render(self, engine: Engine, rgb: np.ndarray, out: np.ndarray, photo: bool = False,
-                own_alpha: Optional[np.ndarray] = None) -> np.ndarray:
+                own_alpha: Optional[np.ndarray] = None, rgba: Optional[np.ndarray] = None) -> np.ndarray:
         """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
-        (matte) or RGBA (cut-out). ``own_alpha``, the input picture's alpha, is multiplied into
-        a matte or cut-out (matte * own / 255, rounded): what the input hides stays hidden."""
+        (matte) or RGBA (cut-out, into ``rgba`` where given: a video's frames reuse one).
+        ``own_alpha``, the input picture's alpha, is multiplied into a matte or cut-out
+        (matte * own / 255, rounded): what the input hides stays hidden."""
         alpha = engine.process(rgb, out, {}, photo=photo)
         if own_alpha is not None and self.effect in ALPHA_EFFECTS:
             alpha = cv2.multiply(alpha, own_alpha, scale=1 / 255)
         if self.effect == "matte":
             return alpha
-        return np.dstack((out, alpha)) if self.effect == "cutout" else out
+        if self.effect != "cutout":
+            return out
+        if rgba is None:
+            return np.dstack((out, alpha))
+        rgba[:, :, :3] = out
+        rgba[:, :, 3] = alpha
+        return rgba
 
     def run(self, jobs: list[Job]) -> None:
         created: list[Path] = []
@@ -294,7 +301,8 @@ class Processor:
         pages = anim.kind == "tiff"
         engine = self._engine(anim.size, video=not pages)
         engine.reset()
-        engine.prepare(anim.size, 1000 / max(1, np.median(anim.durations_ms or [100]) or 100))
+        timed = [d for d in anim.durations_ms if d > 0]
+        engine.prepare(anim.size, 1000 / float(np.median(timed)) if timed else 10.0)
         pictures, alphas = [], []
         for i, rgb in enumerate(anim.frames):
             self.where = f"{job.input}, frame {i + 1} of {len(anim.frames)}"
@@ -333,6 +341,8 @@ class Processor:
         engine.prepare((w, h), source.fps)
         rgb = np.empty((h, w, 3), np.uint8)
         out = np.empty_like(rgb)
+        # a cut-out's frames are encoded as they come (a video, or PNG pictures): one RGBA buffer
+        rgba = np.empty((h, w, 4), np.uint8) if self.effect == "cutout" else None
         writer = frames = None
         if job.output.suffix.lower() in encode.SUFFIXES:
             out_settings = self.settings.output
@@ -350,7 +360,7 @@ class Processor:
                 self.where = f"{job.input}, frame {n + 1}" + (f" of {expected}" if expected else "")
                 if self.settings.capture.mirror:
                     frame = cv2.flip(frame, 1, dst=rgb)
-                picture = self._render(engine, frame, out)
+                picture = self._render(engine, frame, out, rgba=rgba)
                 if writer is not None:   # a matte video is the grey alpha in all three channels
                     writer.write(cv2.cvtColor(picture, cv2.COLOR_GRAY2RGB, dst=out) if picture.ndim == 2 else picture,
                                  source.pts, source.duration)

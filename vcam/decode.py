@@ -22,7 +22,6 @@ from vcam.errors import VcamError
 
 log = logging.getLogger(__name__)
 
-Packet = object   # an av.Packet, given to ``on_packet`` as it is demuxed
 HD_LINES = 720    # from this height up an untagged video is BT.709, below it BT.601
 EARLY_PACKETS = 4096   # packets of other streams held until a writer asks for them
 
@@ -71,7 +70,7 @@ class VideoReader:
             media._check_pixels(self.path, what, *size)
         self._name, self._fd = media.video_file(self.path, what)
         self.container = None
-        self.on_packet: Optional[Callable[[Packet], None]] = None
+        self.on_packet: Optional[Callable[[object], None]] = None   # given each av.Packet of the others
         self._early: list = []
         try:
             self._open()

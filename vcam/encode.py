@@ -6,6 +6,7 @@ takes its own, so an earlier file of that name is only ever replaced by a comple
 """
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import logging
@@ -18,6 +19,7 @@ from typing import Optional
 import numpy as np
 
 from vcam import media, paths, quiet, verify
+from vcam.decode import HD_LINES   # BT.709 from here up, BT.601 below: what players assume
 from vcam.errors import VcamError
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,6 @@ SUFFIXES = tuple(DEFAULT_CODEC)
 FASTSTART = ("mp4", "mov")   # the index moved to the front: a file plays while it downloads
 AUDIO_FOR = {"webm": ("libopus", "opus"), "avi": ("libmp3lame", "mp3")}   # else AAC
 AUDIO_RATE = "192k"
-HD_LINES = 720   # BT.709 from here up, BT.601 below: what players assume for each
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ def choose(path: Path, fmt: VideoFormat, alpha: bool) -> str:
     return name
 
 
-def check(path: Path, fmt: VideoFormat, alpha: bool) -> None:
-    """Refuse a codec the container cannot hold (prores in .mp4), before anything is written."""
+def check(path: Path, fmt: VideoFormat, alpha: bool) -> str:
+    """The codec for ``path`` (:func:`choose`), refused where the container cannot hold it
+    (prores in .mp4), before anything is written."""
     name = choose(path, fmt, alpha)
     av = _av()
     kind = FORMATS[path.suffix.lower()]
@@ -101,12 +103,13 @@ def check(path: Path, fmt: VideoFormat, alpha: bool) -> None:
     if not holds:
         raise VcamError(f"a {path.suffix} file cannot hold {name} video",
                         "use another --codec, or a .mkv or .mov name")
+    return name
 
 
-def _tags(height: int) -> tuple[str, int, int]:
-    """(swscale matrix, AVColorSpace/primaries/transfer value, ...) for ``height``: BT.709 (1) for
+def _tags(height: int) -> tuple[str, int]:
+    """(swscale matrix, the AVColorSpace/primaries/transfer tag) for ``height``: BT.709 (1) for
     HD, BT.601 as SMPTE 170M (6) below."""
-    return ("ITU709", 1, 1) if height >= HD_LINES else ("ITU601", 6, 6)
+    return ("ITU709", 1) if height >= HD_LINES else ("ITU601", 6)
 
 
 class VideoWriter:
@@ -118,10 +121,9 @@ class VideoWriter:
 
     def __init__(self, path: Path, size: tuple[int, int], rate: Fraction, *, time_base: Optional[Fraction] = None,
                  fmt: VideoFormat = VideoFormat(), alpha: bool = False, source=None, what: str = "video") -> None:
-        av = _av()
+        self._av = av = _av()
         self.path = Path(path).expanduser()
-        self.codec = choose(self.path, fmt, alpha)
-        check(self.path, fmt, alpha)
+        self.codec = check(self.path, fmt, alpha)
         paths.output_file(self.path, what)
         self.name = str(self.path)
         self.size = width, height = even_size(int(size[0]), int(size[1]), f"video {self.path.name}")
@@ -130,9 +132,9 @@ class VideoWriter:
         self.time_base = time_base or 1 / self.rate   # the units of the times given to write()
         # AVI has no timestamps, only a frame rate: its frames are counted at ``rate`` (a fine
         # time base there would be taken as the rate, and the gaps filled with empty frames)
-        self._written_base = 1 / self.rate if FORMATS[self.path.suffix.lower()] == "avi" else self.time_base
-        self._tmp, self._folder_fd = _partial(self.path)
         kind = FORMATS[self.path.suffix.lower()]
+        self._written_base = 1 / self.rate if kind == "avi" else self.time_base
+        self._tmp, self._folder_fd = _partial(self.path)
         options = {"movflags": "+faststart"} if kind in FASTSTART else {}
         try:
             self._out = av.open(self._writable_name(), "w", format=kind, options=options)
@@ -144,10 +146,11 @@ class VideoWriter:
         self._durations: dict[int, int] = {}   # pts -> how long that frame lasts
         self._frame_ticks = max(1, round(1 / self.rate / self._written_base))
         self._last_pts = -1
-        self._end = 0
-        self._start = 1 << 62
-        self._first = None
-        self._held = None
+        self._end = 0              # where the last frame ends, in the written time base
+        self._start = 1 << 62      # the first frame's time
+        self._first_dts = None     # the first packet's decoding time
+        self._held = None          # the newest packet, muxed when the next one comes
+        self._even: Optional[np.ndarray] = None   # a frame with an odd side, cut to even ones
         try:
             self._video = self._video_stream(fmt, width, height, source)
             self._copies = self._streams(source, fmt.audio) if source is not None else {}
@@ -155,13 +158,13 @@ class VideoWriter:
             self.close(keep=False)
             raise
         self._reformat = av.video.reformatter.VideoReformatter()
-        self._matrix, space, _ = _tags(height)
+        self._matrix = _tags(height)[0]
         self._range = "JPEG" if CODECS[self.codec].full_range else "MPEG"
 
     def _failed(self, exc: Exception) -> VcamError:
         """One error for a write that failed, by its cause (FFmpeg's errors carry an errno)."""
         if verify.disk_full(self.path.parent):
-            what, fix = verify.cause(OSError(28, "full"))
+            what, fix = verify.cause(OSError(errno.ENOSPC, "full"))
         elif isinstance(exc, OSError) and exc.errno:
             what, fix = verify.cause(exc)
         else:
@@ -185,8 +188,8 @@ class VideoWriter:
         stream.time_base = self._written_base
         ctx = stream.codec_context
         ctx.time_base = self._written_base
-        _, space, primaries = _tags(height)
-        ctx.colorspace, ctx.color_primaries, ctx.color_trc = space, primaries, primaries
+        tag = _tags(height)[1]
+        ctx.colorspace = ctx.color_primaries = ctx.color_trc = tag
         ctx.color_range = 2 if codec.full_range else 1
         if codec.qscale is not None:
             ctx.qscale = True
@@ -214,7 +217,7 @@ class VideoWriter:
                 try:
                     copies[s.index] = _copied(self._out, s)
                     _copy_metadata(s, copies[s.index])
-                except (ValueError, _av().FFmpegError) as exc:
+                except (ValueError, self._av.FFmpegError) as exc:
                     left.append(f"{where}: {exc}")
                 else:
                     if s.type == "video":
@@ -228,7 +231,6 @@ class VideoWriter:
                 left.append(f"{where}: a {self.path.suffix} file cannot hold it")
         for line in left:
             log.warning("%s: left out %s", self.path, line)
-        self.left_out = left
         return copies
 
     def copy(self, packet) -> None:
@@ -243,7 +245,7 @@ class VideoWriter:
             else:
                 packet.stream = out
                 self._out.mux(packet)
-        except (_av().FFmpegError, OSError) as exc:
+        except (self._av.FFmpegError, OSError) as exc:
             raise self._failed(exc) from None
         self.copied[index] = self.copied.get(index, 0) + 1
 
@@ -261,15 +263,19 @@ class VideoWriter:
             self._durations[self._last_pts] = pts - self._last_pts   # a frame lasts until the next
         self._durations[pts] = duration or self._frame_ticks   # until a next one says otherwise
         self._last_pts = pts
-        frame = _av().VideoFrame.from_numpy_buffer(np.ascontiguousarray(picture[:h, :w]),
-                                                   format="rgba" if picture.shape[2] == 4 else "rgb24")
+        if picture.shape[:2] != (h, w):   # an odd side: cut into a buffer kept for it
+            if self._even is None:
+                self._even = np.empty((h, w, picture.shape[2]), np.uint8)
+            np.copyto(self._even, picture[:h, :w])
+            picture = self._even
+        frame = self._av.VideoFrame.from_numpy_buffer(picture, format="rgba" if picture.shape[2] == 4 else "rgb24")
         frame = self._reformat.reformat(frame, format=self._video.pix_fmt, src_colorspace=self._matrix,
                                         dst_colorspace=self._matrix, src_color_range="JPEG", dst_color_range=self._range)
         frame.pts = pts
         frame.time_base = self._written_base
         try:
             self._mux(self._video.encode(frame))
-        except (_av().FFmpegError, OSError) as exc:   # a full disk, mid-way
+        except (self._av.FFmpegError, OSError) as exc:   # a full disk, mid-way
             raise self._failed(exc) from None
         self.frames += 1
 
@@ -278,8 +284,8 @@ class VideoWriter:
         for packet in packets:
             packet.duration = self._durations.pop(packet.pts, self._frame_ticks)
             self._end = max(self._end, packet.pts + packet.duration)
-            if self._first is None:
-                self._first = (packet.pts, packet.dts)
+            if self._first_dts is None:
+                self._first_dts = packet.dts
             self._start = min(self._start, packet.pts)
             if self._held is not None:
                 self._out.mux(self._held)
@@ -292,7 +298,7 @@ class VideoWriter:
                 # MP4 times each sample until the next one's decoding time, which B-frames shift
                 # from the presentation times: the last sample is made to end the presentation,
                 # so a video with uneven frame times keeps its duration.
-                span = self._held.dts - self._first[1]
+                span = self._held.dts - self._first_dts
                 self._held.duration = max(1, self._end - self._start - span)
             self._out.mux(self._held)
             self._held = None
@@ -306,7 +312,7 @@ class VideoWriter:
         removed with one :class:`VcamError` naming the cause; an earlier file stays as it was."""
         if self._out is None:
             return
-        av = _av()
+        av = self._av
         try:
             try:
                 if keep and self.frames:

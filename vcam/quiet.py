@@ -22,6 +22,7 @@ if not USER_SET:
 
 
 _verbose = False
+_av_ready = False   # FFmpeg's level is set once, when PyAV is first asked for
 
 
 def libraries(verbose: bool) -> None:
@@ -39,8 +40,11 @@ def import_av():
     it), with FFmpeg's own messages let through under ``-v``."""
     import av
 
-    if _verbose:
-        av.logging.set_level(av.logging.WARNING)
+    global _av_ready
+    if not _av_ready:
+        _av_ready = True
+        if _verbose:
+            av.logging.set_level(av.logging.WARNING)
     return av
 
 

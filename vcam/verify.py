@@ -59,8 +59,8 @@ def partial_name(path: Path) -> Path:
 
 def ascii_partial_name(path: Path) -> Path:
     """A hidden temporary name beside ``path`` in plain ASCII, with its suffix where that is
-    ASCII: for a file a library writes by name (OpenCV's video writer cannot take every name),
-    renamed to ``path`` by Python once complete."""
+    ASCII: for a file a library writes by name (FFmpeg, reaching a folder whose name is not UTF-8
+    through /proc/self/fd/N), renamed to ``path`` by Python once complete."""
     suffix = path.suffix if path.suffix.isascii() else ""
     return path.with_name(f".vcam-partial-{uuid.uuid4().hex[:12]}{suffix}")
 
