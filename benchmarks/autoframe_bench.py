@@ -24,9 +24,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from vcam import EffectSettings, Engine, FramingSettings, Settings
 from vcam.autoframe import AutoFrame
-from vcam.config import EffectSettings, FramingSettings, Settings
-from vcam.engine import Engine
 
 FPS = 30.0
 

@@ -23,9 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vcam import bench, segment
-from vcam.capture import DemoSource
-from vcam.config import EffectSettings, SegmentSettings, Settings
+from vcam import EffectSettings, SegmentSettings, Settings, bench, segment
+from vcam.sources import DemoSource
 
 HERE = Path(__file__).resolve().parent
 EVAL = HERE.parent.parent / "shared" / "eval" / "portraits"

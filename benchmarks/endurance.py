@@ -37,9 +37,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from vcam.capture import open_source
-from vcam.config import CaptureSettings, EffectSettings, MatteSettings, OutputSettings, SegmentSettings, Settings
-from vcam.pipeline import Pipeline
+from vcam import CaptureSettings, EffectSettings, MatteSettings, OutputSettings, Pipeline, SegmentSettings, Settings, open_source
 from vcam.resources import backgrounds
 
 WARM_UP = 500                     # soak frames before the first memory reading
@@ -106,6 +104,12 @@ class ArrivalBackend:
         from pyvirtualcam.util import encode_fourcc
 
         return encode_fourcc(self.NATIVE)
+
+    def restart_gaps(self) -> int:
+        """Forget the longest gap so far; returns the frames arrived until now."""
+        with self._cond:
+            self.longest_gap = 0.0
+            return self.count
 
     def wait_count(self, count: int, timeout: float) -> bool:
         """Wait until ``count`` frames in all have arrived."""
@@ -201,7 +205,7 @@ def soak(frames: int = 20_000, *, size: tuple[int, int] = (640, 480), effect: st
             raise RuntimeError(f"soak: fewer than {warm_up} frames within {timeout:g} s: {pipeline.stats()['error']}")
         gc.collect()
         rss_warm = rss_mb()
-        t0, n0 = time.perf_counter(), pipeline.publisher.sent
+        t0, n0 = time.perf_counter(), pipeline.frames_sent
         peak = rss_warm
         step, reported = max(frames // 20, 1), 0
         while not pipeline.wait(1.0):
@@ -212,7 +216,7 @@ def soak(frames: int = 20_000, *, size: tuple[int, int] = (640, 480), effect: st
                 reported = cam.count // step
                 _note(progress, f"soak {cam.count}/{frames} frames, {rss_mb():.1f} MB")
         wall = time.perf_counter() - t0
-        n1 = pipeline.publisher.sent
+        n1 = pipeline.frames_sent
         gc.collect()
         rss_end = rss_mb()
         error = pipeline.stats()["error"]
@@ -220,11 +224,11 @@ def soak(frames: int = 20_000, *, size: tuple[int, int] = (640, 480), effect: st
         pipeline.close()
     gc.collect()
     return {
-        "frames": pipeline.publisher.sent,   # new frames; the device may also get repeats
+        "frames": pipeline.frames_sent,   # new frames; the device may also get repeats
         "received": cam.count,
         "size": f"{size[0]}x{size[1]}",
         "effect": effect,
-        "segmenter": pipeline.engine.segmenter.name if pipeline.engine else None,
+        "segmenter": pipeline.stats()["segmenter"],
         "warm_up_frames": warm_up,
         "rss_warm_mb": round(rss_warm, 1),
         "rss_end_mb": round(rss_end, 1),
@@ -368,7 +372,7 @@ def switching(switches: int = 1000, *, size: tuple[int, int] = (640, 480), fps: 
                                 f"{cam.longest_gap:.2f} intervals")
         wall = time.perf_counter() - t0
         stats = pipeline.stats()
-        alive = all(t.is_alive() for t in pipeline._threads)
+        alive = pipeline.alive
     finally:
         pipeline.close()
     long_gaps = []
@@ -415,9 +419,7 @@ def first_switch(preload: bool, *, size: tuple[int, int] = (640, 480), fps: floa
         if not cam.wait_fresh(fresh, timeout):
             raise RuntimeError(f"first_switch: no frame within {timeout:g} s: {pipeline.stats()['error']}")
         before = set(sys.modules)
-        with cam._cond:
-            cam.longest_gap = 0.0
-            sent = cam.count
+        sent = cam.restart_gaps()
         t0 = time.perf_counter()
         pipeline.update(base.replace(segment=SegmentSettings(backend="mediapipe")))
         update_s = time.perf_counter() - t0

@@ -66,8 +66,7 @@ def quantize(source: Path, target: Path) -> str:
     """Write ``target``; return its SHA-256."""
     import onnx
     from onnx import version_converter
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Frames(CalibrationDataReader):

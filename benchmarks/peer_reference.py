@@ -38,9 +38,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from vcam import bench
-from vcam.capture import PreloadedSource, open_source
-from vcam.config import CaptureSettings, Settings
+from vcam import CaptureSettings, Settings, bench
+from vcam.sources import PreloadedSource, open_source
 
 PEER_STEPS = ("segment", "mask", "blur", "blend", "convert")
 PRELOAD = 60   # frames held in memory and replayed by both sides

@@ -23,9 +23,7 @@ from typing import Optional
 
 import peer_reference as peer
 
-from vcam import bench, verify
-from vcam.config import Settings
-from vcam.errors import VcamError
+from vcam import Settings, VcamError, bench, verify
 from vcam.stats import STAGES
 
 BEGIN, END = "<!-- performance -->", "<!-- /performance -->"
@@ -44,7 +42,8 @@ def measure(resolutions: list[str], runs: int, frames: int, progress=None) -> li
             theirs = peer.peer_ms([pictures[i % len(pictures)] for i in range(frames)], size)
             ours = bench.measure(bench.Run("demo", size, Settings(), frames, preload=peer.PRELOAD))
             rounds.append((theirs, ours))
-        med = lambda values: statistics.median(values)
+        def med(values):
+            return statistics.median(values)
         proc = [o["processing_ms"] for _, o in rounds]
         rows.append({
             "resolution": text,

@@ -65,16 +65,12 @@ from typing import Callable, Iterator, Optional
 
 import cv2
 import numpy as np
-
 import quality_metrics as qm
 
-from vcam import media
-from vcam.capture import VideoSource
+from vcam import EffectSettings, Engine, MatteSettings, SegmentSettings, Settings, VcamError, media
 from vcam.composite import Compositor
-from vcam.config import EffectSettings, MatteSettings, SegmentSettings, Settings
-from vcam.engine import Engine
-from vcam.errors import VcamError
 from vcam.segment import choice
+from vcam.sources import VideoSource
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 SETS = ("images", "stillness", "motion", "composite")
@@ -303,7 +299,7 @@ def run_stillness(runners: list[Runner], eval_dir: Path, limit: Optional[int], m
                 "all": total / count if count else None,
                 "edge": edge_total / edge_count if edge_count else None,
             }
-    for label, res in result.items():
+    for res in result.values():
         per_clip = list(res["clips"].values())
         res["mean"] = {key: _mean([c[key] for c in per_clip]) for key in ("all", "edge")}
     return result
@@ -529,16 +525,17 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
                 for label, pa, colour in cutouts:
                     p = pa.astype(np.float32)[..., None] / 255.0
                     err = np.abs(colour.astype(np.float32) * p + new * (1.0 - p) - truth)
-                    true_colour = np.abs(person * p + new * (1.0 - p) - truth)   # this alpha, the true colour
+                    true_color = np.abs(person * p + new * (1.0 - p) - truth)   # this alpha, the true colour
                     errors[label].append((float(err[band].mean()), float(err[mixed].mean()),
-                                          float(true_colour[band].mean())))
+                                          float(true_color[band].mean())))
             for label in rows:
                 e = np.array(errors[label])
                 rows[label].append({"subject": subject.name, "motion": motion, "frames": frames,
                                       "band_error": float(e[:, 0].mean()), "mixed_error": float(e[:, 1].mean()),
-                                      "band_true_colour": float(e[:, 2].mean())})
+                                      "band_true_color": float(e[:, 2].mean())})
             _progress(f"composite: portrait {subject.name}, {motion}, {frames} frames")
-    return {label: {"sequences": seqs, "mean": {k: _mean([s[k] for s in seqs]) for k in ("band_error", "mixed_error", "band_true_colour")}}
+    keys = ("band_error", "mixed_error", "band_true_color")
+    return {label: {"sequences": seqs, "mean": {k: _mean([s[k] for s in seqs]) for k in keys}}
             for label, seqs in rows.items()}
 
 
@@ -599,10 +596,10 @@ def render(report: dict) -> str:
     if "composite" in report:
         res = report["composite"]
         rows = [[c, s["subject"], s["motion"], _fmt(s["band_error"], 2), _fmt(s["mixed_error"], 2),
-                 _fmt(s["band_true_colour"], 2)]
+                 _fmt(s["band_true_color"], 2)]
                 for c, r in res.items() for s in r["sequences"]]
         rows += [[c, "mean", "", _fmt(r["mean"]["band_error"], 2), _fmt(r["mean"]["mixed_error"], 2),
-                  _fmt(r["mean"]["band_true_colour"], 2)] for c, r in res.items()]
+                  _fmt(r["mean"]["band_true_color"], 2)] for c, r in res.items()]
         parts.append(_table(f"composite: the cut-out over a new background, mean error in 8-bit levels within "
                             f"{COMPOSITE_BAND:.0%} of the diagonal of the true outline, and where the truth is mixed "
                             f"(true edge blurred {COMPOSITE_SOFT:g} px); true colour: the band error of the same alpha "

@@ -13,9 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vcam import media
-from vcam.config import EffectSettings, FramingSettings, SegmentSettings, Settings
-from vcam.engine import Engine
+from vcam import EffectSettings, Engine, FramingSettings, SegmentSettings, Settings, media
 from vcam.resources import assets_dir, demo_image
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 import quality  # noqa: E402
 from backends import model_ms  # noqa: E402
 
-from vcam.config import SegmentSettings, Settings  # noqa: E402
+from vcam import SegmentSettings, Settings  # noqa: E402
 from vcam.segment import onnx as onnx_backend  # noqa: E402
 
 SIZES = ((onnx_backend.RVM_MAX_SIDE, onnx_backend.RVM_DOWNSAMPLED_SIDE), (1280, 480), (960, 480), (640, 320))

@@ -45,7 +45,7 @@ def _frames_of(source: Path, size: tuple[int, int]):
 
 def _demo_frames(size: tuple[int, int], fps: float):
     sys.path.insert(0, str(ROOT))
-    from vcam.capture import DemoSource
+    from vcam.sources import DemoSource
 
     demo = DemoSource(*size, fps, live=False)
     out = np.empty((size[1], size[0], 3), np.uint8)

@@ -183,14 +183,14 @@ class _Converter:
             weight, group = w.transpose(0, 3, 1, 2), 1
         kh, kw = weight.shape[2:]
         if opts.Padding() == _PADDING_SAME:
-            (t, b), (l, r) = _same_pads(h, kh, stride[0], dil[0]), _same_pads(wd, kw, stride[1], dil[1])
+            (t, b), (left, r) = _same_pads(h, kh, stride[0], dil[0]), _same_pads(wd, kw, stride[1], dil[1])
         else:
-            t = b = l = r = 0
+            t = b = left = r = 0
         inputs = [self.value(ins[0]), self.initializer("weight", np.ascontiguousarray(weight))]
         if len(ins) > 2 and ins[2] >= 0:
             inputs.append(self.initializer("bias", np.ascontiguousarray(self.const(ins[2]).astype(np.float32))))
         y = self.node("Conv", inputs, None if opts.FusedActivationFunction() else outs[0],
-                      kernel_shape=[kh, kw], strides=list(stride), dilations=list(dil), pads=[t, l, b, r], group=group)
+                      kernel_shape=[kh, kw], strides=list(stride), dilations=list(dil), pads=[t, left, b, r], group=group)
         self.activation(y, opts.FusedActivationFunction(), outs[0])
 
     def _op_CONV_2D(self, op, ins, outs):
@@ -244,16 +244,16 @@ class _Converter:
         _, h, w, _ = self.shape(ins[0])
         kh, kw, sh, sw = opts.FilterHeight(), opts.FilterWidth(), opts.StrideH(), opts.StrideW()
         if opts.Padding() == _PADDING_SAME:
-            (t, b), (l, r) = _same_pads(h, kh, sh), _same_pads(w, kw, sw)
+            (t, b), (left, r) = _same_pads(h, kh, sh), _same_pads(w, kw, sw)
         else:
-            t = b = l = r = 0
+            t = b = left = r = 0
         act = opts.FusedActivationFunction()
         x = self.value(ins[0])
-        if (kh, kw) == (h, w) and not (t or b or l or r):
+        if (kh, kw) == (h, w) and not (t or b or left or r):
             y = self.node("GlobalAveragePool", [x], None if act else outs[0])
         else:   # TFLite averages over the valid pixels only: count_include_pad=0
             y = self.node("AveragePool", [x], None if act else outs[0], kernel_shape=[kh, kw], strides=[sh, sw],
-                          pads=[t, l, b, r], count_include_pad=0)
+                          pads=[t, left, b, r], count_include_pad=0)
         self.activation(y, act, outs[0])
 
     def _op_MEAN(self, op, ins, outs):

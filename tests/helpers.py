@@ -5,8 +5,8 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Optional

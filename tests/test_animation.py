@@ -27,7 +27,7 @@ from vcam.errors import VcamError
 av = pytest.importorskip("av")
 
 H, W = 24, 32
-COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255)]
+COLORS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255)]
 DURATIONS = [100, 200, 300, 400, 500, 600]
 ALPHAS = [10, 50, 90, 130, 170, 210]
 READS_WEBP = hasattr(cv2, "imreadanimation")
@@ -35,7 +35,7 @@ needs_webp_reader = pytest.mark.skipif(not READS_WEBP, reason=f"OpenCV {cv2.__ve
 ODD = os.fsdecode(b"anim-\xff\xfe")   # a name that is not UTF-8
 
 
-def solid_frames(colours=COLOURS) -> list[np.ndarray]:
+def solid_frames(colours=COLORS) -> list[np.ndarray]:
     return [np.full((H, W, 3), c, np.uint8) for c in colours]
 
 
@@ -58,7 +58,7 @@ def pyav_animation(path: Path, fmt: str, codec: str, pix_fmt: str, options: dict
         stream.width, stream.height, stream.pix_fmt = W, H, pix_fmt
         stream.codec_context.time_base = Fraction(1, 1000)
         pts = 0
-        for i, colour in enumerate(COLOURS):
+        for i, colour in enumerate(COLORS):
             rgba = np.dstack((solid_frames([colour])[0], solid_alphas([ALPHAS[i] if alpha else 255])[0]))
             frame = av.VideoFrame.from_ndarray(rgba, format="rgba")
             frame.pts, frame.time_base = pts, Fraction(1, 1000)
@@ -192,7 +192,7 @@ def test_a_truncated_header_is_a_vcam_error(tmp_path, name, cut):
 def test_read_apng_gives_every_frame_with_its_duration(tmp_path, alpha):
     anim = read_animation(apng_fixture(tmp_path / "a.png", alpha))
     assert anim.kind == "apng" and anim.size == (W, H) and anim.loop == 3
-    assert [tuple(int(v) for v in f[H // 2, W // 2]) for f in anim.frames] == COLOURS
+    assert [tuple(int(v) for v in f[H // 2, W // 2]) for f in anim.frames] == COLORS
     assert all(f.dtype == np.uint8 and f.shape == (H, W, 3) for f in anim.frames)
     assert anim.durations_ms == DURATIONS
     if alpha:
@@ -210,7 +210,7 @@ def test_read_apng_leaves_out_a_default_image_that_is_not_a_frame(tmp_path):
     (tmp_path / "hidden.png").write_bytes(out)
     assert frame_count(tmp_path / "hidden.png") == 5
     anim = read_animation(tmp_path / "hidden.png")
-    assert [tuple(int(v) for v in f[0, 0]) for f in anim.frames] == COLOURS[1:]
+    assert [tuple(int(v) for v in f[0, 0]) for f in anim.frames] == COLORS[1:]
     assert anim.durations_ms == DURATIONS[1:]
 
 
@@ -224,7 +224,7 @@ def test_read_webp_gives_every_frame_with_its_duration(tmp_path):
     assert frame_count(tmp_path / "w.webp") == 6
     anim = read_animation(tmp_path / "w.webp")
     assert anim.kind == "webp" and anim.size == (W, H) and anim.loop == 4
-    for frame, colour in zip(anim.frames, COLOURS):
+    for frame, colour in zip(anim.frames, COLORS):
         assert np.abs(frame[H // 2, W // 2].astype(int) - colour).max() <= 3
     assert anim.durations_ms == DURATIONS
 
@@ -352,7 +352,7 @@ def test_kind_overrides_the_suffix(tmp_path):
 def test_one_frame_writes_a_still_picture(tmp_path):
     write_animation(tmp_path / "one.png", solid_frames()[:1], [100], 0)
     assert frame_count(tmp_path / "one.png") == 1
-    assert tuple(read_animation(tmp_path / "one.png").frames[0][0, 0]) == COLOURS[0]
+    assert tuple(read_animation(tmp_path / "one.png").frames[0][0, 0]) == COLORS[0]
 
 
 def test_a_name_that_is_not_utf8_is_written(tmp_path):
@@ -375,7 +375,7 @@ def test_a_failed_write_leaves_the_old_file_and_nothing_else(tmp_path, suffix):
 
 def test_webp_refuses_identical_frames_in_a_row(tmp_path):
     """libwebp would merge them, and the file would hold fewer frames than given."""
-    frames = solid_frames([COLOURS[0], COLOURS[1], COLOURS[1]])
+    frames = solid_frames([COLORS[0], COLORS[1], COLORS[1]])
     with pytest.raises(VcamError, match="frames 2 and 3 are the same picture"):
         write_animation(tmp_path / "w.webp", frames, [100, 200, 300], 0)
     assert files_in(tmp_path) == []

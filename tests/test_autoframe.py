@@ -14,8 +14,7 @@ import pytest
 from helpers import SweptPortrait, count_frames, head_middle
 
 from vcam import VcamError, autoframe
-from vcam.config import CaptureSettings, EffectSettings, FramingSettings, MatteSettings, OutputSettings, \
-    SegmentSettings, Settings
+from vcam.config import CaptureSettings, EffectSettings, FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.pipeline import Pipeline
 
@@ -192,7 +191,7 @@ def test_every_effect_and_mirror_on_the_framed_picture_at_the_cameras_size(
         assert (camera.width, camera.height) == (W, H)
         assert camera.count >= 30 and {int(np.prod(shape)) for shape, _ in camera.shapes} == {W * H * 3}
         assert camera.frames()[-1].shape == (H, W, 3)                  # every frame at the camera's size
-        cx, _, cw = pipeline.engine.autoframe.crop
+        cx, _, cw = pipeline._engine.autoframe.crop
     finally:
         pipeline.close()
     assert cw == pytest.approx(W / 1.8, rel=0.02)

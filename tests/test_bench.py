@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,6 +14,7 @@ from skimage import data
 from vcam import bench
 from vcam.config import Settings
 from vcam.errors import VcamError
+from vcam.sources import Source
 from vcam.stats import PROCESSING
 
 
@@ -46,8 +48,8 @@ def test_bench_json_is_one_document_with_every_figure(tmp_path):
     picture = cv2.imread(str(plot))
     assert picture is not None and picture.shape[0] >= 300
     # drawn with Qt, no plotting library: one bar per run, each stacked in the stage colours
-    segment_colour = np.all(picture == (0, 159, 230), axis=2)          # "segment", #E69F00 as BGR
-    columns = np.flatnonzero(segment_colour.sum(axis=0) > 20)
+    segment_color = np.all(picture == (0, 159, 230), axis=2)          # "segment", #E69F00 as BGR
+    columns = np.flatnonzero(segment_color.sum(axis=0) > 20)
     assert len(columns) and len(np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)) == len(runs)
     assert not list(tmp_path.glob(".stages.partial-*"))
 
@@ -76,7 +78,7 @@ def test_bench_bad_options_exit_2(tmp_path, args, words):
     assert words in result.stderr and "Traceback" not in result.stderr
 
 
-def astronaut_clip(folder) -> "Path":
+def astronaut_clip(folder) -> Path:
     """A 6-frame 96x64 clip of the astronaut."""
     path = folder / "clip.mp4"
     picture = cv2.cvtColor(cv2.resize(data.astronaut(), (96, 64)), cv2.COLOR_RGB2BGR)
@@ -100,7 +102,7 @@ def test_parse_resolution():
 
 
 def test_preloaded_frames_are_the_sources_own_scaled_and_replayed_in_a_loop(tmp_path):
-    from vcam.capture import PreloadedSource, VideoSource
+    from vcam.sources import PreloadedSource, VideoSource
 
     path = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (96, 64))
@@ -121,7 +123,7 @@ def test_preloaded_frames_are_the_sources_own_scaled_and_replayed_in_a_loop(tmp_
         PreloadedSource(_Empty(), (48, 32), 4, live=False)
 
 
-class _Empty:
+class _Empty(Source):
     name, size, fps, live = "empty", (48, 32), 30.0, False
 
     def read(self, out):

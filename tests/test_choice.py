@@ -13,8 +13,9 @@ from helpers import cuda_listed_but_broken
 
 from vcam.batch import Processor, plan
 from vcam.config import EffectSettings, SegmentSettings, Settings
-from vcam.engine import Engine, build_segmenter
+from vcam.engine import Engine
 from vcam.segment import choice
+from vcam.segment.build import build as build_segmenter
 from vcam.segment.guided import Hold
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"

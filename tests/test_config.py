@@ -7,9 +7,7 @@ import json
 import pytest
 
 from vcam import Settings, VcamError
-from vcam.config import (CaptureSettings, EffectSettings, MatteSettings, OutputSettings, SegmentSettings,
-                         parse_colour)
-
+from vcam.config import CaptureSettings, EffectSettings, MatteSettings, OutputSettings, SegmentSettings, parse_color
 
 # --- defaults ------------------------------------------------------------------------------------
 
@@ -131,7 +129,7 @@ def test_limits_themselves_are_accepted():
     OutputSettings(fps=240)
 
 
-# --- parse_colour --------------------------------------------------------------------------------
+# --- parse_color --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, rgb", [
     ("#00b140", (0, 177, 64)),
@@ -149,15 +147,15 @@ def test_limits_themselves_are_accepted():
     ("gray", (128, 128, 128)),
 ])
 def test_parse_colour_forms(text, rgb):
-    assert parse_colour(text) == rgb
-    EffectSettings("color", color=parse_colour(text))     # and the result is a valid setting
+    assert parse_color(text) == rgb
+    EffectSettings("color", color=parse_color(text))     # and the result is a valid setting
 
 
 @pytest.mark.parametrize("text", ["", "purple", "#12345", "#1234567", "#gggggg", "1,2", "1,2,3,4",
                                   "256,0,0", "-1,0,0", "1.5,2,3", "a,b,c", "#", ",,"])
 def test_parse_colour_refuses_the_rest_with_a_hint(text):
     with pytest.raises(VcamError) as info:
-        parse_colour(text)
+        parse_color(text)
     assert "cannot read colour" in str(info.value)
     assert "#RRGGBB" in info.value.fix and "green" in info.value.fix
 
@@ -260,7 +258,8 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     ('{"output": {"backend": ["x"]}}', "output backend must be text"),
     ('{"capture": {"mirror": "yes"}}', "mirror must be true or false"),
     ('{"segment": {"follow": 0}}', "follow must be true or false"),
-    ('{"matte": {"guided": null}}', "guided must be true or false"),
+    ('{"matte": {"picture_motion": null}}', "picture_motion must be true or false"),
+    ('{"matte": {"guided": null}}', "picture_motion must be true or false"),
     ('{"output": {"pacing": []}}', "pacing must be true or false"),
     ('{"effect": {"color": [true, 0, 0]}}', "color"),
     ('{"effect": {"effect": "' + "x" * 100_000 + '"}}', r"unknown effect 'x{30,}\.\.\.: "),   # shown short
@@ -310,3 +309,11 @@ def test_a_config_folder_that_cannot_be_looked_into_gives_defaults_and_says_why(
     state, ui_warning = store.load_ui()
     assert settings == Settings() and "unreadable" in warning and "too long" in warning
     assert state == UiState() and "not restored" in ui_warning
+
+
+def test_a_settings_file_with_an_older_name_loads_under_the_new_one(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"matte": {"guided": false, "smoothing": 0.5}}')
+    loaded = Settings.load(path)
+    assert loaded.matte.picture_motion is False and loaded.matte.smoothing == 0.5
+    assert "guided" not in loaded.to_dict()["matte"]

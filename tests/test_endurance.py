@@ -128,17 +128,17 @@ def test_a_closed_pipeline_is_freed_without_the_cycle_collector(arrival_backends
     import gc
     import weakref
 
-    from vcam.capture import open_source
     from vcam.pipeline import Pipeline
+    from vcam.sources import open_source
 
     settings = endurance.settings_for(320, 240, 30.0, endurance.BACKEND_I420, pacing=False)
     pipeline = Pipeline(settings, source=open_source(settings.capture, live=False), max_frames=3)
     pipeline.start()
     assert pipeline.wait(60)
     pipeline.close()
-    parts = {"pipeline": pipeline, "capture": pipeline.capture, "engine": pipeline.engine,
-             "output pool": pipeline._out_pool, "capture pool": pipeline.capture.pool,
-             "frame": pipeline.capture.pool.acquire()}
+    parts = {"pipeline": pipeline, "capture": pipeline._capture, "engine": pipeline._engine,
+             "output pool": pipeline._out_pool, "capture pool": pipeline._capture.pool,
+             "frame": pipeline._capture.pool.acquire()}
     refs = {name: weakref.ref(obj) for name, obj in parts.items()}
     del parts, pipeline
     gc.disable()

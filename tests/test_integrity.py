@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 import helpers
+import numpy as np
 import pytest
-
 from helpers import count_frames, ctrl_c_default
+
 from vcam import verify
 from vcam.config import MatteSettings, SegmentSettings
 from vcam.errors import VcamError
-from vcam.output import VideoFileSink, VirtualCameraSink
+from vcam.sinks import VideoFileSink, VirtualCameraSink
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -6,13 +6,12 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from helpers import HAS_MEDIAPIPE, needs_mediapipe
 
 from vcam import segment
 from vcam.config import MatteSettings, SegmentSettings
 from vcam.errors import VcamError
 from vcam.matte import Matte
-
-from helpers import HAS_MEDIAPIPE, needs_mediapipe
 
 SMALL = (16, 12)          # model resolution (height, width) of the synthetic raw mattes
 SIZE = (48, 32)           # frame size (width, height)
@@ -288,7 +287,8 @@ def test_threshold_pulls_the_edge_in_and_out_and_softness_hardens_it():
         _, moved = edge(threshold=threshold)
         assert moved[0] == 0 and moved[-1] == 255
     _, hard = edge(softness=0.2)
-    ramp_width = lambda a: int(np.count_nonzero((a > 10) & (a < 245)))
+    def ramp_width(a):
+        return int(np.count_nonzero((a > 10) & (a < 245)))
     assert ramp_width(hard) < ramp_width(plain) / 3
 
 
@@ -302,7 +302,7 @@ def test_guided_smoothing_stills_flicker_where_the_picture_is_still_and_follows_
     base[:, 20:44] = 1.0
     flicker = np.random.default_rng(2)
     guided = Matte(MatteSettings(smoothing=1.0))
-    unguided = Matte(MatteSettings(smoothing=1.0, guided=False))
+    unguided = Matte(MatteSettings(smoothing=1.0, picture_motion=False))
     changes = {"guided": [], "unguided": []}
     for i in range(30):
         raw = np.clip(base + flicker.normal(0, 0.15, base.shape).astype(np.float32), 0, 1)

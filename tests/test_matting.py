@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from helpers import count_frames
+
 from vcam.config import SegmentSettings
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS, models_dir
@@ -142,7 +142,7 @@ def constant_matting_model(path: Path, value: float) -> Path:
 
 @pytest.mark.parametrize("value", [0.0, 1.0])
 def test_a_matting_model_is_held_to_where_the_selfie_model_sees_the_person(tmp_path, astronaut_rgb, value):
-    from vcam.engine import build_segmenter
+    from vcam.segment.build import build as build_segmenter
 
     path = constant_matting_model(tmp_path / f"constant{value:g}.onnx", value)
     settings = SegmentSettings(model=str(path), model_type="modnet", threads=1)

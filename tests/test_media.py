@@ -378,7 +378,8 @@ def test_a_truncated_picture_is_refused(tmp_path, astronaut_rgb, ext, keep):
     cut = tmp_path / f"cut{ext}"
     cut.write_bytes(data[:keep if isinstance(keep, int) else int(len(data) * keep)])
     # refused from its header, or, where the header is whole, as data that does not decode
-    with pytest.raises(VcamError, match="cannot be read as a picture|cannot be decoded: the file is damaged or cut short") as info:
+    refused = "cannot be read as a picture|cannot be decoded: the file is damaged or cut short"
+    with pytest.raises(VcamError, match=refused) as info:
         media.load_image(cut, "background")
     assert "cut" in str(info.value) and info.value.fix
 
@@ -401,7 +402,8 @@ def _tiff(rgb: np.ndarray, orientation: int, order: str) -> bytes:
     bits_at = 8 + 2 + 12 * len(entries) + 4    # after the header and the one IFD
     at = {"bits": bits_at, "pixels": bits_at + 6}
     ifd = b"".join(struct.pack(order + "HHI", tag, kind, n)
-                   + (struct.pack(order + "HH", value, 0) if kind == 3 and n == 1 else struct.pack(order + "I", at.get(value, value)))
+                   + (struct.pack(order + "HH", value, 0) if kind == 3 and n == 1
+                      else struct.pack(order + "I", at.get(value, value)))
                    for tag, kind, n, value in entries)
     return ((b"II*\x00" if order == "<" else b"MM\x00*") + struct.pack(order + "I", 8)
             + struct.pack(order + "H", len(entries)) + ifd + struct.pack(order + "I", 0)

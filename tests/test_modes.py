@@ -13,11 +13,11 @@ import pytest
 from helpers import V4L2_CTL, V4L2_CTL_C920
 
 from vcam import VcamError
-from vcam.capture import CameraSource
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
 from vcam.devices import mode_note, nearest_mode, parse_v4l2_modes
-from vcam.output import VirtualCameraSink
 from vcam.pipeline import Pipeline
+from vcam.sinks import VirtualCameraSink
+from vcam.sources import CameraSource
 
 TIMEOUT = 60.0
 C920 = parse_v4l2_modes(V4L2_CTL_C920)
@@ -114,13 +114,13 @@ def test_a_camera_opened_again_keeps_its_mode_and_tells_it_once(tmp_path, record
     settings = Settings(capture=CaptureSettings(source=str(path), width=640, height=480, fps=30.0),
                         effect=EffectSettings("none"),
                         output=OutputSettings(target="virtual", backend="recording", pacing=False))
-    caplog.set_level("WARNING", logger="vcam.capture")
+    caplog.set_level("WARNING", logger="vcam.sources")
     first = CameraSource(str(path), 640, 480, 30.0, modes={}, api=cv2.CAP_FFMPEG)
     with Pipeline(settings, source=first) as pipeline:
         cam = recording_backend.instances[-1]
         with cam._cond:   # looked at as each frame (new or repeated) reaches the virtual camera
-            assert cam._cond.wait_for(lambda: pipeline.capture.source is not first, TIMEOUT), pipeline.stats()
-        again = pipeline.capture.source
+            assert cam._cond.wait_for(lambda: pipeline._capture.source is not first, TIMEOUT), pipeline.stats()
+        again = pipeline._capture.source
         cam.newest_after(3)                      # frames from the camera opened again
         assert pipeline.stats()["capture_note"] == first.note
     assert isinstance(again, CameraSource) and again.size == (160, 120) and again.api == cv2.CAP_FFMPEG

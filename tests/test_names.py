@@ -160,7 +160,7 @@ print("checked")
 
 CAMERA = """
 import sys
-from vcam.capture import CameraSource
+from vcam.sources import CameraSource
 from vcam.decode import VideoReader
 from vcam.errors import VcamError
 try:

@@ -14,6 +14,7 @@ import pytest
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
 from vcam.pipeline import Pipeline
 from vcam.readers import readers
+from vcam.sources import Source
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 
@@ -21,7 +22,7 @@ TIMEOUT = 30.0
 BRIGHT = 200   # the webcam's picture; the standby card is dark grey
 
 
-class Webcam:
+class Webcam(Source):
     """Fake camera hardware behind the Source interface: a bright picture, paced at ``fps`` as a
     camera paces itself; every one opened and closed is counted, as a webcam's light would show."""
 
@@ -126,7 +127,7 @@ def test_the_camera_is_released_with_no_reader_and_opened_for_one(recording_back
         assert cam.wait_for(5)
         # No app reads it: after the grace the camera is closed, and the device gets the standby card.
         assert wait_for(cam, lambda: Webcam.closed == 1 and brightness(cam) < 60), (Webcam.closed, brightness(cam))
-        assert pipeline.capture.released and pipeline.stats()["camera_released"]
+        assert pipeline.camera_released and pipeline.stats()["camera_released"]
         assert Webcam.opened == 1
         assert cam.closed == 0                      # the virtual camera itself stays open
         n = cam.count
@@ -138,14 +139,14 @@ def test_the_camera_is_released_with_no_reader_and_opened_for_one(recording_back
         fresh = cam.fresh
         assert wait_for(cam, lambda: cam.fresh >= fresh + 10)
         assert brightness(cam) == BRIGHT
-        assert not pipeline.capture.released and not pipeline.stats()["camera_released"]
+        assert not pipeline.camera_released and not pipeline.stats()["camera_released"]
         assert Webcam.closed == 1
 
         # The app leaves: released again.
         holder.kill()
         holder.wait()
         assert wait_for(cam, lambda: Webcam.closed == 2 and brightness(cam) < 60), (Webcam.closed, brightness(cam))
-        assert pipeline.capture.releases == 2
+        assert pipeline._capture.releases == 2
         assert pipeline.stats()["error"] is None
     finally:
         pipeline.close()
@@ -161,7 +162,7 @@ def test_without_on_demand_the_camera_stays_open(recording_backend, webcam, devi
         cam = recording_backend.instances[-1]
         assert cam.wait_for(30)                     # a second at 30 fps: ten times the grace
         assert pipeline.watch is None
-        assert Webcam.closed == 0 and not pipeline.capture.released
+        assert Webcam.closed == 0 and not pipeline.camera_released
         assert brightness(cam) == BRIGHT
 
 
@@ -192,5 +193,5 @@ def test_on_demand_switched_on_and_off_while_running(recording_backend, webcam, 
         assert wait_for(cam, lambda: Webcam.opened == 2 and brightness(cam) == BRIGHT), (Webcam.opened, brightness(cam))
         fresh = cam.fresh
         assert wait_for(cam, lambda: cam.fresh >= fresh + 30)   # a second of frames: three graces
-        assert Webcam.closed == 1 and not pipeline.capture.released
+        assert Webcam.closed == 1 and not pipeline.camera_released
         assert len(recording_backend.instances) == 1            # the virtual camera was never reopened

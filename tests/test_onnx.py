@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import HAS_MEDIAPIPE, cuda_listed_but_broken, needs_mediapipe
 
 from vcam.config import EffectSettings, MatteSettings, SegmentSettings, Settings
 from vcam.engine import Engine
@@ -18,8 +19,6 @@ from vcam.errors import VcamError
 from vcam.resources import models_dir
 from vcam.segment import create
 from vcam.segment.onnx import BUNDLED, PROVIDERS, OnnxSegmenter, default_threads
-
-from helpers import HAS_MEDIAPIPE, cuda_listed_but_broken, needs_mediapipe
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
@@ -255,7 +254,8 @@ def test_modnet_adapter_scales_to_minus_one_one_at_multiples_of_32(tmp_path):
 
 def test_rvm_adapter_recycles_and_resets_the_recurrent_state(tmp_path):
     path = rvm(tmp_path / "rvm_mobilenetv3_fp32.onnx")
-    engine = Engine(Settings(segment=onnx_settings(model=str(path), guide=False), matte=MatteSettings(smoothing=0.0, threshold=0.5),
+    engine = Engine(Settings(segment=onnx_settings(model=str(path), guide=False),
+                             matte=MatteSettings(smoothing=0.0, threshold=0.5),
                              effect=EffectSettings("none")))
     try:
         seg = engine.segmenter

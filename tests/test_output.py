@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pyvirtualcam
 import pytest
+import pyvirtualcam
 from pyvirtualcam.util import encode_fourcc
 
 from vcam.config import OutputSettings
 from vcam.errors import VcamError
-from vcam.output import NullSink, VideoFileSink, VirtualCameraSink, open_sink
+from vcam.sinks import NullSink, VideoFileSink, VirtualCameraSink, open_sink
 
 
 class I420Backend:

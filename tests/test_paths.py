@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_integrity import leftovers, make_video, vcam, vcam_lines
 
 from vcam import paths, verify
 from vcam.errors import VcamError
-
-from test_integrity import leftovers, make_video, vcam, vcam_lines
 
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file kinds and modes")
 

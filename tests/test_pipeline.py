@@ -34,7 +34,7 @@ def close_to(a: np.ndarray, b: np.ndarray, tol: int = 8) -> float:
     return float(np.mean(np.all(d <= tol, axis=-1)))
 
 
-def equal_to_colour(a: np.ndarray, colour) -> float:
+def equal_to_color(a: np.ndarray, colour) -> float:
     return float(np.mean(np.all(a == np.array(colour, np.uint8), axis=-1)))
 
 
@@ -62,7 +62,7 @@ def test_frames_reach_the_virtual_camera_with_the_frame_size(started, astronaut_
     # the picture's own size (files keep theirs), RGB as pyvirtualcam's 'raw ' fourcc
     assert (cam.width, cam.height) == (512, 512)
     assert cam.fourcc == encode_fourcc("raw ")
-    assert pipeline.publisher.sent == n
+    assert pipeline.frames_sent == n
     stats = pipeline.stats()
     assert stats["frames"] == n
     assert cam.count == n + stats["repeats"]   # repeats keep the camera fed; nothing else is sent
@@ -80,10 +80,10 @@ def test_person_kept_background_coloured(started, astronaut_png, astronaut_rgb, 
         r = regions[part]
         assert close_to(out[r], astronaut_rgb[r]) > 0.95, part
     r = regions["background"]
-    assert equal_to_colour(out[r], GREEN) > 0.95
+    assert equal_to_color(out[r], GREEN) > 0.95
     assert close_to(out[r], astronaut_rgb[r]) < 0.05
     # and over the whole picture: some of it is the person, some of it the colour
-    green = equal_to_colour(out, GREEN)
+    green = equal_to_color(out, GREEN)
     assert 0.2 < green < 0.8
 
 
@@ -91,8 +91,8 @@ def test_capture_pool_never_grows(started, astronaut_png):
     """At most one frame waits between capture and processing: three buffers are always enough."""
     pipeline, cam = started(live_settings(astronaut_png, EffectSettings("blur")), max_frames=40)
     assert pipeline.wait(TIMEOUT)
-    assert pipeline.capture.frames >= 40
-    assert pipeline.capture.pool.grown == 0
+    assert pipeline._capture.frames >= 40
+    assert pipeline._capture.pool.grown == 0
 
 
 def test_output_pool_never_grows(started, astronaut_png):
@@ -100,9 +100,9 @@ def test_output_pool_never_grows(started, astronaut_png):
     preallocated output buffers are still enough."""
     pipeline, cam = started(live_settings(astronaut_png, EffectSettings("blur"), fps=10.0), max_frames=15)
     assert pipeline.wait(TIMEOUT)
-    assert pipeline.publisher.sent == 15
+    assert pipeline.frames_sent == 15
     assert pipeline.stats()["dropped"] > 0
-    assert pipeline.capture.pool.grown == 0
+    assert pipeline._capture.pool.grown == 0
     assert pipeline._out_pool.grown == 0
 
 
@@ -111,12 +111,12 @@ def test_live_update_switches_effect(started, astronaut_png, astronaut_rgb, regi
     assert cam.wait_for(5, TIMEOUT)
     flag = regions["flag"]
     coloured = cam.newest()
-    assert equal_to_colour(coloured[flag], GREEN) > 0.95
+    assert equal_to_color(coloured[flag], GREEN) > 0.95
 
     pipeline.update(pipeline.settings.replace(effect=EffectSettings("blur", blur=20.0)))
     assert pipeline.settings.effect.effect == "blur"
     blurred = cam.newest_after(4, TIMEOUT)
-    assert equal_to_colour(blurred[flag], GREEN) < 0.01
+    assert equal_to_color(blurred[flag], GREEN) < 0.01
     # the striped flag behind her is smoothed: much less variance than in the picture
     assert blurred[flag].astype(np.float32).var() < 0.5 * astronaut_rgb[flag].astype(np.float32).var()
     for part in ("face", "suit"):
@@ -168,7 +168,7 @@ def test_bad_background_update_raises_and_keeps_running(started, astronaut_png, 
     assert pipeline.settings == before
     # frames keep coming, still with the previous effect
     newer = cam.newest_after(5, TIMEOUT)
-    assert equal_to_colour(newer[regions["background"]], GREEN) > 0.95
+    assert equal_to_color(newer[regions["background"]], GREEN) > 0.95
     assert pipeline.stats()["error"] is None
 
 

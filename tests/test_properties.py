@@ -65,7 +65,7 @@ def matte_runs(draw):
     fh, fw = draw(st.integers(2, 64)), draw(st.integers(2, 64))
     frames = draw(st.one_of(st.none(), st.lists(image(fh, fw), min_size=len(raws), max_size=len(raws))))
     m = MatteSettings(smoothing=draw(st.floats(0, 1)), threshold=draw(st.floats(0.05, 0.95)),
-                      softness=draw(st.floats(0.02, 2.0)), guided=draw(st.booleans()))
+                      softness=draw(st.floats(0.02, 2.0)), picture_motion=draw(st.booleans()))
     return m, raws, size, frames
 
 

@@ -15,13 +15,14 @@ from vcam.capture import Capture
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
 from vcam.output import unavailable_card
 from vcam.pipeline import Pipeline
+from vcam.sources import Source
 
 SIZE = (320, 240)
 RED, BLUE = (200, 30, 30), (30, 30, 200)
 TIMEOUT = 60.0   # only a hung pipeline gets near it
 
 
-class FlakyCamera:
+class FlakyCamera(Source):
     """Fake hardware: a camera of one colour that gives ``frames`` frames (None: forever), then
     stops as an unplugged camera does: ``read`` returns False, or raises with ``raises``."""
 
@@ -132,7 +133,7 @@ def test_unplugged_camera_keeps_the_virtual_camera_fed_shows_the_card_and_comes_
     # ... and what it showed when the camera came back was the card, at the output's size.
     assert np.array_equal(seen["newest"], unavailable_card(*SIZE))
     assert "camera unavailable" in seen["stats"]["error"] and "try 2" in seen["stats"]["error"]
-    assert pipeline.publisher.cards == 1
+    assert pipeline._publisher.cards == 1
     assert replug.opened[0].closed == 1
     assert vcam_threads() == []
 

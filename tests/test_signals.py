@@ -11,8 +11,6 @@ import pytest
 from helpers import count_frames, ctrl_c_default
 
 
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT],
                          ids=["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"])

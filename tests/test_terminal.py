@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import count_frames
 from test_integrity import fresh_env
 

@@ -24,10 +24,10 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from vcam import VcamError, resources
+from vcam import VcamError, devices, resources
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
 from vcam.pipeline import Pipeline
-from vcam.ui import devices
+from vcam.sources import Source
 from vcam.ui.app import ExceptionHook, _wait, dispose
 from vcam.ui.controller import Controller
 from vcam.ui.panel import Panel
@@ -162,7 +162,7 @@ def test_effect_controls_change_the_running_pipeline(qapp, make_panel):
     assert controller.pipeline is pipeline                  # all of it live
     panel.mirror_box.setChecked(True)
     assert pipeline.settings.capture.mirror is True
-    assert pipeline.capture.mirror is True
+    assert pipeline._capture.mirror is True
     frames_after(qapp, controller, 3)
     assert controller.stats()["error"] is None
 
@@ -561,17 +561,17 @@ def test_opencv_qt_plugin_paths_are_undone_but_a_users_own_kept(monkeypatch):
     """OpenCV's GUI build points Qt at its own plugins on import; PySide6 cannot load them."""
     import cv2
 
-    from vcam.ui.app import _undo_opencv_qt_paths
+    from vcam.qtenv import undo_opencv_qt_paths
 
     opencv_plugins = os.path.join(os.path.dirname(os.path.abspath(cv2.__file__)), "qt", "plugins")
     monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", opencv_plugins)
     monkeypatch.setenv("QT_QPA_FONTDIR", "/usr/share/fonts/mine")
-    _undo_opencv_qt_paths()
+    undo_opencv_qt_paths()
     assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
     assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts/mine"
 
 
-class _UnpluggedCamera:
+class _UnpluggedCamera(Source):
     """Fake hardware: a camera that gives ``frames`` frames (None: forever), then none (unplugged)."""
 
     live = True
@@ -608,14 +608,14 @@ def test_an_unplugged_camera_is_shown_in_the_status_while_it_reconnects(qapp, ma
         return _UnpluggedCamera(None)
 
     controller.pipeline = Pipeline(demo_settings(), source=_UnpluggedCamera(5), reopen=reopen).start()
-    assert wait_until(qapp, lambda: controller.pipeline.capture.unavailable)
+    assert wait_until(qapp, lambda: controller.pipeline._capture.unavailable)
     controller.poll()
     assert "camera unavailable" in controller.problems.get("capture", "")
     assert wait_until(qapp, lambda: "camera unavailable" in panel.status_text()), panel.status_text()
     assert controller.running   # still running: reconnecting, not stopped
 
     plugged.set()
-    assert wait_until(qapp, lambda: controller.pipeline.capture.error is None)
+    assert wait_until(qapp, lambda: controller.pipeline.camera_error is None)
     controller.poll()
     assert "capture" not in controller.problems
     assert wait_until(qapp, lambda: "camera unavailable" not in panel.status_text()), panel.status_text()
@@ -637,15 +637,15 @@ def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel,
     pipeline = controller.pipeline
     assert wait_until(qapp, lambda: pipeline.stats()["frames"] > 3)
     assert not panel.autoframe_box.isChecked() and not panel.zoom_slider.isEnabled()
-    assert pipeline.engine.autoframe is None
+    assert pipeline._engine.autoframe is None
     panel.autoframe_box.setChecked(True)
     assert pipeline.settings.framing.autoframe and panel.zoom_slider.isEnabled()
     panel.zoom_slider.setValue(200)
     assert pipeline.settings.framing.zoom == pytest.approx(2.0) and panel.zoom_value.text() == "2.0x"
     assert controller.pipeline is pipeline                      # applied live, not restarted
     # the person is framed: the crop closes in on them, left of centre (2x at 720p is allowed)
-    assert wait_until(qapp, lambda: pipeline.engine.autoframe is not None and pipeline.engine.autoframe.crop is not None
-                      and pipeline.engine.autoframe.crop[2] < 800 and pipeline.engine.autoframe.crop[0] < 560)
+    assert wait_until(qapp, lambda: pipeline._engine.autoframe is not None and pipeline._engine.autoframe.crop is not None
+                      and pipeline._engine.autoframe.crop[2] < 800 and pipeline._engine.autoframe.crop[0] < 560)
     panel.zoom_slider.setValue(300)                             # 3x would magnify a 720p camera too far
     assert "held at 2.0x" in panel.zoom_value.text()
     assert wait_until(qapp, lambda: (config / "settings.json").exists())   # saved once the slider rests
@@ -656,7 +656,7 @@ def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel,
     assert tray.actions["autoframe"].isChecked()
     tray.actions["autoframe"].trigger()
     assert pipeline.settings.framing.autoframe is False
-    assert wait_until(qapp, lambda: pipeline.engine.autoframe is None)   # eased back to the whole picture
+    assert wait_until(qapp, lambda: pipeline._engine.autoframe is None)   # eased back to the whole picture
     qapp.processEvents()
     assert not panel.autoframe_box.isChecked() and not tray.actions["autoframe"].isChecked()
     tray.hide()

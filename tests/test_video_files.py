@@ -20,8 +20,8 @@ from typing import Optional, Sequence
 
 import av
 import cv2
-import numpy as np
 import helpers
+import numpy as np
 import pytest
 
 from vcam.cli import main

@@ -1,8 +1,52 @@
-"""vcam: a real-time virtual camera that blurs or replaces the background behind a person."""
-from vcam import private  # noqa: F401 - first of all: no dependency may phone home
-from vcam import quiet  # noqa: F401 - first: FFmpeg's log level is set before OpenCV uses it
-from vcam.config import Settings
+"""vcam: a real-time virtual camera that blurs or replaces the background behind a person.
+
+The public surface, for the CLI, the UI, benchmarks and scripts (``from vcam import Pipeline``):
+
+- settings: :class:`Settings` and its sections (``CaptureSettings`` ... ``OutputSettings``), and
+  :class:`VcamError`, the one error a user is shown, with its fix;
+- running: :class:`Pipeline` (live: capture -> engine -> virtual camera), :class:`Engine` (one
+  frame through segment -> matte -> composite), :class:`Processor` (pictures and videos);
+- parts: :class:`Source` and :func:`open_source` (frame sources), :class:`Segmenter` and
+  :func:`register_segmenter` (segmentation backends), :func:`build_segmenter` (settings -> model).
+
+Everything else is inside a stage and may change. The heavy names are imported when first used,
+so ``import vcam`` stays light.
+"""
+from vcam import (
+    private,  # noqa: F401 - first of all: no dependency may phone home
+    quiet,  # noqa: F401 - first: FFmpeg's log level is set before OpenCV uses it
+)
+from vcam.config import CaptureSettings, EffectSettings, FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings
 from vcam.errors import VcamError
 
 __version__ = "0.1.0"
-__all__ = ["Settings", "VcamError", "__version__"]
+
+# name -> (module, attribute): imported on first use
+_LAZY = {
+    "Pipeline": ("vcam.pipeline", "Pipeline"),
+    "Engine": ("vcam.engine", "Engine"),
+    "Processor": ("vcam.batch", "Processor"),
+    "Source": ("vcam.sources", "Source"),
+    "open_source": ("vcam.sources", "open_source"),
+    "Segmenter": ("vcam.segment", "Segmenter"),
+    "register_segmenter": ("vcam.segment", "register"),
+    "build_segmenter": ("vcam.segment.build", "build"),
+}
+
+__all__ = ["CaptureSettings", "EffectSettings", "FramingSettings", "MatteSettings", "OutputSettings",
+           "SegmentSettings", "Settings", "VcamError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'vcam' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -192,7 +192,7 @@ def _check_size(path: Path, what: str, probe: _Probe) -> None:
 
 def _av():
     try:
-        import av   # imported when an APNG or WebP is first read or written
+        import av  # imported when an APNG or WebP is first read or written
     except ImportError:
         raise VcamError("APNG and animated WebP need PyAV, which is not installed", "pip install av") from None
     return av

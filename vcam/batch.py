@@ -29,9 +29,9 @@ from vcam.decode import VideoReader
 from vcam.encode import VideoFormat, VideoWriter
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.output import FRAME_NAME, FrameFolder
+from vcam.frame_folder import FRAME_NAME, FrameFolder
 from vcam.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from vcam.segment import choice
+from vcam.segment.build import FileModels
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class Processor:
         self.allow_short = allow_short   # keep what a damaged or cut video gave, with a warning
         kernels.warm_up()
         self._engines: dict[SegmentSettings, Engine] = {}   # by model: ``auto`` picks one per file
-        self._available: Optional[tuple[str, ...]] = None
+        self._models = FileModels(self.settings.segment)
         self._engine((0, 0), video=False)   # a bad model or runtime is refused before any file is touched
         self.failures: list[str] = []
         self.written = 0       # output files finished (a video's frames count one each)
@@ -197,25 +197,12 @@ class Processor:
 
     def _engine(self, size: tuple[int, int], video: bool) -> Engine:
         """The engine for a file of ``size``: built the first time its model is asked for."""
-        segment = choice.for_file(self.settings.segment, size, video, self._providers() if video else ())
+        segment = self._models.for_file(size, video)
         engine = self._engines.get(segment)
         if engine is None:
             engine = self._engines[segment] = Engine(self.settings.replace(segment=segment))
-            if self.settings.segment.model == choice.AUTO and video:
-                log.info("model auto: %s for this video%s", segment.model, "" if segment.model == choice.MATTING else
-                         " (MODNet, half a second a 720p frame on a CPU, is --model modnet)")
+            self._models.explain(segment, video)
         return engine
-
-    def _providers(self) -> tuple[str, ...]:
-        """The providers ONNX Runtime has, asked once (only for a video with ``--model auto``)."""
-        if self._available is None:
-            self._available = ()
-            seg = self.settings.segment
-            if seg.model == choice.AUTO and seg.backend == "onnx" and seg.provider != "cpu":
-                from vcam.segment.onnx import available_providers   # onnxruntime only when used
-
-                self._available = tuple(available_providers())
-        return self._available
 
     def __enter__(self) -> "Processor":
         return self

@@ -22,10 +22,10 @@ from typing import Callable, Optional
 import numpy as np
 
 from vcam import paths
-from vcam.capture import PreloadedSource, open_source
 from vcam.config import OutputSettings, Settings
 from vcam.errors import VcamError
 from vcam.pipeline import Pipeline
+from vcam.sources import PreloadedSource, open_source
 from vcam.stats import PROCESSING, STAGES
 
 Progress = Callable[[int, int, str], None]
@@ -84,7 +84,7 @@ def _phase(run: Run, *, live: bool, progress: Optional[Progress], label: str) ->
         wall0, cpu0 = time.perf_counter(), time.process_time()
         while not pipeline.wait(0.2):
             if progress is not None:
-                progress(pipeline.stats_.frames, run.frames, label)
+                progress(pipeline.frames_processed, run.frames, label)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     finally:
         pipeline.close()
@@ -148,8 +148,8 @@ def table(results: list[dict]) -> str:
 def plot(results: list[dict], path: str) -> None:
     """A stacked bar per run: the median ms of each stage, as a PNG (drawn with Qt, which every
     install has), written whole or not at all."""
+    from vcam.chart import stacked_bars
     from vcam.media import write_image
-    from vcam.ui.chart import stacked_bars
 
     check_plot_path(path)
     labels = [f"{r['resolution']}\n{r['effect']}" for r in results]

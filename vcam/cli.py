@@ -11,10 +11,23 @@ import traceback
 from pathlib import Path
 from typing import Optional
 
-from vcam.config import (FILE_EFFECTS, LIVE_EFFECTS, MODEL_TYPES, MODELS, PROVIDERS, VIDEO_CODECS, CaptureSettings,
-                         EffectSettings,
-                         FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings, parse_colour)
 from vcam import __version__, paths, quiet, signals, terminal, verify
+from vcam.config import (
+    FILE_EFFECTS,
+    LIVE_EFFECTS,
+    MODEL_TYPES,
+    MODELS,
+    PROVIDERS,
+    VIDEO_CODECS,
+    CaptureSettings,
+    EffectSettings,
+    FramingSettings,
+    MatteSettings,
+    OutputSettings,
+    SegmentSettings,
+    Settings,
+    parse_color,
+)
 from vcam.errors import VcamError
 
 log = logging.getLogger("vcam")
@@ -35,9 +48,11 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--blur", type=float, default=EffectSettings.blur,
                    help=f"blur strength, the Gaussian sigma in pixels at 720p (default: {EffectSettings.blur:g})")
     p.add_argument("--light-wrap", type=float, default=EffectSettings.light_wrap,
-                   help=f"0..1, how much a replaced background's light spills onto your edge (default: {EffectSettings.light_wrap:g})")
+                   help="0..1, how much a replaced background's light spills onto your edge "
+                        f"(default: {EffectSettings.light_wrap:g})")
     p.add_argument("--harmonize", type=float, default=EffectSettings.harmonize,
-                   help=f"0..1, how far your colours move towards a replaced background's light, 0 is off (default: {EffectSettings.harmonize:g})")
+                   help="0..1, how far your colours move towards a replaced background's light, 0 is off "
+                        f"(default: {EffectSettings.harmonize:g})")
     p.add_argument("--no-clean-edges", dest="clean_edges", action="store_false",
                    help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
                         "instead of taking the old background out of it")
@@ -64,7 +79,8 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                    help=f"where the edge sits: above 0.5 (the model's own edge) pulls it in, below pushes it out "
                         f"(default: {MatteSettings.threshold:g})")
     p.add_argument("--softness", type=float, default=MatteSettings.softness,
-                   help=f"width of the edge's ramp: 1 as the model gives it, lower is harder (default: {MatteSettings.softness:g})")
+                   help="width of the edge's ramp: 1 as the model gives it, lower is harder "
+                        f"(default: {MatteSettings.softness:g})")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     p.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
 
@@ -118,7 +134,8 @@ def _video_args(p: argparse.ArgumentParser, *, audio: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vcam", description="Real-time virtual camera: blur or replace the background behind you.")
+    parser = argparse.ArgumentParser(prog="vcam",
+                                     description="Real-time virtual camera: blur or replace the background behind you.")
     parser.add_argument("--version", action="version", version=f"vcam {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -138,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--width", type=int, default=1280, help="capture width asked of the camera (default: 1280)")
     run.add_argument("--height", type=int, default=720, help="capture height (default: 720)")
     run.add_argument("--fps", type=float, default=30.0, help="frame rate (default: 30)")
-    run.add_argument("--output", default="virtual", help="'virtual' (virtual camera), 'null', or a video file path (default: virtual)")
+    run.add_argument("--output", default="virtual",
+                     help="'virtual' (virtual camera), 'null', or a video file path (default: virtual)")
     run.add_argument("--output-device", metavar="DEVICE", help="virtual camera device, e.g. /dev/video10")
     run.add_argument("--on-demand", action="store_true",
                      help="Linux: release the camera while no app reads the virtual camera, open it again when one does")
@@ -191,7 +209,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.zoom != FramingSettings.zoom and not args.autoframe:
         log.warning("--zoom frames only with --autoframe: add --autoframe, or leave --zoom out")
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
-                            color=parse_colour(args.color), light_wrap=args.light_wrap, harmonize=args.harmonize,
+                            color=parse_color(args.color), light_wrap=args.light_wrap, harmonize=args.harmonize,
                             clean_edges=args.clean_edges)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads),
@@ -273,11 +291,11 @@ def _run_until_stopped(args: argparse.Namespace, pipeline, stop: threading.Event
         while not stop.is_set() and not pipeline.wait(1.0):
             if args.stats:
                 print(format_line(pipeline.stats()), flush=True)
-            problem = pipeline.capture.error if pipeline.capture is not None else None
+            problem = pipeline.camera_error
             if problem != shown and not args.stats:
                 print(f"vcam: {problem}" if problem else "vcam: the camera is back", file=sys.stderr, flush=True)
             shown = problem
-            now_released = pipeline.capture is not None and pipeline.capture.released
+            now_released = pipeline.camera_released
             if now_released != released and not args.stats:
                 print("vcam: camera released: no app is using vcam" if now_released
                       else "vcam: an app is using vcam: camera on", file=sys.stderr, flush=True)
@@ -290,8 +308,8 @@ def _run_until_stopped(args: argparse.Namespace, pipeline, stop: threading.Event
     if s["error"]:
         print(f"vcam: {s['error']}", file=sys.stderr)
         return 1
-    if args.frames and pipeline.publisher is not None:
-        print(f"vcam: wrote {pipeline.publisher.sent} frames to {s['output']}", file=sys.stderr)
+    if args.frames and pipeline.frames_sent:
+        print(f"vcam: wrote {pipeline.frames_sent} frames to {s['output']}", file=sys.stderr)
     return 0
 
 
@@ -373,7 +391,8 @@ def _bench(args: argparse.Namespace) -> int:
     for size in sizes:
         for effect in args.effects or [args.effect]:
             settings = base.replace(effect=dataclasses.replace(base.effect, effect=effect))
-            results.append(bench.measure(bench.Run(args.source, size, settings, frames, args.fps, args.sink, args.preload), progress))
+            run = bench.Run(args.source, size, settings, frames, args.fps, args.sink, args.preload)
+            results.append(bench.measure(run, progress))
     progress.end()
     if args.plot:
         bench.plot(results, args.plot)

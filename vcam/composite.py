@@ -7,16 +7,14 @@ loaded and scaled when the compositor is built, so a bad file fails before it re
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Optional
 
 import cv2
 import numpy as np
 
-from vcam import kernels, media
+from vcam import kernels
+from vcam.background import Background
 from vcam.config import BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, EffectSettings
-from vcam.decode import VideoReader
-from vcam.resources import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -131,28 +129,6 @@ class _CleanEdge:
         return dst
 
 
-class _VideoBackground:
-    """A looping background video, scaled to cover the frame, one step per output frame."""
-
-    def __init__(self, path: Path, size: tuple[int, int]) -> None:
-        self._video = VideoReader(path, "background")
-        w, h = self._size = size
-        fw, fh = self._video.size
-        scale = max(w / fw, h / fh)
-        cw, ch = min(fw, round(w / scale)), min(fh, round(h / scale))
-        x0, y0 = (fw - cw) // 2, (fh - ch) // 2
-        self._crop = (slice(y0, y0 + ch), slice(x0, x0 + cw))
-
-    def read_into(self, out: np.ndarray) -> None:
-        rgb = self._video.read(loop=True)
-        if rgb is None:
-            return  # keep the last good background rather than fail mid-call
-        cv2.resize(rgb[self._crop], self._size, dst=out, interpolation=cv2.INTER_AREA)
-
-    def close(self) -> None:
-        self._video.close()
-
-
 class _LightWrap:
     """What light wrap needs each frame: the new background blurred (``glow``) and the alpha
     blurred (``soft``), both made at reduced size and scaled up."""
@@ -241,21 +217,17 @@ class Compositor:
     def __init__(self, settings: EffectSettings, size: tuple[int, int]) -> None:
         self.settings = settings
         self.size = w, h = size
-        self._bg = np.empty((h, w, 3), np.uint8)
-        self._video: Optional[_VideoBackground] = None
+        self._background: Optional[Background] = None   # replace: the new background
+        self._bg = np.empty((h, w, 3), np.uint8)         # what goes behind the person
         self._wrap: Optional[_LightWrap] = None
         self._harmony: Optional[_Harmony] = None
-        self._colour = np.array(settings.color, np.uint8)
+        self._color = np.array(settings.color, np.uint8)
         effect = settings.effect
         # where the old background is not kept around the person: a cut-out, a new background
         self._clean = _CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
         if effect == "replace":
-            path = media.check_file(Path(settings.background).expanduser(), "background")
-            if path.suffix.lower() in VIDEO_SUFFIXES:
-                self._video = _VideoBackground(path, size)
-                self._video.read_into(self._bg)
-            else:
-                self._bg[...] = media.cover_fit(media.load_image(path, "background"), w, h)
+            self._background = Background(settings.background, size)
+            self._bg = self._background.image
             if settings.light_wrap > 0:
                 self._wrap = _LightWrap(size, settings.light_wrap)
                 self._wrap.update_glow(self._bg)
@@ -279,14 +251,14 @@ class Compositor:
         if self._clean is not None:
             frame = self._clean(frame, alpha, self._clean.fg, halvings)
         if effect == "color":
-            kernels.blend_color(frame, self._colour, alpha, out)
+            kernels.blend_color(frame, self._color, alpha, out)
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         else:
             if effect in BLUR_EFFECTS:
                 self._defocus(frame, alpha, self._bg, halvings)
-            elif self._video is not None:
-                self._video.read_into(self._bg)
+            elif self._background is not None and self._background.moving:
+                self._background.advance()
                 if self._wrap is not None:
                     self._wrap.update_glow(self._bg)
                 if self._harmony is not None:
@@ -305,6 +277,6 @@ class Compositor:
                 kernels.blend(frame, self._bg, alpha, out)
 
     def close(self) -> None:
-        if self._video is not None:
-            self._video.close()
-            self._video = None
+        if self._background is not None:
+            self._background.close()
+            self._background = None

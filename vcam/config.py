@@ -24,10 +24,20 @@ ALPHA_EFFECTS = ("matte", "cutout")             # files only: the alpha is (part
 CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of the soft edge
 LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
 FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
-MODELS = ("general", "landscape")                                              # the selfie models, both backends
-MATTING_MODELS = ("modnet",)                                                   # bundled matting models, onnx backend
-ONNX_MODELS = ("auto",) + MODELS + MATTING_MODELS                              # auto: vcam.segment.choice
-MODEL_TYPES = ("auto", "selfie", "modnet", "rvm")                        # of a user's .onnx model
+# The models, by the names a user gives them (``--model``, the panel, saved settings): one table.
+# "The selfie model" in the docs is the model named "general"; "selfie" is also the *type* of
+# any model like it (a segmentation good on a crop around the person), against the matting types.
+AUTO = "auto"                      # chosen by measurement: vcam.segment.choice, vcam.segment.build
+SELFIE_MODEL = "general"           # MediaPipe's selfie segmentation, general (256x256)
+LANDSCAPE_MODEL = "landscape"      # its landscape variant (256x144): faster, for wide shots
+MATTING_MODEL = "modnet"           # MODNet photographic portrait matting, bundled for the onnx backend
+MODELS = (SELFIE_MODEL, LANDSCAPE_MODEL)                       # the selfie models, both backends
+MATTING_MODELS = (MATTING_MODEL,)                              # bundled matting models, onnx backend
+ONNX_MODELS = (AUTO,) + MODELS + MATTING_MODELS
+# The types of model (a user's .onnx file says its own, or "auto" reads it from the graph).
+SELFIE_TYPE, MODNET_TYPE, RVM_TYPE = "selfie", "modnet", "rvm"
+MATTING_TYPES = (MODNET_TYPE, RVM_TYPE)    # see the whole frame, never a crop
+MODEL_TYPES = (AUTO, SELFIE_TYPE) + MATTING_TYPES
 # ONNX Runtime's execution providers, best first: the short names vcam uses and ONNX Runtime's own.
 PROVIDER_NAMES = {
     "tensorrt": "TensorrtExecutionProvider",
@@ -36,11 +46,11 @@ PROVIDER_NAMES = {
     "coreml": "CoreMLExecutionProvider",
     "cpu": "CPUExecutionProvider",
 }
-PROVIDERS = ("auto",) + tuple(PROVIDER_NAMES)
+PROVIDERS = (AUTO,) + tuple(PROVIDER_NAMES)
 GPU_PROVIDERS = tuple(p for p in PROVIDER_NAMES if p != "cpu")
 VIDEO_CODECS = ("h264", "hevc", "vp9", "prores", "mjpeg")                # vcam.encode.CODECS
 
-NAMED_COLOURS = {
+NAMED_COLORS = {
     "green": (0, 177, 64),
     "blue": (0, 71, 187),
     "black": (0, 0, 0),
@@ -89,11 +99,11 @@ def _check_flag(name: str, value: Any) -> None:
         raise VcamError(f"{name} must be true or false, got {_shown(value)}", "give true or false")
 
 
-def parse_colour(text: str) -> tuple[int, int, int]:
+def parse_color(text: str) -> tuple[int, int, int]:
     """``#RRGGBB``, ``R,G,B`` or a name (green, blue, black, white, grey) -> RGB."""
     t = text.strip().lower()
-    if t in NAMED_COLOURS:
-        return NAMED_COLOURS[t]
+    if t in NAMED_COLORS:
+        return NAMED_COLORS[t]
     try:
         if t.startswith("#") and len(t) == 7:
             rgb = tuple(int(t[i:i + 2], 16) for i in (1, 3, 5))
@@ -103,7 +113,7 @@ def parse_colour(text: str) -> tuple[int, int, int]:
         rgb = ()
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
         raise VcamError(f"cannot read colour {text!r}",
-                        "use #RRGGBB, R,G,B with values 0-255, or one of: " + ", ".join(NAMED_COLOURS))
+                        "use #RRGGBB, R,G,B with values 0-255, or one of: " + ", ".join(NAMED_COLORS))
     return rgb  # type: ignore[return-value]
 
 
@@ -155,13 +165,13 @@ class SegmentSettings:
     edges) instead of the whole frame; for photos, several crop passes (two paddings, each also
     mirrored) and edge tiles (see ``vcam.segment.framing``)."""
     backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (README)
-    model: str = "auto"              # vcam.segment.choice: by measurement, per file and live
+    model: str = AUTO                # vcam.segment.choice: by measurement, per file and live
     follow: bool = True
     guide: bool = True               # a matting model (MODNet, RVM) held to the selfie model's person
     # The onnx backend's: the type of a user's .onnx ``model``, the execution provider, and CPU
     # threads (0: automatic, leaving cores for capture and compositing).
-    model_type: str = "auto"
-    provider: str = "auto"
+    model_type: str = AUTO
+    provider: str = AUTO
     threads: int = 0
 
     def __post_init__(self) -> None:
@@ -184,20 +194,20 @@ class MatteSettings:
     ``threshold``: where the edge sits, 0.5 as the model says, higher pulls it in, lower pushes it
     out; ``softness``: how steep the edge's ramp is (1 as the model gives it, less is harder, more
     is softer). Neither touches the sure parts: a sure background stays 0, a sure person 1.
-    ``guided``: judge stillness by the picture (where it has not moved, the matte may not flicker)
-    instead of by the matte's own change (``motion``)."""
+    ``picture_motion``: judge stillness by the picture (where it has not moved, the matte may not
+    flicker) instead of by the matte's own change (``motion``)."""
     smoothing: float = 0.95
     motion: float = 0.25
     threshold: float = 0.4
     softness: float = 1.0
-    guided: bool = True
+    picture_motion: bool = True
 
     def __post_init__(self) -> None:
         _check_number("smoothing", self.smoothing, 0.0, 1.0)
         _check_number("motion", self.motion, 0.01, 1.0)
         _check_number("threshold", self.threshold, 0.05, 0.95)
         _check_number("softness", self.softness, 0.02, 2.0)
-        _check_flag("guided", self.guided)
+        _check_flag("picture_motion", self.picture_motion)
 
 
 @dataclass(frozen=True)
@@ -280,6 +290,10 @@ class OutputSettings:
         _check_flag("audio", self.audio)
 
 
+# Settings saved under an older name, read under the new one: (section, old name) -> new name.
+RENAMED = {("matte", "guided"): "picture_motion"}
+
+
 @dataclass(frozen=True)
 class Settings:
     capture: CaptureSettings = field(default_factory=CaptureSettings)
@@ -306,6 +320,7 @@ class Settings:
             if name not in kinds or not isinstance(value, dict):
                 raise VcamError(f"unknown settings section {_shown(name)}", f"expected: {', '.join(kinds)}")
             stage_cls = type(kinds[name]())
+            value = {RENAMED.get((name, key), key): v for key, v in value.items()}   # an older file's names
             known = {f.name for f in dataclasses.fields(stage_cls)}
             unknown = set(value) - known
             if unknown:

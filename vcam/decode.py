@@ -67,7 +67,7 @@ class VideoReader:
         self.what = what
         size = media.picture_size(self.path, what)   # an animated GIF's logical screen, before FFmpeg opens it
         if size is not None:
-            media._check_pixels(self.path, what, *size)
+            media.check_pixels(self.path, what, *size)
         self._name, self._fd = media.video_file(self.path, what)
         self.container = None
         self.on_packet: Optional[Callable[[object], None]] = None   # given each av.Packet of the others
@@ -95,7 +95,7 @@ class VideoReader:
         self.stream.thread_type = "AUTO"
         ctx = self.stream.codec_context
         if ctx.width and ctx.height:
-            media._check_pixels(self.path, self.what, ctx.width, ctx.height)
+            media.check_pixels(self.path, self.what, ctx.width, ctx.height)
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
         rate = self.stream.average_rate or self.stream.guessed_rate or self.stream.base_rate
         self.rate: Fraction = Fraction(rate) if rate and 0 < rate < 100000 else Fraction(30)
@@ -159,9 +159,9 @@ class VideoReader:
         """``frame`` as upright RGB: the buffer FFmpeg converted it into, or the reader's own
         where it had to be turned or its rows were padded."""
         space = matrix(frame.colorspace, frame.height)
-        colour_range = RANGES.get(frame.color_range, "MPEG")   # untagged: limited (TV), as players take it
+        color_range = RANGES.get(frame.color_range, "MPEG")   # untagged: limited (TV), as players take it
         rgb = self._reformat.reformat(frame, format="rgb24", src_colorspace=space, dst_colorspace=space,
-                                      src_color_range=colour_range, dst_color_range="JPEG")
+                                      src_color_range=color_range, dst_color_range="JPEG")
         view = rgb.to_ndarray()   # a view of the frame FFmpeg converted into: no copy
         if self._shape != view.shape:   # the first frame (a later change of size ends the video)
             self._shape = view.shape

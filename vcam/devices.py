@@ -1,6 +1,8 @@
 """Video devices on Linux: the ``/dev/video*`` nodes named from sysfs, cameras told apart from
-v4l2loopback (virtual camera) nodes and from a webcam's metadata nodes, and the modes that
-``v4l2-ctl`` lists. Shared by ``vcam doctor`` and the panel; no Qt, no OpenCV.
+v4l2loopback (virtual camera) nodes and from a webcam's metadata nodes (vcam's own output among
+the loopback ones), and the modes that ``v4l2-ctl --list-formats-ext`` lists when it is
+installed; otherwise the panel offers common modes and the camera gives the nearest it has.
+Shared by the camera source, ``vcam doctor`` and the panel; no Qt, no OpenCV.
 
 The folders looked in are parameters, so tests can point them at a tree of their own.
 """
@@ -10,12 +12,15 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 CLASSES = Path("/sys/class/video4linux")
 DEV = Path("/dev")
+COMMON_SIZES = ((640, 480), (960, 540), (1280, 720), (1920, 1080))   # offered where none are listed
+COMMON_RATES = (15.0, 24.0, 30.0, 60.0)
 
 
 def read_text(path: Path) -> Optional[str]:
@@ -126,7 +131,30 @@ def mode_note(name: str, asked: Mode, given: Mode, nearest: Optional[Mode] = Non
             f"or under Camera in the panel)")
 
 
-def device_modes(device: Path, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[tuple[int, int], list[float]]:
+def device_modes(device: Path,
+                 run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[tuple[int, int], list[float]]:
     """The modes ``device`` lists (:func:`parse_v4l2_modes`); empty when they cannot be asked."""
     text = list_formats(device, run)
     return parse_v4l2_modes(text) if text else {}
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A camera to offer: ``source`` is what ``CaptureSettings.source`` takes (a device path, or
+    an index off Linux); ``label`` what a person reads."""
+    source: str
+    label: str
+
+
+def list_cameras(sysfs: Path = CLASSES, dev: Path = DEV) -> list[Camera]:
+    """The cameras attached now, in device order."""
+    if not sys.platform.startswith("linux"):
+        return [Camera("0", "Camera 0")]   # OpenCV cannot list them elsewhere; the first is index 0
+    return [Camera(str(d.path), f"{d.name or d.path.name} ({d.path})") for d in video_devices(sysfs, dev) if d.camera]
+
+
+def offered_modes(source: str) -> dict[tuple[int, int], list[float]]:
+    """The sizes and rates to offer for camera ``source``: what it lists, or common modes when
+    it cannot be asked."""
+    common = {size: list(COMMON_RATES) for size in COMMON_SIZES}
+    return (device_modes(Path(source)) if source.startswith("/dev/") else {}) or common

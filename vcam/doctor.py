@@ -59,7 +59,7 @@ def video_devices(roots: Roots) -> list[VideoDevice]:
     return devices.video_devices(roots.sys / "class" / "video4linux", roots.dev)
 
 
-def camera_modes(device: Path, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> Optional[str]:
+def modes_summary(device: Path, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> Optional[str]:
     """A short summary of the formats and sizes ``v4l2-ctl`` lists, or None without v4l2-ctl."""
     text = devices.list_formats(device, run)
     if text is None:
@@ -84,7 +84,7 @@ def summarize_modes(text: str) -> str:
     return "; ".join(f"{fmt} {' '.join(modes)}" if modes else fmt for fmt, modes in formats)
 
 
-def check_cameras(roots: Roots, modes: Callable[[Path], Optional[str]] = camera_modes) -> list[Check]:
+def check_cameras(roots: Roots, modes: Callable[[Path], Optional[str]] = modes_summary) -> list[Check]:
     """Linux: the capture devices and their modes (v4l2loopback devices are reported apart)."""
     # A webcam's second node (index 1 and up) carries metadata, not pictures.
     cameras = [d for d in video_devices(roots) if d.camera]
@@ -251,7 +251,8 @@ def check_segmentation() -> list[Check]:
         if path.is_file() and path.stat().st_size > 0:
             checks.append(Check(True, f"model {model}: {path}"))
         else:
-            checks.append(Check(False, f"model {model} is missing ({path})", "reinstall vcam (`pip install --force-reinstall vcam`)"))
+            checks.append(Check(False, f"model {model} is missing ({path})",
+                                "reinstall vcam (`pip install --force-reinstall vcam`)"))
     return checks
 
 

@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from vcam import media, paths, quiet, verify
-from vcam.decode import HD_LINES   # BT.709 from here up, BT.601 below: what players assume
+from vcam.decode import HD_LINES  # BT.709 from here up, BT.601 below: what players assume
 from vcam.errors import VcamError
 
 log = logging.getLogger(__name__)

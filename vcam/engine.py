@@ -5,7 +5,6 @@ there and the parts in use stay; the new parts are swapped in at the start of th
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
@@ -18,11 +17,9 @@ import numpy as np
 from vcam import kernels, segment
 from vcam.autoframe import AutoFrame
 from vcam.composite import Compositor
-from vcam.config import FramingSettings, SegmentSettings, Settings
+from vcam.config import FramingSettings, Settings
 from vcam.matte import Matte
-from vcam.segment import choice
-from vcam.segment.framing import Framer
-from vcam.segment.guided import Guided
+from vcam.segment.build import build
 
 log = logging.getLogger(__name__)
 
@@ -32,64 +29,17 @@ OPENCV_POOL_MIN_CORES = 3   # with fewer cores, OpenCV's own thread pool is left
 def share_cores(cores: Optional[int] = None) -> None:
     """With 2 cores or fewer, OpenCV runs each operation on the thread that calls it: the
     pipeline's capture, processing and output threads already keep the cores busy, and splitting
-    every resize and blur across them as well cost 4 to 6 points of a core at 720p and 30 fps on
-    the 2-core development machine, for the same speed (``vcam bench``, three runs each way)."""
+    every resize and blur across them as well costs CPU for no speed (README, "Measuring speed")."""
     cores = (os.cpu_count() or 1) if cores is None else cores
     if cores < OPENCV_POOL_MIN_CORES:
         cv2.setNumThreads(1)
-
-
-def build_segmenter(settings: SegmentSettings):
-    """The segmenter ``settings`` names, inside a :class:`Framer` when it follows the person; a
-    matting model (which sees the whole frame) guided by the selfie model when ``guide``. The model
-    ``auto`` is chosen for live video here (files choose theirs with ``choice.for_file``)."""
-    if settings.model == choice.AUTO:
-        return _live_auto(settings)
-    seg = segment.create(settings)
-    if seg.crop_ok:
-        return Framer(seg) if settings.follow else seg
-    if not settings.guide:
-        return seg
-    try:
-        # the guide runs where the matting model got to run (a GPU that failed is not tried twice)
-        selfie = segment.create(dataclasses.replace(settings, backend="onnx", model="general", model_type="auto",
-                                                    provider=seg.provider))
-    except BaseException:
-        seg.close()
-        raise
-    return Guided(seg, Framer(selfie) if settings.follow else selfie)
-
-
-def _live_auto(settings: SegmentSettings):
-    """MODNet where a GPU runs it fast enough for 30 fps, else the selfie model (``choice``)."""
-    available = []
-    if settings.backend == "onnx" and settings.provider != "cpu":
-        from vcam.segment.onnx import available_providers   # onnxruntime only when used
-
-        available = available_providers()
-    candidate = choice.live_candidate(settings, available)
-    seg = build_segmenter(candidate)
-    if candidate.model == choice.SELFIE:
-        log.info("model auto: the selfie model live: %s", choice.why_selfie(settings, available))
-        return seg
-    provider = seg.provider
-    seconds = choice.time_live(seg) if provider in choice.GPU_PROVIDERS else 0.0
-    why = choice.fast_enough(provider, seconds)
-    if why is None:
-        log.info("model auto: MODNet on %s, %.1f ms per 720p frame", provider, seconds * 1000)
-        return seg
-    seg.close()
-    log.info("model auto: the selfie model, not MODNet: %s", why)
-    # where the GPU did not start, the selfie model goes straight to the CPU (no second warning)
-    return build_segmenter(dataclasses.replace(settings, model=choice.SELFIE,
-                                               provider=settings.provider if provider in choice.GPU_PROVIDERS else "cpu"))
 
 
 class Engine:
     def __init__(self, settings: Settings) -> None:
         share_cores()
         self.settings = settings
-        self.segmenter = build_segmenter(settings.segment)
+        self.segmenter = build(settings.segment)
         self.matte = Matte(settings.matte)
         self.halvings = kernels.Halvings()   # the frame's, made once and shared by matte and composite
         self.fps = 30.0
@@ -128,7 +78,7 @@ class Engine:
         with self._lock:
             previous = self._staged
         current = previous[0] if previous else self.settings
-        seg = build_segmenter(settings.segment) if settings.segment != current.segment else None
+        seg = build(settings.segment) if settings.segment != current.segment else None
         try:
             comp = Compositor(settings.effect, size) if settings.effect != current.effect else None
         except BaseException:

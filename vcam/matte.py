@@ -15,14 +15,14 @@ from vcam import kernels
 from vcam.config import MatteSettings
 
 # The largest share of the previous matte a still pixel keeps at smoothing=1: judged by the
-# matte's own change, or (guided) by the picture's, which tells stillness far more surely.
+# matte's own change, or (picture_motion) by the picture's, which tells stillness far more surely.
 MAX_KEEP = 0.9
-MAX_KEEP_GUIDED = 0.95
-# Grey levels of change (on the frame halved to about PICTURE_WIDTH) that count as moving. Coarser
-# or less sensitive, a low-contrast edge (fair hair over a pale wall) moved without counting as
-# motion, and the matte it left behind faded over several frames: a trail. At 320 and 5 levels,
-# on quality.py's motion set, tight boundary F 0.850 -> 0.869 and dtSSD 4.07 -> 3.85, with the
-# stillness set's flicker no higher (0.0011 -> 0.0010 overall, 0.0051 -> 0.0048 at the edge).
+MAX_KEEP_PICTURE = 0.95
+# Grey levels of change (on the frame halved to about PICTURE_WIDTH pixels wide) that count as
+# moving. Coarser or less sensitive, a low-contrast edge (fair hair over a pale wall) moves without
+# counting as motion, and the matte it leaves behind fades over several frames: a trail. These
+# values keep moving edges sharp without letting more flicker through on still ones (README,
+# "Smoothing at matte resolution").
 PICTURE_MOVES = 5.0
 PICTURE_WIDTH = 320
 
@@ -84,12 +84,12 @@ class Matte:
             self._small_u8 = np.empty(raw.shape, np.uint8)
             self._change = np.zeros((1, 1), np.float32)
             self._shrink = None
-        guided = m.guided and frame is not None and m.smoothing > 0
-        if guided:
-            guided = self._picture_change(frame, raw.shape, halvings) and not fresh
-        keep = (MAX_KEEP_GUIDED if guided else MAX_KEEP) * m.smoothing
+        by_picture = m.picture_motion and frame is not None and m.smoothing > 0
+        if by_picture:
+            by_picture = self._picture_change(frame, raw.shape, halvings) and not fresh
+        keep = (MAX_KEEP_PICTURE if by_picture else MAX_KEEP) * m.smoothing
         kernels.smooth_matte(raw, self._state, self._change, self._small_u8, keep, m.motion,
-                             m.threshold, m.softness, guided)
+                             m.threshold, m.softness, by_picture)
         if not scaled:
             return self._small_u8
         w, h = size

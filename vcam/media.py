@@ -179,7 +179,7 @@ def picture_size(path: Path, what: str = "image") -> Optional[tuple[int, int]]:
     try:
         with open(path, "rb") as f:
             head = f.read(16)
-            for signature, parse, kind in _SIGNATURES:
+            for signature, parse, kind in _SIGNATURES:   # noqa: B007 - the match is read after the loop
                 if head.startswith(signature):
                     break
             else:
@@ -196,7 +196,7 @@ def picture_size(path: Path, what: str = "image") -> Optional[tuple[int, int]]:
         raise VcamError(f"{what} {path} cannot be read ({exc.strerror})", "check that you may read it") from None
 
 
-def _check_pixels(path: Path, what: str, width: int, height: int) -> None:
+def check_pixels(path: Path, what: str, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise VcamError(f"{what} {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
                         f"over {MAX_PIXELS // 1_000_000} megapixels", "scale it down first")
@@ -252,7 +252,7 @@ def _decode(path: Path, what: str, flags: int) -> np.ndarray:
     if size is not None:
         if size[0] <= 0 or size[1] <= 0:
             raise VcamError(f"{what} {path} says it is {size[0]}x{size[1]} pixels", "give a picture with something in it")
-        _check_pixels(path, what, *size)
+        check_pixels(path, what, *size)
     data = _read_bytes(path, what)
     with quiet.native_stderr():   # libpng's and libjpeg's own words for a damaged file
         try:
@@ -265,7 +265,7 @@ def _decode(path: Path, what: str, flags: int) -> np.ndarray:
                             "give a complete picture (copy or save it again)")
         raise VcamError(f"{what} {path} cannot be read as a picture",
                         f"give a {', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} file")
-    _check_pixels(path, what, img.shape[1], img.shape[0])
+    check_pixels(path, what, img.shape[1], img.shape[0])
     return img
 
 

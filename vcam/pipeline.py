@@ -17,12 +17,14 @@ import cv2
 import numpy as np
 
 from vcam import kernels, readers, segment
-from vcam.capture import CameraSource, Capture, Source, open_source
+from vcam.capture import Capture
 from vcam.config import Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
 from vcam.handoff import FramePool, Mailbox, run_thread
-from vcam.output import Publisher, open_sink
+from vcam.output import Publisher
+from vcam.sinks import open_sink
+from vcam.sources import CameraSource, Source, open_source
 from vcam.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -56,14 +58,14 @@ class Pipeline:
         self._given_source = source
         self._reopen = reopen   # not self._reopen_camera: that would make a cycle
         self._given_size = size
-        self.stats_ = Stats(stats_window)
+        self._stats = Stats(stats_window)
         self._stop = threading.Event()
         self._done = threading.Event()
         self._threads: list[threading.Thread] = []
         self.error: Optional[str] = None
-        self.capture: Optional[Capture] = None
-        self.engine: Optional[Engine] = None
-        self.publisher: Optional[Publisher] = None
+        self._capture: Optional[Capture] = None
+        self._engine: Optional[Engine] = None
+        self._publisher: Optional[Publisher] = None
         self._to_output = Mailbox()
         self._out_pool: Optional[FramePool] = None
         self._update_lock = threading.Lock()
@@ -84,11 +86,11 @@ class Pipeline:
         try:
             kernels.warm_up()
             source = self._given_source or open_source(s.capture)
-            self.capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen or self._reopen_camera)
-            self.size = self.capture.size
-            self.engine = Engine(s)
+            self._capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen or self._reopen_camera)
+            self.size = self._capture.size
+            self._engine = Engine(s)
             self.fps = s.output.fps or source.fps
-            self.engine.prepare(self.size, source.fps)
+            self._engine.prepare(self.size, source.fps)
             sink = open_sink(s.output, *self.size, self.fps)
         except BaseException:
             self.close()
@@ -98,15 +100,15 @@ class Pipeline:
                 loader.join()
         # Written, waiting, held back by pacing, and the last one sent (kept to repeat).
         self._out_pool = FramePool((self.size[1], self.size[0], 3), count=4)
-        capture = self.capture
-        self.publisher = Publisher(sink, self.fps, self.stats_, pacing=s.output.pacing,
+        capture = self._capture
+        self._publisher = Publisher(sink, self.fps, self._stats, pacing=s.output.pacing,
                                    max_frames=self.max_frames, on_done=self._done.set,
                                    size=self.size, unavailable=lambda: capture.unavailable,
                                    standby=lambda: capture.released)
-        self.capture.start()
+        self._capture.start()
         self._threads = [
             run_thread("process", self._process_loop),
-            run_thread("output", lambda: self.publisher.run(self._to_output, self._stop)),
+            run_thread("output", lambda: self._publisher.run(self._to_output, self._stop)),
         ]
         if s.output.on_demand:
             self._set_on_demand(True)
@@ -130,20 +132,20 @@ class Pipeline:
             self.watch.close()
         self._stop.set()
         self._to_output.close()
-        if self.capture is not None:
-            self.capture.stop()
+        if self._capture is not None:
+            self._capture.stop()
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(timeout=5)
         self._threads = []
         failed: Optional[VcamError] = None
-        if self.publisher is not None:
+        if self._publisher is not None:
             try:
-                self.publisher.sink.close()   # a video file is checked here, and may be refused
+                self._publisher.sink.close()   # a video file is checked here, and may be refused
             except VcamError as exc:
                 failed = exc
-        if self.engine is not None:
-            self.engine.close()
+        if self._engine is not None:
+            self._engine.close()
         if self._out_pool is not None:
             self._out_pool.close()
         self._done.set()
@@ -158,12 +160,12 @@ class Pipeline:
             if self.watch is not None:
                 self.watch.close()
                 self.watch = None
-                self.capture.resume()
+                self._capture.resume()
             return
-        device = getattr(self.publisher.sink, "device", None)
+        device = getattr(self._publisher.sink, "device", None)
         if self.watch is not None:
             return
-        if device and sys.platform.startswith("linux") and self.capture.source.live:
+        if device and sys.platform.startswith("linux") and self._capture.source.live:
             self.watch = readers.ReaderWatch(Path(device), self._on_readers, poll=self.reader_poll,
                                              grace=self.reader_grace).start()
         else:
@@ -173,9 +175,9 @@ class Pipeline:
         """On demand: an app started reading the virtual camera (open the camera again), or none
         has for a while (release it)."""
         if active:
-            self.capture.resume()
-        elif not self.capture.release():
-            log.warning("on demand: %s cannot be opened again, so it stays open", self.capture.source.name)
+            self._capture.resume()
+        elif not self._capture.release():
+            log.warning("on demand: %s cannot be opened again, so it stays open", self._capture.source.name)
 
     def _preload(self) -> None:
         for name in self.preload:
@@ -186,7 +188,7 @@ class Pipeline:
         """The camera that stopped, opened again as the settings ask (the same device, even when
         the settings say 'auto', so an unplugged camera never turns into the demo)."""
         c = self.settings.capture
-        dead = self.capture.source if self.capture is not None else None
+        dead = self._capture.source if self._capture is not None else None
         if isinstance(dead, CameraSource):   # its modes, OpenCV backend and note as before
             return CameraSource(dead.device, int(c.width), int(c.height), c.fps, modes=dead.modes, api=dead.api,
                                 told=dead.note)
@@ -194,7 +196,7 @@ class Pipeline:
 
     # -- the processing thread -------------------------------------------------------------------
     def _process_loop(self) -> None:
-        engine, capture = self.engine, self.capture
+        engine, capture = self._engine, self._capture
         try:
             while not self._stop.is_set():
                 frame = capture.get(timeout=0.5)
@@ -225,14 +227,14 @@ class Pipeline:
             reopen = settings.capture.replace(mirror=old.capture.mirror) != old.capture
             new_source = open_source(settings.capture) if reopen else None
             try:
-                self.engine.stage(settings, self.size)
+                self._engine.stage(settings, self.size)
             except BaseException:
                 if new_source is not None:
                     new_source.close()
                 raise
             if new_source is not None:
-                self.capture.switch(new_source)
-            self.capture.mirror = settings.capture.mirror
+                self._capture.switch(new_source)
+            self._capture.mirror = settings.capture.mirror
             if settings.output.on_demand != old.output.on_demand:   # the one output setting applied live
                 self._set_on_demand(settings.output.on_demand)
             output = dataclasses.replace(old.output, on_demand=settings.output.on_demand)
@@ -263,24 +265,54 @@ class Pipeline:
             if self._preview is None or self._preview[0].shape[1::-1] != size:
                 self._preview = (np.empty((size[1], size[0], 3), np.uint8), np.empty((size[1], size[0], 3), np.uint8))
             for src, dst in zip((output, frame), self._preview):
-                # Bilinear: a fifth of an area average's cost (1 vs 4.8 ms for 720p to 960 wide),
-                # and this runs on the processing thread.
+                # Bilinear: far cheaper than an area average and good enough for a preview (this
+                # runs on the processing thread).
                 cv2.resize(src, size, dst=dst, interpolation=cv2.INTER_LINEAR)
             self._preview_asked = False
 
+    @property
+    def frames_sent(self) -> int:
+        """Frames the sink has been given (new ones; a virtual camera may also get repeats)."""
+        return self._publisher.sent if self._publisher is not None else 0
+
+    @property
+    def frames_processed(self) -> int:
+        """Frames through the engine so far."""
+        return self._stats.frames
+
+    @property
+    def source_name(self) -> Optional[str]:
+        """The name of the source frames come from now (``"demo"``, ``"camera 0"``, a file)."""
+        return self._capture.source.name if self._capture is not None else None
+
+    @property
+    def camera_error(self) -> Optional[str]:
+        """What is wrong with the source now (a camera unplugged: being reconnected), or None."""
+        return self._capture.error if self._capture is not None else None
+
+    @property
+    def camera_released(self) -> bool:
+        """On demand: the camera is closed while no app reads the virtual camera."""
+        return self._capture is not None and self._capture.released
+
+    @property
+    def alive(self) -> bool:
+        """Whether the processing and output threads are running (False before start and after close)."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
     def stats(self) -> dict:
-        snap = self.stats_.snapshot()
+        snap = self._stats.snapshot()
         snap.update(
-            source=self.capture.source.name if self.capture else None,
-            output=self.publisher.sink.name if self.publisher else None,
-            segmenter=self.engine.segmenter.name if self.engine else None,
-            size=list(self.size) if self.capture else None,
+            source=self.source_name,
+            output=self._publisher.sink.name if self._publisher else None,
+            segmenter=self._engine.segmenter.name if self._engine else None,
+            size=list(self.size) if self._capture else None,
             # the camera gives another size or rate than the settings ask (and how to pick one)
-            capture_note=getattr(self.capture.source, "note", None) if self.capture else None,
+            capture_note=getattr(self._capture.source, "note", None) if self._capture else None,
             # on demand: no app reads the virtual camera, so the camera is closed meanwhile
-            camera_released=bool(self.capture and self.capture.released),
-            dropped=(self.capture.mailbox.dropped if self.capture else 0) + self._to_output.dropped,
-            error=self.error or (self.capture.error if self.capture else None)
-            or (self.publisher.error if self.publisher else None),
+            camera_released=bool(self._capture and self._capture.released),
+            dropped=(self._capture.mailbox.dropped if self._capture else 0) + self._to_output.dropped,
+            error=self.error or (self._capture.error if self._capture else None)
+            or (self._publisher.error if self._publisher else None),
         )
         return snap

@@ -5,12 +5,14 @@ import importlib.util
 import os
 from pathlib import Path
 
+from vcam.config import LANDSCAPE_MODEL, MATTING_MODEL, SELFIE_MODEL
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif")   # an animated GIF is a video
 # The bundled models (models/, installed as vcam.models), by model name: the two selfie
 # segmenters and MODNet's photographic portrait matting (models/NOTICE-modnet.md).
-BUNDLED_MODELS = {"general": "selfie_segmentation.onnx", "landscape": "selfie_segmentation_landscape.onnx",
-                  "modnet": "modnet_photographic_portrait_matting.onnx"}
+BUNDLED_MODELS = {SELFIE_MODEL: "selfie_segmentation.onnx", LANDSCAPE_MODEL: "selfie_segmentation_landscape.onnx",
+                  MATTING_MODEL: "modnet_photographic_portrait_matting.onnx"}
 
 
 def _package_dir(name: str) -> Path:

@@ -128,7 +128,7 @@ def check_video(written: Union[str, Path], final: Path, frames: int, size: tuple
 
 
 def _video_problem(name: str, frames: int, size: tuple[int, int], alpha: bool, copied: dict) -> Optional[str]:
-    import av   # only where a video was written
+    import av  # only where a video was written
 
     try:
         container = av.open(name)
@@ -173,7 +173,7 @@ def _tail_problem(container, video, last_key, alpha: bool) -> Optional[str]:
             decoder = av.CodecContext.create("libvpx-vp9", "r")
         decoded = None
         for packet in container.demux(video):
-            for decoded in decoder.decode(packet):
+            for decoded in decoder.decode(packet):   # noqa: B007 - the last frame is kept
                 pass
     except (av.FFmpegError, OSError, ValueError):
         return "its last frames cannot be decoded"

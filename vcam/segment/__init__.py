@@ -13,13 +13,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from vcam.config import SegmentSettings
+from vcam.config import SELFIE_TYPE, SegmentSettings
 from vcam.errors import VcamError
 
 log = logging.getLogger(__name__)
-
-SELFIE_TYPE = "selfie"   # a segmentation that may be given a crop around the person
-
 
 class Segmenter:
     """A person segmenter: an RGB uint8 frame of any size in, a float32 matte in [0, 1] out.

@@ -4,11 +4,12 @@
   at least ``MATTING_MIN_PIXELS``; the selfie model for smaller ones (where MODNet's boundary and
   alpha are worse).
 * Videos: the same where ONNX Runtime has a GPU provider; on a CPU the selfie model, since MODNet
-  there costs about half a second a 720p frame: a minute of video would take a quarter of an hour.
+  there costs hundreds of milliseconds a 720p frame: a minute of video would take many minutes.
 * Live: MODNet when ONNX Runtime runs it on a GPU within ``LIVE_BUDGET`` per 720p frame, else the
-  selfie model: on a CPU MODNet costs about 100 times as much (a third of a second a frame).
+  selfie model: on a CPU MODNet costs about a hundred times as much, far over the budget.
 
-Everything here runs once, when a model is built: never per frame.
+This module is the rule; :mod:`vcam.segment.build` applies it. Everything here runs once, when a
+model is built: never per frame.
 """
 from __future__ import annotations
 
@@ -18,11 +19,8 @@ from typing import Optional
 
 import numpy as np
 
-from vcam.config import GPU_PROVIDERS, SegmentSettings
+from vcam.config import AUTO, GPU_PROVIDERS, MATTING_MODEL, SELFIE_MODEL, SegmentSettings
 
-
-AUTO = "auto"
-SELFIE, MATTING = "general", "modnet"
 MATTING_MIN_PIXELS = 640 * 480
 LIVE_BUDGET = 0.020          # seconds per 1280x720 frame for MODNet live: 30 fps with room to composite
 LIVE_TRIALS = 3              # timed frames, after one that warms the provider up
@@ -31,7 +29,7 @@ LIVE_TRIALS = 3              # timed frames, after one that warms the provider u
 def named(model: str) -> str:
     """The model a backend builds for ``model``: ``auto`` outside the engine's choice is the
     selfie model (a segmenter built directly, a backend with no MODNet)."""
-    return SELFIE if model == AUTO else model
+    return SELFIE_MODEL if model == AUTO else model
 
 
 def for_file(settings: SegmentSettings, size: tuple[int, int], video: bool,
@@ -43,7 +41,7 @@ def for_file(settings: SegmentSettings, size: tuple[int, int], video: bool,
     matting = settings.backend == "onnx" and size[0] * size[1] >= MATTING_MIN_PIXELS
     if video and matting:
         matting = gpu_for(settings, available)
-    return dataclasses.replace(settings, model=MATTING if matting else SELFIE)
+    return dataclasses.replace(settings, model=MATTING_MODEL if matting else SELFIE_MODEL)
 
 
 def gpu_for(settings: SegmentSettings, available) -> bool:
@@ -56,7 +54,7 @@ def live_candidate(settings: SegmentSettings, available: list[str]) -> SegmentSe
     """The model to try live, given the short names of the providers ONNX Runtime has."""
     if settings.model != AUTO:
         return settings
-    return dataclasses.replace(settings, model=MATTING if gpu_for(settings, available) else SELFIE)
+    return dataclasses.replace(settings, model=MATTING_MODEL if gpu_for(settings, available) else SELFIE_MODEL)
 
 
 def why_selfie(settings: SegmentSettings, available: list[str]) -> str:

@@ -188,8 +188,9 @@ class Framer(Segmenter):
         """``self._work`` = ``base`` refined by four corner tiles of ``box``, each weighted by a
         window that fades out at its borders."""
         mw, mh = self.segmenter.input_size
-        ramp = lambda n: np.minimum(1.0, np.minimum(np.arange(n) + 0.5, n - np.arange(n) - 0.5)
-                                    / (TILE_FADE * n)).astype(np.float32)
+        def ramp(n):
+            return np.minimum(1.0, np.minimum(np.arange(n) + 0.5, n - np.arange(n) - 0.5)
+                                            / (TILE_FADE * n)).astype(np.float32)
         window = np.outer(ramp(mh), ramp(mw))
         x0, y0, x1, y1 = box
         tw, th = TILE * (x1 - x0), TILE * (y1 - y0)

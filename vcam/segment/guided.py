@@ -8,13 +8,11 @@ deep inside the person as the selfie model sees them it may not drop below the s
 outside it may not rise above it, and near the selfie model's edge, where the matting model is
 better, it is free. Where the matting model has missed a person the selfie model sees (a small
 figure in a street, a group: it covers less than ``TRUST_LOW`` of them), that person is taken from
-the selfie matte instead, and blended between ``TRUST_LOW`` and ``TRUST_HIGH``. On the 58 eval
-photos (``benchmarks/quality.py --set images --photo --compare segment.model=modnet``) MODNet's
-mean IoU went from 0.842 without this (the same command at commit 18de4a0) to 0.870, its worst
-misses (a group in a street) now scoring as the selfie model's (per picture: ``--json``); on the
-video sets, where MODNet covers the person, the motion set's figures stayed the same and the
-composite set's outline error went from 5.58 to 5.56 levels. The selfie model costs a few
-milliseconds next to the matting model's hundreds.
+the selfie matte instead, and blended between ``TRUST_LOW`` and ``TRUST_HIGH``. So a matting
+model's worst misses (a group in a street) are no worse than the selfie model's, and where it
+does cover the person (most video) the guide changes next to nothing; the README's "Matting
+models" has the figures (``benchmarks/quality.py``). The selfie model costs a few milliseconds
+next to the matting model's hundreds.
 """
 from __future__ import annotations
 

@@ -15,15 +15,15 @@ import cv2
 import numpy as np
 
 from vcam import quiet
-from vcam.config import MATTING_MODELS, MODELS
-from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
+from vcam.config import LANDSCAPE_MODEL, MATTING_MODELS, MODELS, SELFIE_MODEL
 from vcam.errors import VcamError
+from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.resources import cache_dir
 from vcam.segment import Segmenter, choice
 
 log = logging.getLogger(__name__)
 
-INPUT_SIZES = {"general": (256, 256), "landscape": (256, 144)}
+INPUT_SIZES = {SELFIE_MODEL: (256, 256), LANDSCAPE_MODEL: (256, 144)}
 
 
 def load_mediapipe():
@@ -51,7 +51,7 @@ def install_hint() -> str:
 class MediaPipeSegmenter(Segmenter):
     """MediaPipe's own selfie segmentation graph (TFLite, on the CPU: ``provider`` stays ``"cpu"``)."""
 
-    def __init__(self, model: str = "general") -> None:
+    def __init__(self, model: str = SELFIE_MODEL) -> None:
         model = choice.named(model)   # auto: the selfie model on this backend
         if model in MATTING_MODELS:
             raise VcamError(f"{model} is not a MediaPipe model", f"it runs on the onnx backend: --backend onnx --model {model}")
@@ -63,7 +63,7 @@ class MediaPipeSegmenter(Segmenter):
         w, h = self.output_size
         self._input = np.zeros((h, w, 3), np.uint8)
         with quiet.native_stderr():  # TFLite and absl chatter on the first inference
-            self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == "general" else 1)
+            self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == SELFIE_MODEL else 1)
             self._graph.process(self._input)
         self._warp_for: Optional[tuple[int, int]] = None
         self._warp = np.zeros((2, 3), np.float32)
@@ -80,8 +80,9 @@ class MediaPipeSegmenter(Segmenter):
                 self._warp[0, 0], self._warp[1, 1] = w / size[0], h / size[1]
                 self._warp_for = size
             # The same sampling MediaPipe's own ImageToTensor does (a plain scale, bilinear
-            # taps, no area averaging): the model was trained on it, and its masks match
-            # MediaPipe's to 1e-5, where an area average loses 0.008 IoU on the portraits.
+            # taps, no area averaging): the model was trained on it, so its masks match
+            # MediaPipe's own, where an area average, smoother to the eye, makes them worse
+            # (README, "MediaPipe 0.10.21").
             small = cv2.warpAffine(frame, self._warp, self.output_size, dst=self._input, flags=cv2.INTER_LINEAR)
         return self._graph.process(small).segmentation_mask
 

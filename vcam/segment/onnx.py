@@ -31,12 +31,12 @@ import cv2
 import numpy as np
 
 from vcam import packages, paths, private
-from vcam.config import ONNX_MODELS, SegmentSettings
+from vcam.config import AUTO, MODNET_TYPE, ONNX_MODELS, RVM_TYPE, SELFIE_TYPE, SegmentSettings
 from vcam.config import PROVIDER_NAMES as PROVIDERS
 from vcam.errors import VcamError
 from vcam.resources import BUNDLED_MODELS as BUNDLED
 from vcam.resources import cache_dir
-from vcam.segment import SELFIE_TYPE, Segmenter, choice
+from vcam.segment import Segmenter, choice
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ DEVICES = {"tensorrt": "cuda", "cuda": "cuda", "directml": "dml"}
 MIN_MAP_SIDE = 16          # a person map smaller than this is no map (a classifier's 1x2 scores)
 MODNET_REF_SIDE = 448      # see _MODNet.input_size
 # Frames are scaled down to RVM_MAX_SIDE on their long side, and RVM's coarse pass is
-# RVM_DOWNSAMPLED_SIDE long (its guidance: 256 to 512). benchmarks/rvm_sizes.py, one run: at
-# 1280/480 113 ms per 720p frame on 1 CPU thread, motion IoU 0.985, boundary F 0.903; at 960/384
-# 65 ms, 0.983, 0.896 (640/320: 40 ms, but 0.872).
+# RVM_DOWNSAMPLED_SIDE long (its guidance: 256 to 512): a little over half the cost of 1280/480
+# for nearly the same edges, where 640/320 is cheaper again but its edges are clearly worse
+# (benchmarks/rvm_sizes.py; the figures are in the README's table of model types).
 RVM_MAX_SIDE = 960
 RVM_DOWNSAMPLED_SIDE = 384
 
@@ -165,7 +165,7 @@ class _Scaler:
 # --- adapters: frame in, matte out -----------------------------------------------------------------
 
 class _Selfie:
-    kind = "selfie"
+    kind = SELFIE_TYPE
 
     def __init__(self, runner: _Runner, path: Path, signed: bool) -> None:
         inp, out = runner.session.get_inputs()[0], runner.session.get_outputs()[0]
@@ -220,7 +220,7 @@ class _Selfie:
 
 
 class _MODNet:
-    kind = "modnet"
+    kind = MODNET_TYPE
 
     def __init__(self, runner: _Runner, path: Path) -> None:
         inp, out = runner.session.get_inputs()[0], runner.session.get_outputs()[0]
@@ -233,13 +233,12 @@ class _MODNet:
     def input_size(width: int, height: int) -> tuple[int, int]:
         """MODNet's own rule with a reference of ``MODNET_REF_SIDE``: the short side to it unless
         the frame already straddles it, then both sides down to a multiple of 32. MODNet's code
-        uses 512; at 448 a 640x480 frame is scaled (an area average, which takes the sensor noise
-        out) instead of fed as it is, and on quality.py's motion set (640x480, sensor noise of 2
-        levels, 2 portraits, 30 frames) IoU / tight boundary F / dtSSD went from 0.968 / 0.845 /
-        4.79 to 0.987 / 0.925 / 3.21 (384: 0.986 / 0.918; 320: 0.985 / 0.913; the native frame
-        blurred by 0.8 px: 0.986 / 0.923, so it is the noise); composite band error 9.13 -> 5.58;
-        photos IoU 0.838 -> 0.842 (``benchmarks/modnet_sizes.py`` and ``quality.py``). A 720p frame
-        goes in at 768x448 instead of 896x512."""
+        uses 512, which feeds a 640x480 webcam frame as it is; at 448 it is scaled down (an area
+        average), which takes out the sensor noise MODNet reads as texture, and its mattes of
+        webcam video and photos are better for it (a slightly blurred native frame does as well:
+        it is the noise, not the size); smaller references gain nothing more. The figures are in
+        the README, "Matting models" (``benchmarks/modnet_sizes.py`` and ``quality.py``). A 720p
+        frame goes in at 768x448 instead of 896x512."""
         ref = MODNET_REF_SIDE
         if max(width, height) < ref or min(width, height) > ref:
             if width >= height:
@@ -266,7 +265,7 @@ class _MODNet:
 
 
 class _RVM:
-    kind = "rvm"
+    kind = RVM_TYPE
     STATE = ("r1i", "r2i", "r3i", "r4i")
 
     def __init__(self, runner: _Runner, path: Path) -> None:
@@ -313,37 +312,37 @@ def detect_type(session, path: Path, requested: str) -> str:
     names = {i.name for i in ins}
     out_names = {o.name for o in outs}
     kind = requested
-    if kind == "auto":
-        kind = session.get_modelmeta().custom_metadata_map.get("vcam.model_type", "auto")
+    if kind == AUTO:
+        kind = session.get_modelmeta().custom_metadata_map.get("vcam.model_type", AUTO)
     rvm_in = {"src", "downsample_ratio", *_RVM.STATE}
-    if kind == "auto":
+    if kind == AUTO:
         if rvm_in <= names:
-            kind = "rvm"
+            kind = RVM_TYPE
         elif len(ins) == 1 and len(ins[0].shape) == 4:
             s = ins[0].shape
             nchw = _dim(s[1]) == 3 and _dim(s[3]) != 3
             dynamic = not (_dim(s[2]) and _dim(s[3]))
-            kind = "modnet" if nchw and dynamic and len(outs) == 1 else "selfie"
+            kind = MODNET_TYPE if nchw and dynamic and len(outs) == 1 else SELFIE_TYPE
     expected = {
-        "selfie": "one RGB image input, 1xHxWx3 or 1x3xHxW, float",
-        "modnet": "MODNet's input 1x3xHxW float and output 1x1xHxW",
-        "rvm": "RVM's inputs src, r1i..r4i, downsample_ratio and outputs fgr, pha, r1o..r4o",
+        SELFIE_TYPE: "one RGB image input, 1xHxWx3 or 1x3xHxW, float",
+        MODNET_TYPE: "MODNet's input 1x3xHxW float and output 1x1xHxW",
+        RVM_TYPE: "RVM's inputs src, r1i..r4i, downsample_ratio and outputs fgr, pha, r1o..r4o",
     }
     fits = False
-    if kind in ("selfie", "modnet"):
+    if kind in (SELFIE_TYPE, MODNET_TYPE):
         s = ins[0].shape if len(ins) == 1 else []
         fits = (len(s) == 4 and ins[0].type in _DTYPES
-                and (_dim(s[1]) == 3 or (kind == "selfie" and _dim(s[3]) == 3)))
-        if kind == "modnet":
+                and (_dim(s[1]) == 3 or (kind == SELFIE_TYPE and _dim(s[3]) == 3)))
+        if kind == MODNET_TYPE:
             fits = fits and _dim(s[1]) == 3 and len(outs[0].shape) == 4
-    elif kind == "rvm":
+    elif kind == RVM_TYPE:
         fits = (rvm_in <= names and {"pha", "r1o", "r2o", "r3o", "r4o"} <= out_names
                 and next(i for i in ins if i.name == "src").type in _DTYPES)
     if not fits:
         what = expected.get(kind, " or ".join(expected.values()))
-        raise VcamError(f"model {path} fits no {kind if kind != 'auto' else 'known'} adapter "
+        raise VcamError(f"model {path} fits no {kind if kind != AUTO else 'known'} adapter "
                         f"(inputs: {_describe(ins)}; outputs: {_describe(outs)})",
-                        f"expected {what}" + ("" if requested != "auto" else "; or pass --model-type"))
+                        f"expected {what}" + ("" if requested != AUTO else "; or pass --model-type"))
     return kind
 
 
@@ -383,7 +382,7 @@ class OnnxSegmenter(Segmenter):
 
     def _candidates(self, wanted: str, available: list[str]) -> list[str]:
         order = list(PROVIDERS)
-        if wanted == "auto":
+        if wanted == AUTO:
             return [p for p in order if PROVIDERS[p] in available]
         return [wanted] + [p for p in order[order.index(wanted) + 1:] if PROVIDERS[p] in available]
 
@@ -392,8 +391,8 @@ class OnnxSegmenter(Segmenter):
         so.intra_op_num_threads = self.threads
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # Idle pool threads sleep instead of spinning: spinning doubled the CPU use at 30 fps on
-        # 2 threads and slowed the other stages, for no gain.
+        # Idle pool threads sleep instead of spinning: spinning burns CPU that the other stages
+        # need and slows them, for no gain in the model's speed.
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 1 if log.isEnabledFor(logging.DEBUG) else 4   # we report failures
         return so
@@ -440,7 +439,7 @@ class OnnxSegmenter(Segmenter):
             kind = detect_type(session, path, settings.model_type)
             runner = _Runner(session, DEVICES.get(short, "cpu"))
             signed = session.get_modelmeta().custom_metadata_map.get("vcam.input_range", "0,1").replace(" ", "") == "-1,1"
-            adapter = _RVM(runner, path) if kind == "rvm" else _MODNet(runner, path) if kind == "modnet" \
+            adapter = _RVM(runner, path) if kind == RVM_TYPE else _MODNet(runner, path) if kind == MODNET_TYPE \
                 else _Selfie(runner, path, signed)
             try:   # a provider can start and still fail on the first frame (memory, unsupported op)
                 test = _finite(adapter.run(np.full((256, 256, 3), 128, np.uint8)), path)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidge
 from vcam import paths, verify
 from vcam.config import CaptureSettings, Settings
 from vcam.errors import VcamError
+from vcam.qtenv import undo_opencv_qt_paths
 from vcam.ui.controller import Controller
 from vcam.ui.panel import Panel
 from vcam.ui.tray import Tray
@@ -27,21 +28,10 @@ log = logging.getLogger(__name__)
 SCREENSHOT_SIZE = (1040, 720)
 
 
-def _undo_opencv_qt_paths() -> None:
-    """OpenCV's GUI build (the one mediapipe depends on) points Qt at its own plugins and fonts
-    when imported; PySide6's Qt cannot load those plugins and would refuse to start."""
-    import cv2
-
-    opencv = os.path.dirname(os.path.abspath(cv2.__file__))
-    for name in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR"):
-        if os.environ.get(name, "").startswith(opencv):
-            del os.environ[name]
-
-
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
-        _undo_opencv_qt_paths()
+        undo_opencv_qt_paths()
         app = QApplication([sys.argv[0] if sys.argv else "vcam"])
     app.setApplicationName("vcam")
     app.setApplicationDisplayName("vcam")

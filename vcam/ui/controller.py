@@ -14,12 +14,11 @@ from typing import Callable, Optional, Union
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from vcam import resources, segment
-from vcam.capture import open_source
-from vcam.composite import Compositor
+from vcam import background, resources, segment
 from vcam.config import EffectSettings, OutputSettings, Settings
 from vcam.errors import VcamError
 from vcam.pipeline import Pipeline
+from vcam.sources import open_source
 from vcam.ui.settings_store import Store, UiState, default_config_dir
 
 log = logging.getLogger(__name__)
@@ -155,7 +154,7 @@ class Controller(QObject):
     def _note_demo_fallback(self) -> None:
         p = self.pipeline
         if (self.running and self.settings.capture.source == "auto"
-                and p.capture is not None and p.capture.source.name == "demo"):
+                and p.source_name == "demo"):
             self.problems.setdefault("camera", NO_CAMERA)
         elif self.problems.get("camera") == NO_CAMERA:
             self._clear("camera")
@@ -196,7 +195,7 @@ class Controller(QObject):
             self._problem("pipeline", f"{error}: pick another camera, or press Restart")
             self.changed.emit()
         elif p is not None and not self.paused:   # a camera unplugged: shown while it reconnects
-            error = p.capture.error if p.capture is not None else None
+            error = p.camera_error
             if error != self.problems.get("capture"):
                 if error:
                     self._problem("capture", error)
@@ -263,7 +262,7 @@ class Controller(QObject):
         return self._change("background", lambda s: s.replace(
             effect=dataclasses.replace(s.effect, effect="replace", background=str(path))))
 
-    def set_colour(self, rgb: tuple[int, int, int]) -> bool:
+    def set_color(self, rgb: tuple[int, int, int]) -> bool:
         return self._change("effect", lambda s: s.replace(
             effect=dataclasses.replace(s.effect, effect="color", color=tuple(int(c) for c in rgb))))
 
@@ -308,7 +307,7 @@ class Controller(QObject):
     def _check_effect(effect: EffectSettings) -> None:
         """Open a replacement background (small) to find a bad file before it is used."""
         if effect.effect == "replace":
-            Compositor(effect, (64, 36)).close()
+            background.check(effect.background)
 
     # -- gallery ----------------------------------------------------------------------------------
     def shipped_backgrounds(self) -> list[Path]:

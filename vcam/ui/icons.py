@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPixmap
 
-STATE_COLOURS = {
+STATE_COLORS = {
     "live": QColor(46, 204, 64),      # publishing to the virtual camera
     "running": QColor(52, 152, 219),  # running to another output
     "preview": QColor(243, 156, 18),  # running, but there is no virtual camera
@@ -38,7 +38,7 @@ def camera_icon(state: str, size: int = 64) -> QIcon:
     p.fillPath(body, QBrush(QColor(60, 63, 70)))
     p.fillPath(lens, QBrush(QColor(60, 63, 70)))
     p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(STATE_COLOURS.get(state, STATE_COLOURS["stopped"]))
+    p.setBrush(STATE_COLORS.get(state, STATE_COLORS["stopped"]))
     p.drawEllipse(QRectF(14 * s, 23 * s, 20 * s, 20 * s))
     p.end()
     return QIcon(pix)

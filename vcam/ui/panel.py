@@ -14,18 +14,33 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSizePolicy, QSlider,
-                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from vcam import segment
+from vcam import devices, segment
 from vcam.autoframe import max_zoom
 from vcam.config import BLUR_EFFECTS, LIVE_EFFECTS, NEW_BACKGROUNDS, ONNX_MODELS, PROVIDERS
 from vcam.stats import STAGES
-from vcam.ui import devices
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
 from vcam.ui.gallery import Gallery, rgb_to_qimage
-from vcam.ui.icons import STATE_COLOURS, STATE_WORDS, camera_icon
+from vcam.ui.icons import STATE_COLORS, STATE_WORDS, camera_icon
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +226,9 @@ class Panel(QMainWindow):
         self.clean_box.setToolTip("Takes the old background out of your soft edge on a new background or colour")
         self.clean_box.toggled.connect(self.c.set_clean_edges)
         form.addRow("", self.clean_box)
-        self.colour_button = QPushButton("Choose…")
-        self.colour_button.clicked.connect(self._choose_colour)
-        form.addRow("Colour", self.colour_button)
+        self.color_button = QPushButton("Choose…")
+        self.color_button.clicked.connect(self._choose_color)
+        form.addRow("Colour", self.color_button)
         layout.addLayout(form)
 
         layout.addWidget(QLabel("Backgrounds (drop pictures or videos here to add them)"))
@@ -329,7 +344,8 @@ class Panel(QMainWindow):
         s = self.c.settings
         widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider, self.clean_box,
                    self.camera_combo, self.size_combo,
-                   self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box, self.backend_combo, self.model_combo, self.provider_combo,
+                   self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box,
+                   self.backend_combo, self.model_combo, self.provider_combo,
                    self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
                    self.softness_slider)
         for w in widgets:
@@ -353,7 +369,7 @@ class Panel(QMainWindow):
             self.blur_value.setText(f"{s.effect.blur:g}")
             swatch = QPixmap(16, 16)
             swatch.fill(QColor(*s.effect.color))
-            self.colour_button.setIcon(QIcon(swatch))
+            self.color_button.setIcon(QIcon(swatch))
             self.gallery.set_backgrounds(self.c.shipped_backgrounds(), self.c.user_backgrounds())
             self.gallery.select(Path(s.effect.background) if s.effect.effect == "replace" and s.effect.background else None)
             self._gallery_selection()
@@ -423,7 +439,7 @@ class Panel(QMainWindow):
     def _camera_modes(self, source: str) -> dict:
         if source not in self._modes:
             is_camera = source.startswith("/dev/") or source.isdigit()
-            self._modes[source] = devices.camera_modes(source) if is_camera else \
+            self._modes[source] = devices.offered_modes(source) if is_camera else \
                 {size: list(devices.COMMON_RATES) for size in devices.COMMON_SIZES}
         return self._modes[source]
 
@@ -474,7 +490,7 @@ class Panel(QMainWindow):
     def refresh_stats(self) -> None:
         state = self.c.state
         stats = self.c.stats()
-        colour = STATE_COLOURS[state].name()
+        colour = STATE_COLORS[state].name()
         where = STATE_WORDS[state]
         if stats is not None and state in ("live", "running"):
             where = f"{where}: {stats.get('output')}"
@@ -520,12 +536,12 @@ class Panel(QMainWindow):
         else:
             self.c.pause()
 
-    def _choose_colour(self) -> None:
+    def _choose_color(self) -> None:
         if not self.dialogs:
             return
         colour = QColorDialog.getColor(QColor(*self.c.settings.effect.color), self, "Background colour")
         if colour.isValid():
-            self.c.set_colour((colour.red(), colour.green(), colour.blue()))
+            self.c.set_color((colour.red(), colour.green(), colour.blue()))
 
     def _add_clicked(self) -> None:
         if not self.dialogs:

@@ -10,6 +10,8 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPen
 
+from vcam.qtenv import undo_opencv_qt_paths
+
 # Colour-blind-friendly categorical colours (Okabe and Ito), one per series.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
 
@@ -17,9 +19,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 def _gui() -> None:
     """Text needs a QGuiApplication; a command-line process gets an offscreen one."""
     if QGuiApplication.instance() is None:
-        from vcam.ui.app import _undo_opencv_qt_paths
-
-        _undo_opencv_qt_paths()
+        undo_opencv_qt_paths()
         QGuiApplication([sys.argv[0] if sys.argv else "vcam", "-platform", "offscreen"])
 
 
