@@ -29,15 +29,9 @@ from vcam.config import (
     parse_color,
 )
 from vcam.errors import VcamError
+from vcam.segment import choice
 
 log = logging.getLogger("vcam")
-
-
-AUTO_RULE = {
-    "files": "MODNet for pictures of 640x480 or more, and for such videos on a GPU; else general (on a CPU MODNet "
-             "costs about half a second a 720p video frame)",
-    "live": "MODNet on a GPU that runs it within 20 ms a 720p frame, else general (always general on a CPU)",
-}
 
 
 def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: str = "blur", *,
@@ -66,7 +60,7 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--model", default=SegmentSettings.model,
                    help=f"segmentation model: auto, {', '.join(MODELS)}; with the onnx backend also modnet "
                         f"(matting-grade edges, 100 times the selfie model's cost on a CPU) or a .onnx file. "
-                        f"auto: {AUTO_RULE[auto]} (default: {SegmentSettings.model})")
+                        f"auto: {choice.RULE[auto]} (default: {SegmentSettings.model})")
     p.add_argument("--model-type", choices=MODEL_TYPES, default="auto",
                    help="type of a --model .onnx file; auto reads its inputs and outputs (default: auto)")
     p.add_argument("--provider", choices=PROVIDERS, default="auto",

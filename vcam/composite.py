@@ -14,7 +14,7 @@ import numpy as np
 
 from vcam import kernels
 from vcam.background import Background
-from vcam.config import BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, EffectSettings
+from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, EffectSettings
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class Compositor:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into
         ``out``; ``halvings``: the frame's, shared with the other stages."""
         effect = self.settings.effect
-        if effect in ("none", "cutout"):   # a cut-out is the frame itself, made RGBA by the caller
+        if effect in AS_IS_EFFECTS:   # a cut-out is the frame itself, made RGBA by the caller
             if self._clean is not None:    # ... its soft edge cleaned straight into the output
                 self._clean(frame, alpha, out, halvings)
             else:

@@ -21,6 +21,7 @@ from vcam.errors import VcamError
 BLUR_EFFECTS = ("blur", "bokeh")                # the room behind, defocused
 NEW_BACKGROUNDS = ("replace", "color")          # a new background behind the person
 ALPHA_EFFECTS = ("matte", "cutout")             # files only: the alpha is (part of) the output
+AS_IS_EFFECTS = ("none", "cutout")              # the camera's picture itself (a cut-out adds the alpha)
 CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of the soft edge
 LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
 FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
@@ -31,6 +32,11 @@ AUTO = "auto"                      # chosen by measurement: vcam.segment.choice,
 SELFIE_MODEL = "general"           # MediaPipe's selfie segmentation, general (256x256)
 LANDSCAPE_MODEL = "landscape"      # its landscape variant (256x144): faster, for wide shots
 MATTING_MODEL = "modnet"           # MODNet photographic portrait matting, bundled for the onnx backend
+MODEL_NOTES = {                    # what each is for, in the panel
+    SELFIE_MODEL: "the selfie model, for a person near the camera",
+    LANDSCAPE_MODEL: "faster, for wide shots",
+    MATTING_MODEL: "matting-grade edges and hair, over 100 times the selfie model's cost on a CPU (a GPU, or files)",
+}
 MODELS = (SELFIE_MODEL, LANDSCAPE_MODEL)                       # the selfie models, both backends
 MATTING_MODELS = (MATTING_MODEL,)                              # bundled matting models, onnx backend
 ONNX_MODELS = (AUTO,) + MODELS + MATTING_MODELS

@@ -162,7 +162,7 @@ class Pipeline:
                 self.watch = None
                 self._capture.resume()
             return
-        device = getattr(self._publisher.sink, "device", None)
+        device = self._publisher.sink.device
         if self.watch is not None:
             return
         if device and sys.platform.startswith("linux") and self._capture.source.live:
@@ -308,7 +308,7 @@ class Pipeline:
             segmenter=self._engine.segmenter.name if self._engine else None,
             size=list(self.size) if self._capture else None,
             # the camera gives another size or rate than the settings ask (and how to pick one)
-            capture_note=getattr(self._capture.source, "note", None) if self._capture else None,
+            capture_note=self._capture.source.note if self._capture else None,
             # on demand: no app reads the virtual camera, so the camera is closed meanwhile
             camera_released=bool(self._capture and self._capture.released),
             dropped=(self._capture.mailbox.dropped if self._capture else 0) + self._to_output.dropped,

@@ -32,12 +32,14 @@ VIRTUAL_CAMERA_FIX = {
 class Sink:
     """Where finished frames go. A sink sets ``name`` (what the log and the panel show) in its
     ``__init__``, and ``keep_fed`` where it is a device apps watch (the last frame is repeated
-    when no new one comes in time: False by default). :meth:`send` is required; :meth:`convert`
+    when no new one comes in time: False by default), and ``device`` where it is a device apps
+    open by path (what on-demand watches for readers: None by default). :meth:`send` is required; :meth:`convert`
     and :meth:`close` have defaults. A sink that cannot open raises :class:`VcamError` from
     ``__init__``, with the fix; :meth:`close` of a file raises it when the file is refused."""
 
     name: str = "sink"
     keep_fed: bool = False
+    device: Optional[str] = None
 
     def convert(self, frame: np.ndarray) -> np.ndarray:
         """RGB uint8 -> what ``send`` takes (the device's native format); one conversion at most,

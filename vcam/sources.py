@@ -51,6 +51,8 @@ class Source:
       as fast as the pipeline takes them, none dropped.
     - ``reconnect``: a device that may stop and come back (a camera unplugged): False. When True,
       :class:`vcam.capture.Capture` opens it again instead of ending.
+    - ``note``: what the user should know about how it delivers (a camera giving another mode
+      than asked, and how to pick one it has): None.
 
     Methods: :meth:`read` (required) returns False when no frame comes (the end of a file, a
     device that stopped) and may raise where a device fails; :meth:`wait` and :meth:`close` have
@@ -62,6 +64,7 @@ class Source:
     fps: float = 30.0
     live: bool = True
     reconnect: bool = False
+    note: Optional[str] = None
 
     def wait(self) -> None:
         """Sleep until the next frame is due. Nothing by default: a camera paces itself in read()."""

@@ -21,9 +21,18 @@ import numpy as np
 
 from vcam.config import AUTO, GPU_PROVIDERS, MATTING_MODEL, SELFIE_MODEL, SegmentSettings
 
-MATTING_MIN_PIXELS = 640 * 480
+MATTING_MIN_SIZE = (640, 480)
+MATTING_MIN_PIXELS = MATTING_MIN_SIZE[0] * MATTING_MIN_SIZE[1]
 LIVE_BUDGET = 0.020          # seconds per 1280x720 frame for MODNet live: 30 fps with room to composite
 LIVE_TRIALS = 3              # timed frames, after one that warms the provider up
+
+# The rule in words, for the CLI's help and the panel (one place, from the figures above).
+RULE = {
+    "files": f"MODNet for pictures of {MATTING_MIN_SIZE[0]}x{MATTING_MIN_SIZE[1]} or more, and for such videos on "
+             f"a GPU; else {SELFIE_MODEL} (on a CPU MODNet costs about half a second a 720p video frame)",
+    "live": f"MODNet on a GPU that runs it within {LIVE_BUDGET * 1000:.0f} ms a 720p frame, else {SELFIE_MODEL} "
+            f"(always {SELFIE_MODEL} on a CPU)",
+}
 
 
 def named(model: str) -> str:

@@ -36,7 +36,19 @@ from PySide6.QtWidgets import (
 
 from vcam import devices, segment
 from vcam.autoframe import max_zoom
-from vcam.config import BLUR_EFFECTS, LIVE_EFFECTS, NEW_BACKGROUNDS, ONNX_MODELS, PROVIDERS
+from vcam.config import (
+    AUTO,
+    BLUR_EFFECTS,
+    LANDSCAPE_MODEL,
+    LIVE_EFFECTS,
+    MATTING_MODEL,
+    MODEL_NOTES,
+    NEW_BACKGROUNDS,
+    ONNX_MODELS,
+    PROVIDERS,
+    SELFIE_MODEL,
+)
+from vcam.segment import choice
 from vcam.stats import STAGES
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
 from vcam.ui.gallery import Gallery, rgb_to_qimage
@@ -299,9 +311,8 @@ class Panel(QMainWindow):
         form.addRow("Segmentation", self.backend_combo)
         self.model_combo = QComboBox()
         self.model_combo.addItems(list(ONNX_MODELS))
-        self.model_combo.setToolTip("auto: modnet on a GPU that runs it at 30 fps, else general; general: the selfie "
-                                    "model; landscape: faster; modnet: matting-grade edges and hair, over 100 times "
-                                    "the selfie model's cost on a CPU (a GPU, or files)")
+        self.model_combo.setToolTip("; ".join([f"{AUTO}: {choice.RULE['live']}"]
+                                              + [f"{name}: {note}" for name, note in MODEL_NOTES.items()]))
         self.model_combo.activated.connect(lambda _: self.c.set_segment(model=self.model_combo.currentText()))
         form.addRow("Model", self.model_combo)
         self.provider_combo = QComboBox()   # where the onnx backend runs: CPU, CUDA, ...
@@ -332,8 +343,8 @@ class Panel(QMainWindow):
         self.softness_slider.valueChanged.connect(lambda v: self.c.set_matte(softness=v / 100))
         self.softness_value = QLabel()
         form.addRow("Edge softness", _with_value(self.softness_slider, self.softness_value))
-        note = QLabel("'auto' runs 'modnet' on a GPU fast enough for it, else 'general'; 'general' suits a "
-                      "person near the camera; 'landscape' is faster, for wide shots.")
+        note = QLabel(f"'{AUTO}' runs '{MATTING_MODEL}' on a GPU fast enough for it, else '{SELFIE_MODEL}'; "
+                      f"'{SELFIE_MODEL}' suits a person near the camera; '{LANDSCAPE_MODEL}' is faster, for wide shots.")
         note.setWordWrap(True)
         form.addRow(note)
         return tab
