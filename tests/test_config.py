@@ -200,7 +200,7 @@ def test_saved_file_is_plain_json_by_stage(tmp_path):
     path = tmp_path / "s.json"
     custom_settings().save(path)
     data = json.loads(path.read_text())
-    assert set(data) == {"capture", "segment", "matte", "effect", "framing", "output"}
+    assert set(data) == {"capture", "segment", "matte", "effect", "framing", "light", "output"}
     assert data["capture"]["width"] == 640 and data["effect"]["color"] == [1, 2, 3]
 
 

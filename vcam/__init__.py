@@ -16,7 +16,16 @@ from vcam import (
     private,  # noqa: F401 - first of all: no dependency may phone home
     quiet,  # noqa: F401 - first: FFmpeg's log level is set before OpenCV uses it
 )
-from vcam.config import CaptureSettings, EffectSettings, FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings
+from vcam.config import (
+    CaptureSettings,
+    EffectSettings,
+    FramingSettings,
+    LightSettings,
+    MatteSettings,
+    OutputSettings,
+    SegmentSettings,
+    Settings,
+)
 from vcam.errors import VcamError
 
 __version__ = "0.1.0"
@@ -33,7 +42,7 @@ _LAZY = {
     "build_segmenter": ("vcam.segment.build", "build"),
 }
 
-__all__ = ["CaptureSettings", "EffectSettings", "FramingSettings", "MatteSettings", "OutputSettings",
+__all__ = ["CaptureSettings", "EffectSettings", "FramingSettings", "LightSettings", "MatteSettings", "OutputSettings",
            "SegmentSettings", "Settings", "VcamError", "__version__", *_LAZY]
 
 

@@ -13,6 +13,7 @@ Each run has two phases on the same settings:
 """
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from vcam.config import OutputSettings, Settings
 from vcam.errors import VcamError
 from vcam.pipeline import Pipeline
 from vcam.sources import PreloadedSource, open_source
-from vcam.stats import PROCESSING, STAGES
+from vcam.stats import OPTIONAL, PROCESSING, STAGES
 
 Progress = Callable[[int, int, str], None]
 
@@ -110,6 +111,7 @@ def measure(run: Run, progress: Optional[Progress] = None) -> dict:
         "effect": run.settings.effect.effect,
         "backend": run.settings.segment.backend,
         "model": run.settings.segment.model,
+        "light": dataclasses.asdict(run.settings.light),
         "segmenter": fast.get("segmenter"),
         "sink": run.sink,
         "preload": run.preload,
@@ -128,16 +130,23 @@ def measure(run: Run, progress: Optional[Progress] = None) -> dict:
     }
 
 
+def _stages(results: list[dict]) -> list[str]:
+    """The stages to show: every one that always runs, and those turned on (denoise, light) in
+    any of ``results``."""
+    return [s for s in STAGES if s not in OPTIONAL or any(s in r["stages"] for r in results)]
+
+
 def table(results: list[dict]) -> str:
     """A plain-text table, one line per run."""
-    head = (f"{'run':<22} {'fps':>6} {'proc ms':>8} " + " ".join(f"{s[:9]:>9}" for s in STAGES)
+    shown = _stages(results)
+    head = (f"{'run':<22} {'fps':>6} {'proc ms':>8} " + " ".join(f"{s[:9]:>9}" for s in shown)
             + f" {'lat ms':>7} {'cpu%':>5} {'cpu ms/f':>8} {'MB':>5}")
     lines = [head, "-" * len(head)]
     for r in results:
-        stages = " ".join(f"{r['stages'].get(s, {}).get('median_ms', 0.0):9.2f}" for s in STAGES)
+        stages = " ".join(f"{r['stages'].get(s, {}).get('median_ms', 0.0):9.2f}" for s in shown)
         lines.append(f"{r['resolution'] + ' ' + r['effect']:<22} {r['fps']:6.1f} {r['processing_ms']:8.2f} {stages}"
                      f" {r['latency_ms']:7.1f} {r['cpu_percent']:5.0f} {r['cpu_ms_per_frame']:8.2f} {r['peak_memory_mb']:5.0f}")
-    lines.append(f"stage columns: median ms (throughput phase); processing = {' + '.join(PROCESSING)}; "
+    lines.append(f"stage columns: median ms (throughput phase); processing = {' + '.join(s for s in PROCESSING if s in shown)}; "
                  f"latency and CPU at the target fps (live phase)")
     segmenters = sorted({r["segmenter"] for r in results if r.get("segmenter")})
     if segmenters:
@@ -153,7 +162,7 @@ def plot(results: list[dict], path: str) -> None:
 
     check_plot_path(path)
     labels = [f"{r['resolution']}\n{r['effect']}" for r in results]
-    series = {stage: [r["stages"].get(stage, {}).get("median_ms", 0.0) for r in results] for stage in STAGES}
+    series = {stage: [r["stages"].get(stage, {}).get("median_ms", 0.0) for r in results] for stage in _stages(results)}
     picture = stacked_bars(labels, series, title="vcam per-stage cost", ylabel="ms per frame (median)")
     write_image(Path(path), picture)
 

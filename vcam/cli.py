@@ -22,6 +22,7 @@ from vcam.config import (
     CaptureSettings,
     EffectSettings,
     FramingSettings,
+    LightSettings,
     MatteSettings,
     OutputSettings,
     SegmentSettings,
@@ -50,6 +51,17 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--no-clean-edges", dest="clean_edges", action="store_false",
                    help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
                         "instead of taking the old background out of it")
+    p.add_argument("--low-light", type=float, default=LightSettings.low_light, metavar="0..1",
+                   help="bring a dark or backlit face to a good exposure, never touching a well-lit one; 0 is off "
+                        f"(default: {LightSettings.low_light:g})")
+    p.add_argument("--key-light", type=float, default=LightSettings.key_light, metavar="0..1",
+                   help=f"a soft studio light on your face, not on the room; 0 is off (default: {LightSettings.key_light:g})")
+    p.add_argument("--key-angle", type=float, default=LightSettings.key_angle, metavar="DEGREES",
+                   help="where the key light comes from: 0 the front, -90 the picture's left, 90 its right "
+                        f"(default: {LightSettings.key_angle:g})")
+    p.add_argument("--denoise", type=float, default=LightSettings.denoise, metavar="0..1",
+                   help="average a grainy camera's noise away where the picture is still; 0 is off "
+                        f"(default: {LightSettings.denoise:g})")
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
     p.add_argument("--autoframe", action="store_true",
                    help="keep the person centred and well framed: crop and zoom, followed smoothly (videos)")
@@ -208,7 +220,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads),
                   matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect,
-                  framing=FramingSettings(autoframe=args.autoframe, zoom=args.zoom))
+                  framing=FramingSettings(autoframe=args.autoframe, zoom=args.zoom),
+                  light=LightSettings(low_light=args.low_light, key_light=args.key_light, key_angle=args.key_angle,
+                                      denoise=args.denoise))
     if args.command in ("run", "bench"):
         if args.command == "bench":
             return Settings(capture=CaptureSettings(source=args.source, fps=args.fps, mirror=args.mirror), **common)

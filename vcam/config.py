@@ -266,6 +266,28 @@ class FramingSettings:
 
 
 @dataclass(frozen=True)
+class LightSettings:
+    """Studio light for calls, each 0 (off) to 1 (strongest):
+
+    - ``low_light``: a dark or backlit person brought to a well-exposed level by a tone curve
+      that never clips, eased over time; a well-lit picture is left as it is (``vcam.lowlight``).
+    - ``key_light``: a soft light on the face, stopped by the matte at the person's outline
+      (``vcam.keylight``); ``key_angle``: where it comes from, degrees: 0 from the front,
+      negative from the picture's left, positive from its right.
+    - ``denoise``: camera noise averaged away where the picture is still, moving parts left
+      sharp (``vcam.denoise``)."""
+    low_light: float = 0.0
+    key_light: float = 0.0
+    key_angle: float = -30.0
+    denoise: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("low_light", "key_light", "denoise"):
+            _check_number(name, getattr(self, name), 0.0, 1.0)
+        _check_number("key_angle", self.key_angle, -90.0, 90.0)
+
+
+@dataclass(frozen=True)
 class OutputSettings:
     """``target``: ``virtual`` (a virtual camera), ``null`` (discard), or a video file path.
     ``device``/``backend`` pick the virtual camera; ``pacing`` holds the output to ``fps``.
@@ -307,6 +329,7 @@ class Settings:
     matte: MatteSettings = field(default_factory=MatteSettings)
     effect: EffectSettings = field(default_factory=EffectSettings)
     framing: FramingSettings = field(default_factory=FramingSettings)
+    light: LightSettings = field(default_factory=LightSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
 
     def replace(self, **stages: Any) -> "Settings":

@@ -17,7 +17,10 @@ import numpy as np
 from vcam import kernels, segment
 from vcam.autoframe import AutoFrame
 from vcam.composite import Compositor
-from vcam.config import FramingSettings, Settings
+from vcam.config import FramingSettings, LightSettings, Settings
+from vcam.denoise import Denoise
+from vcam.keylight import KeyLight
+from vcam.lowlight import LowLight
 from vcam.matte import Matte
 from vcam.segment.build import build
 
@@ -46,6 +49,13 @@ class Engine:
         self.autoframe: Optional[AutoFrame] = None
         self._frame_with(settings.framing)
         self.compositor: Optional[Compositor] = None
+        # studio light (settings.light), built for a frame size by prepare(); None where off
+        self._light_size: Optional[tuple[int, int]] = None
+        self._denoise: Optional[Denoise] = None
+        self._low_light: Optional[LowLight] = None
+        self._key_light: Optional[KeyLight] = None
+        self._denoised: Optional[np.ndarray] = None   # the denoised frame
+        self._lit: Optional[np.ndarray] = None        # the frame with light applied
         self._staged: Optional[tuple[Settings, Optional[segment.Segmenter], Optional[Compositor]]] = None
         self._lock = threading.Lock()
         self._generation = 0
@@ -71,6 +81,30 @@ class Engine:
             old, self.compositor = self.compositor, Compositor(self.settings.effect, size)
             if old is not None:
                 old.close()
+        if self._light_size != size:
+            self._light_for(size)
+
+    def _light_for(self, size: tuple[int, int], before: Optional[LightSettings] = None) -> None:
+        """The studio-light stages ``settings.light`` turns on, for frames of ``size``: a few
+        buffers of the frame's size, made here and not per frame. ``before``: the settings the
+        parts in use were made for (at this size); a part whose own setting did not change is
+        kept with what it has learnt (the low light's curve, the denoiser's average)."""
+        light, (w, h) = self.settings.light, size
+        if before is None or light.denoise != before.denoise:
+            self._denoise = Denoise(size, light.denoise) if light.denoise > 0 else None
+        if before is None or light.low_light != before.low_light:
+            self._low_light = LowLight(size, light.low_light, self.fps) if light.low_light > 0 else None
+        if before is None or (light.key_light, light.key_angle) != (before.key_light, before.key_angle):
+            self._key_light = KeyLight(size, light.key_light, light.key_angle, self.fps) if light.key_light > 0 else None
+        if self._denoise is None:
+            self._denoised = None
+        elif self._denoised is None or self._denoised.shape != (h, w, 3):
+            self._denoised = np.empty((h, w, 3), np.uint8)
+        if self._low_light is None and self._key_light is None:
+            self._lit = None
+        elif self._lit is None or self._lit.shape != (h, w, 3):
+            self._lit = np.empty((h, w, 3), np.uint8)
+        self._light_size = size
 
     def stage(self, settings: Settings, size: tuple[int, int]) -> None:
         """Build what ``settings`` changes (raising :class:`~vcam.VcamError` on bad input, with
@@ -111,7 +145,10 @@ class Engine:
         self.matte.settings = settings.matte
         if settings.framing != self.settings.framing:
             self._frame_with(settings.framing)
+        before = self.settings.light
         self.settings = settings
+        if settings.light != before and self._light_size is not None:
+            self._light_for(self._light_size, before)
 
     def update(self, settings: Settings, size: tuple[int, int]) -> None:
         """Apply ``settings`` at once (for callers that process frames in their own thread)."""
@@ -124,6 +161,9 @@ class Engine:
         if self.autoframe is not None:
             self.autoframe.reset()
         self.segmenter.reset()
+        for part in (self._denoise, self._low_light, self._key_light):
+            if part is not None:
+                part.reset()
 
     def process(self, frame: np.ndarray, out: np.ndarray, times: dict, generation: Optional[int] = None,
                 *, photo: bool = False) -> np.ndarray:
@@ -138,26 +178,41 @@ class Engine:
             self.reset()
         size = (frame.shape[1], frame.shape[0])
         self.prepare(size)
+        # The order of the stages, in one place:
+        # 1. denoise (video only): the model and every later stage see the cleaner picture;
         t0 = time.perf_counter()
         if photo:
             self.reset()
-            raw = self.segmenter.segment_photo(frame)
-        else:
-            raw = self.segmenter.segment(frame)
+        elif self._denoise is not None:
+            frame = self._denoise.apply(frame, self._denoised)
+        # 2. segment: the person, at the model's resolution;
         t1 = time.perf_counter()
+        raw = self.segmenter.segment_photo(frame) if photo else self.segmenter.segment(frame)
+        # 3. matte: smoothed, its edge placed, at the frame's size;
+        t2 = time.perf_counter()
         self.halvings.next_frame()
         framing = self.autoframe is not None and not photo   # a picture is kept whole
         alpha = self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=not framing)
-        t2 = time.perf_counter()
-        if framing:   # the framed picture, and its alpha straight from the matte; timed as composite
+        # 4. light: low light, then the key light, on the person the matte found;
+        t3 = time.perf_counter()
+        if self._lit is not None:
+            lit = self._low_light.apply(frame, alpha, self._lit) if self._low_light is not None else frame
+            frame = self._key_light.apply(lit, alpha, self._lit) if self._key_light is not None else lit
+        # 5. auto-frame (timed as composite) and the effect.
+        t4 = time.perf_counter()
+        if framing:   # the framed picture, and its alpha straight from the matte
             frame, alpha = self.autoframe.apply(frame, alpha)
             if self.autoframe.done:
                 self.autoframe = None
         self.compositor.apply(frame, alpha, out, self.halvings)
-        t3 = time.perf_counter()
-        times["segment"] = t1 - t0
-        times["matte"] = t2 - t1
-        times["composite"] = t3 - t2
+        t5 = time.perf_counter()
+        if self._denoise is not None and not photo:
+            times["denoise"] = t1 - t0
+        times["segment"] = t2 - t1
+        times["matte"] = t3 - t2
+        if self._lit is not None:
+            times["light"] = t4 - t3
+        times["composite"] = t5 - t4
         return alpha
 
     def close(self) -> None:

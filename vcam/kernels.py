@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -338,9 +338,19 @@ def warm_up() -> None:
         log.warning("image kernels ready in %.0f s", time.perf_counter() - start)
 
 
+_STAGE_KERNELS: list[tuple[Callable, Callable[[], object]]] = []
+
+
+def register(kernel: Callable, sample: Callable[[], object]) -> None:
+    """A stage's own Numba kernel, warmed up by :func:`warm_up` with ``sample`` (one call on tiny
+    arrays). A stage module registers its kernels when imported."""
+    if all(k is not kernel for k, _ in _STAGE_KERNELS):
+        _STAGE_KERNELS.append((kernel, sample))
+
+
 def _compiled() -> int:
     """How many kernels numba has compiled in this process rather than load from its cache."""
-    return sum(sum(k.stats.cache_misses.values()) for k in KERNELS)
+    return sum(sum(k.stats.cache_misses.values()) for k in KERNELS + tuple(k for k, _ in _STAGE_KERNELS))
 
 
 def _every_kernel() -> list:
@@ -362,7 +372,7 @@ def _every_kernel() -> list:
         lambda: unmix(rgb, u, u, rgb, *bilinear_columns(2, 2), rgb.copy()),
         lambda: premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy()),
         lambda: normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01)),
-    ]
+    ] + [sample for _, sample in _STAGE_KERNELS]
 
 
 KERNELS = (smooth_matte, image_change, blend, blend_color, blend_wrap, blend_tinted, person_mean, unmix,

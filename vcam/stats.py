@@ -7,9 +7,10 @@ from collections import deque
 
 import numpy as np
 
-STAGES = ("capture", "segment", "matte", "composite", "convert", "output")
+STAGES = ("capture", "denoise", "segment", "matte", "light", "composite", "convert", "output")
 # What a frame costs the pipeline once it has been captured: decode and pacing are not in it.
-PROCESSING = ("segment", "matte", "composite", "convert", "output")
+PROCESSING = ("denoise", "segment", "matte", "light", "composite", "convert", "output")
+OPTIONAL = ("denoise", "light")   # timed only where turned on
 
 
 class Stats:

@@ -198,6 +198,7 @@ class Panel(QMainWindow):
         tabs.addTab(self._build_effect_tab(), "Effect")
         tabs.addTab(self._build_camera_tab(), "Camera")
         tabs.addTab(self._build_person_tab(), "Person")
+        tabs.addTab(self._build_light_tab(), "Light")
         self.tabs = tabs
         return tabs
 
@@ -349,6 +350,33 @@ class Panel(QMainWindow):
         form.addRow(note)
         return tab
 
+    def _build_light_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.light_sliders: dict[str, tuple[QSlider, QLabel]] = {}
+        for name, label, tip in (
+                ("low_light", "Low light", "Brings a dark or backlit face to a good exposure; a well-lit picture is "
+                                           "left as it is. 0 is off"),
+                ("key_light", "Key light", "A soft studio light on your face, stopped at your outline: the room is "
+                                           "not lit. 0 is off"),
+                ("denoise", "Denoise", "Averages a grainy camera's noise away where the picture is still; what moves "
+                                       "stays sharp. 0 is off")):
+            slider = _slider(0, 100)
+            slider.setToolTip(tip)
+            slider.valueChanged.connect(lambda v, name=name: self.c.set_light(**{name: v / 100}))
+            value = QLabel()
+            form.addRow(label, _with_value(slider, value))
+            self.light_sliders[name] = (slider, value)
+        self.key_angle_slider = _slider(-90, 90)
+        self.key_angle_slider.setToolTip("Where the key light comes from: 0 the front, left or right of the picture")
+        self.key_angle_slider.valueChanged.connect(lambda v: self.c.set_light(key_angle=float(v)))
+        self.key_angle_value = QLabel()
+        form.addRow("Key light from", _with_value(self.key_angle_slider, self.key_angle_value))
+        note = QLabel("Each runs live on the CPU in a millisecond or two; turned off, it costs nothing.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        return tab
+
     # -- from the controller to the widgets -------------------------------------------------------
     def sync(self) -> None:
         """Set every control from the controller's settings and state (without feeding back)."""
@@ -358,7 +386,7 @@ class Panel(QMainWindow):
                    self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box,
                    self.backend_combo, self.model_combo, self.provider_combo,
                    self.follow_box, self.smoothing_slider, self.motion_slider, self.threshold_slider,
-                   self.softness_slider)
+                   self.softness_slider, self.key_angle_slider) + tuple(sl for sl, _ in self.light_sliders.values())
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -403,6 +431,13 @@ class Panel(QMainWindow):
             for label, value in ((self.smoothing_value, s.matte.smoothing), (self.motion_value, s.matte.motion),
                                  (self.threshold_value, s.matte.threshold), (self.softness_value, s.matte.softness)):
                 label.setText(f"{value:.2f}")
+            for name, (slider, label) in self.light_sliders.items():
+                value = getattr(s.light, name)
+                slider.setValue(round(value * 100))
+                label.setText(f"{value:.2f}" if value > 0 else "off")
+            self.key_angle_slider.setValue(round(s.light.key_angle))
+            self.key_angle_slider.setEnabled(s.light.key_light > 0)
+            self.key_angle_value.setText(_angle_text(s.light.key_angle))
         finally:
             for w in widgets:
                 w.blockSignals(False)
@@ -610,6 +645,12 @@ class Panel(QMainWindow):
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(1100, 760)
+
+
+def _angle_text(degrees: float) -> str:
+    """Where the key light comes from, in words and degrees."""
+    side = "front" if abs(degrees) < 5 else "left" if degrees < 0 else "right"
+    return f"{side} ({degrees:+.0f}°)" if side != "front" else "front"
 
 
 def _with_value(slider: QSlider, value: QLabel) -> QHBoxLayout:

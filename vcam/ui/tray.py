@@ -1,5 +1,5 @@
 """The tray icon: its lamp shows whether the virtual camera is live; its menu switches effect
-presets and auto-frame, pauses and resumes, shows the panel and quits."""
+presets, auto-frame and studio light, pauses and resumes, shows the panel and quits."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +13,9 @@ from vcam.config import LIVE_EFFECTS
 from vcam.ui.controller import Controller
 from vcam.ui.icons import STATE_WORDS, camera_icon
 from vcam.ui.panel import effect_label
+
+# Studio light from the tray: on at these strengths, off at 0 (the panel sets any strength).
+LIGHT_ON = (("low_light", "Low light", 1.0), ("key_light", "Key light", 0.5), ("denoise", "Denoise", 0.7))
 
 
 class Tray(QSystemTrayIcon):
@@ -67,6 +70,13 @@ class Tray(QSystemTrayIcon):
         framing.triggered.connect(lambda on: self.c.set_framing(autoframe=bool(on)))
         self.menu.addAction(framing)
         self.actions["autoframe"] = framing
+        for name, label, strength in LIGHT_ON:
+            on = getattr(self.c.settings.light, name) > 0
+            light = QAction(label, self.menu, checkable=True, checked=on)
+            light.triggered.connect(lambda checked, name=name, strength=strength:
+                                    self.c.set_light(**{name: strength if checked else 0.0}))
+            self.menu.addAction(light)
+            self.actions[name] = light
         pause = QAction("Resume" if self.c.paused else "Pause", self.menu)
         pause.triggered.connect(self._toggle_pause)
         self.menu.addAction(pause)
