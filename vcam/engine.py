@@ -178,21 +178,25 @@ class Engine:
             self.reset()
         size = (frame.shape[1], frame.shape[0])
         self.prepare(size)
-        # The order of the stages, in one place:
-        # 1. denoise (video only): the model and every later stage see the cleaner picture;
+        # The order of the stages, in one place. The person is found in the camera's own picture
+        # (segment, matte: a denoised picture would hide a low-contrast edge's motion from the
+        # matte's motion test, which then trails it); the picture people see is cleaned, lit and
+        # composited after.
+        # 1. segment: the person, at the model's resolution;
         t0 = time.perf_counter()
         if photo:
             self.reset()
-        elif self._denoise is not None:
-            frame = self._denoise.apply(frame, self._denoised)
-        # 2. segment: the person, at the model's resolution;
-        t1 = time.perf_counter()
         raw = self.segmenter.segment_photo(frame) if photo else self.segmenter.segment(frame)
-        # 3. matte: smoothed, its edge placed, at the frame's size;
-        t2 = time.perf_counter()
+        # 2. matte: smoothed, its edge placed, at the frame's size;
+        t1 = time.perf_counter()
         self.halvings.next_frame()
         framing = self.autoframe is not None and not photo   # a picture is kept whole
         alpha = self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=not framing)
+        # 3. denoise (video only): still parts averaged over frames;
+        t2 = time.perf_counter()
+        denoise = self._denoise is not None and not photo
+        if denoise:
+            frame = self._denoise.apply(frame, self._denoised)
         # 4. light: low light, then the key light, on the person the matte found;
         t3 = time.perf_counter()
         if self._lit is not None:
@@ -206,10 +210,10 @@ class Engine:
                 self.autoframe = None
         self.compositor.apply(frame, alpha, out, self.halvings)
         t5 = time.perf_counter()
-        if self._denoise is not None and not photo:
-            times["denoise"] = t1 - t0
-        times["segment"] = t2 - t1
-        times["matte"] = t3 - t2
+        times["segment"] = t1 - t0
+        times["matte"] = t2 - t1
+        if denoise:
+            times["denoise"] = t3 - t2
         if self._lit is not None:
             times["light"] = t4 - t3
         times["composite"] = t5 - t4

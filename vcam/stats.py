@@ -7,9 +7,9 @@ from collections import deque
 
 import numpy as np
 
-STAGES = ("capture", "denoise", "segment", "matte", "light", "composite", "convert", "output")
+STAGES = ("capture", "segment", "matte", "denoise", "light", "composite", "convert", "output")
 # What a frame costs the pipeline once it has been captured: decode and pacing are not in it.
-PROCESSING = ("denoise", "segment", "matte", "light", "composite", "convert", "output")
+PROCESSING = ("segment", "matte", "denoise", "light", "composite", "convert", "output")
 OPTIONAL = ("denoise", "light")   # timed only where turned on
 
 
