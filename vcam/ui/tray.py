@@ -73,7 +73,7 @@ class Tray(QSystemTrayIcon):
         for name, label, strength in LIGHT_ON:
             on = getattr(self.c.settings.light, name) > 0
             light = QAction(label, self.menu, checkable=True, checked=on)
-            light.triggered.connect(lambda checked, name=name, strength=strength:
+            light.triggered.connect(lambda checked=False, name=name, strength=strength:
                                     self.c.set_light(**{name: strength if checked else 0.0}))
             self.menu.addAction(light)
             self.actions[name] = light
