@@ -2,6 +2,7 @@
 presets, auto-frame and studio light, pauses and resumes, shows the panel and quits."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -73,8 +74,8 @@ class Tray(QSystemTrayIcon):
         for name, label, strength in LIGHT_ON:
             on = getattr(self.c.settings.light, name) > 0
             light = QAction(label, self.menu, checkable=True, checked=on)
-            light.triggered.connect(lambda checked=False, name=name, strength=strength:
-                                    self.c.set_light(**{name: strength if checked else 0.0}))
+            # The action's own state is read: PySide6 6.5 calls a slot that has defaults without `checked`.
+            light.triggered.connect(partial(self._switch_light, light, name, strength))
             self.menu.addAction(light)
             self.actions[name] = light
         pause = QAction("Resume" if self.c.paused else "Pause", self.menu)
@@ -89,6 +90,9 @@ class Tray(QSystemTrayIcon):
         quit_action.triggered.connect(self._quit)
         self.menu.addAction(quit_action)
         self.actions["quit"] = quit_action
+
+    def _switch_light(self, action: QAction, name: str, strength: float, *_) -> None:
+        self.c.set_light(**{name: strength if action.isChecked() else 0.0})
 
     def _toggle_pause(self) -> None:
         if self.c.paused:
