@@ -18,15 +18,23 @@ noisy", so the true picture is known). Every figure comes from the real engine
 - denoise on the still clip: the noise left (standard deviation of output minus the true
   frame) against the input's, on the room (matte 0) and on the person;
 - key light: on the room (matte 0) the largest change, on the face the mean gain;
-- costs: each stage alone at 1280x720 on one thread (OpenCV and Numba single-threaded), median
-  milliseconds of 100 calls after warm-up, and the engine with all of them off against before.
+- costs: each stage alone (relight towards a warm, bright background) at 1280x720 on one thread
+  (OpenCV and Numba single-threaded), median milliseconds of 100 calls after warm-up;
+- the default pipeline with every light stage off against the code from before studio light
+  (``--before``, a commit: its tree is taken with ``git archive`` into a temporary folder): the
+  same 720p frames through each tree's own ``vcam.Engine`` (``--effect blur``, the selfie model,
+  one thread), each in its own process, taking turns for 3 rounds; the median milliseconds per
+  frame of each and their ratio per round (1.00 is unchanged).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,10 +48,34 @@ from vcam import EffectSettings, Engine, LightSettings, SegmentSettings, Setting
 from vcam.denoise import Denoise  # noqa: E402
 from vcam.keylight import KeyLight  # noqa: E402
 from vcam.lowlight import LowLight  # noqa: E402
+from vcam.relight import Relight  # noqa: E402
 
 CLIPS = ROOT.parent / "shared" / "eval" / "clips"
 KITCHEN = CLIPS / "talking-head-kitchen.mp4"
 SIZE = (512, 512)
+BEFORE = "b372341"   # the last commit before studio light (eba0e65)
+# One tree's default engine timed on the saved frames, in a process of its own.
+OFF_TIMER = """
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+import cv2, numpy as np
+cv2.setNumThreads(1)
+from vcam import EffectSettings, Engine, SegmentSettings, Settings
+frames = np.load(sys.argv[2])
+engine = Engine(Settings(segment=SegmentSettings(threads=1), effect=EffectSettings("blur")))
+engine.prepare((frames.shape[2], frames.shape[1]), 30.0)
+out = np.empty_like(frames[0])
+for frame in frames[:10]:
+    engine.process(frame, out, {})
+times = []
+for _ in range(int(sys.argv[3])):
+    for frame in frames:
+        t0 = time.perf_counter()
+        engine.process(frame, out, {})
+        times.append(time.perf_counter() - t0)
+engine.close()
+print(json.dumps(1000 * statistics.median(times)))
+"""
 
 
 def clip_frames(limit: int) -> tuple[list[np.ndarray], float, str]:
@@ -169,9 +201,11 @@ def costs(frames) -> dict:
     cv2.ellipse(alpha, (640, 420), (260, 380), 0, 0, 360, 255, -1)
     alpha = cv2.GaussianBlur(alpha, (0, 0), 3)
     out = np.empty_like(frame)
+    backdrop = np.full_like(frame, (230, 180, 120))   # a warm, bright new background
     stages = {"low_light": (LowLight(size, 1.0), lambda s: s.apply(frame, alpha, out)),
               "key_light": (KeyLight(size, 1.0), lambda s: s.apply(frame, alpha, out)),
-              "denoise": (Denoise(size, 1.0), lambda s: s.apply(frame, out))}
+              "denoise": (Denoise(size, 1.0), lambda s: s.apply(frame, out)),
+              "relight": (Relight(size, 1.0), lambda s: s.apply(frame, alpha, backdrop, out))}
     result = {}
     for name, (stage, call) in stages.items():
         for _ in range(10):
@@ -185,16 +219,50 @@ def costs(frames) -> dict:
     return result
 
 
+def off_cost(frames, before: str, rounds: int = 3, repeats: int = 5) -> dict:
+    """The default engine (light off) in this tree and in ``before``'s, taking turns."""
+    with tempfile.TemporaryDirectory(prefix="vcam-before-") as tmp:
+        old = Path(tmp) / "before"
+        old.mkdir()
+        archive = Path(tmp) / "before.tar"
+        try:
+            subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), before], check=True,
+                           capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return {"skipped": f"no git tree to take {before} from ({exc})"}
+        with tarfile.open(archive) as tar:
+            if hasattr(tarfile, "data_filter"):   # Python 3.10.12+: no path outside the folder
+                tar.extractall(old, filter="data")
+            else:
+                tar.extractall(old)
+        picked = [cv2.resize(f, (1280, 720), interpolation=cv2.INTER_LINEAR) for f in frames[:20]]
+        saved = Path(tmp) / "frames.npy"
+        np.save(saved, np.stack(picked))
+        ms = {"before": [], "now": []}
+        for _ in range(rounds):
+            for name, tree in (("before", old), ("now", ROOT)):
+                done = subprocess.run([sys.executable, "-c", OFF_TIMER, str(tree), str(saved), str(repeats)],
+                                      capture_output=True, text=True, timeout=600, check=True)
+                ms[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    ratios = [n / b for n, b in zip(ms["now"], ms["before"])]
+    return {"before": before, "before_ms": [round(v, 2) for v in ms["before"]], "now_ms": [round(v, 2) for v in ms["now"]],
+            "ratio_median": round(statistics.median(ratios), 3),
+            "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=150, help="frames of the clip to use (default: 150)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--before", default=BEFORE,
+                    help=f"the commit to compare the light-off pipeline with (default: {BEFORE}, before studio light)")
     args = ap.parse_args()
     frames, fps, what = clip_frames(args.frames)
     rng = np.random.default_rng(2026)
     report = {"clip": what, "frames": len(frames), "fps": fps,
               "low_light": low_light(frames, fps, rng), "denoise": denoise(frames, fps, rng),
-              "key_light": key_light(frames, fps), "costs": costs(frames)}
+              "key_light": key_light(frames, fps), "costs": costs(frames),
+              "light_off_against_before": off_cost(frames, args.before)}
     if args.json:
         print(json.dumps(report, indent=2))
     else:

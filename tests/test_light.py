@@ -66,10 +66,10 @@ def person_meter(picture: np.ndarray, alpha: np.ndarray) -> float:
 
 
 def test_light_settings_are_checked_saved_and_absent_from_older_files(tmp_path):
-    for bad in (dict(low_light=1.5), dict(denoise=-0.1), dict(key_angle=120.0), dict(key_light="yes")):
+    for bad in (dict(low_light=1.5), dict(denoise=-0.1), dict(key_angle=120.0), dict(key_light="yes"), dict(relight=2.0)):
         with pytest.raises(VcamError):
             LightSettings(**bad)
-    s = Settings(light=LightSettings(low_light=0.8, key_light=0.4, key_angle=20.0, denoise=0.5))
+    s = Settings(light=LightSettings(low_light=0.8, key_light=0.4, key_angle=20.0, denoise=0.5, relight=0.6))
     path = tmp_path / "settings.json"
     s.save(path)
     assert Settings.load(path) == s
@@ -140,6 +140,8 @@ def test_vcam_process_lifts_a_dark_picture_and_refuses_a_strength_out_of_range(t
     assert lit.mean() > picture.mean() * 1.5
     refused = vcam(tmp_path, "process", "dark.png", "--low-light", "2", "-o", "x.png")
     assert refused.returncode == 2 and "low_light" in refused.stderr and "Traceback" not in refused.stderr
+    refused = vcam(tmp_path, "process", "dark.png", "--relight", "-1", "-o", "x.png")
+    assert refused.returncode == 2 and "relight" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "x.png").exists()
 
 
@@ -173,6 +175,8 @@ def test_the_panel_and_the_tray_switch_studio_light(qapp, tmp_path):
     try:
         slider, value = panel.light_sliders["low_light"]
         assert value.text() == "off" and not panel.key_angle_slider.isEnabled()
+        # relight is for a new background: off (greyed) with the default effect, on with replace
+        assert not panel.light_sliders["relight"][0].isEnabled() and not tray.actions["relight"].isEnabled()
         slider.setValue(60)
         assert controller.settings.light.low_light == pytest.approx(0.6)
         panel.light_sliders["key_light"][0].setValue(50)
@@ -187,6 +191,11 @@ def test_the_panel_and_the_tray_switch_studio_light(qapp, tmp_path):
         qapp.processEvents()
         tray.actions["low_light"].trigger()
         assert controller.settings.light.low_light == 0.0
+        assert controller.set_effect("replace")
+        qapp.processEvents()
+        assert panel.light_sliders["relight"][0].isEnabled() and tray.actions["relight"].isEnabled()
+        panel.light_sliders["relight"][0].setValue(80)
+        assert controller.settings.light.relight == pytest.approx(0.8)
         controller.save()   # what a resting slider or closing the panel does
         saved = json.loads((tmp_path / "config" / "settings.json").read_text())
         assert saved["light"]["denoise"] > 0 and saved["light"]["key_angle"] == 45.0

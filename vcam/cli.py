@@ -62,6 +62,9 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--denoise", type=float, default=LightSettings.denoise, metavar="0..1",
                    help="average a grainy camera's noise away where the picture is still; 0 is off "
                         f"(default: {LightSettings.denoise:g})")
+    p.add_argument("--relight", type=float, default=LightSettings.relight, metavar="0..1",
+                   help="with --effect replace: light your face and colours as the new background is lit "
+                        f"(a sunny beach warms and brightens you); 0 is off (default: {LightSettings.relight:g})")
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
     p.add_argument("--autoframe", action="store_true",
                    help="keep the person centred and well framed: crop and zoom, followed smoothly (videos)")
@@ -222,7 +225,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                   matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect,
                   framing=FramingSettings(autoframe=args.autoframe, zoom=args.zoom),
                   light=LightSettings(low_light=args.low_light, key_light=args.key_light, key_angle=args.key_angle,
-                                      denoise=args.denoise))
+                                      denoise=args.denoise, relight=args.relight))
     if args.command in ("run", "bench"):
         if args.command == "bench":
             return Settings(capture=CaptureSettings(source=args.source, fps=args.fps, mirror=args.mirror), **common)

@@ -237,6 +237,12 @@ class Compositor:
         elif effect in BLUR_EFFECTS:
             self._defocus = _Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free)
 
+    @property
+    def backdrop(self) -> Optional[np.ndarray]:
+        """The new background (RGB uint8, the frame's size) where the effect is ``replace``, else
+        None; a video's is updated in place as it moves on."""
+        return self._bg if self._background is not None else None
+
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,
               halvings: Optional[kernels.Halvings] = None) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into

@@ -275,14 +275,17 @@ class LightSettings:
       (``vcam.keylight``); ``key_angle``: where it comes from, degrees: 0 from the front,
       negative from the picture's left, positive from its right.
     - ``denoise``: camera noise averaged away where the picture is still, moving parts left
-      sharp (``vcam.denoise``)."""
+      sharp (``vcam.denoise``).
+    - ``relight`` (``replace`` only): the person's exposure and white balance moved from the
+      room's light towards the new background's, by as much as real photos show (``vcam.relight``)."""
     low_light: float = 0.0
     key_light: float = 0.0
     key_angle: float = -30.0
     denoise: float = 0.0
+    relight: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("low_light", "key_light", "denoise"):
+        for name in ("low_light", "key_light", "denoise", "relight"):
             _check_number(name, getattr(self, name), 0.0, 1.0)
         _check_number("key_angle", self.key_angle, -90.0, 90.0)
 

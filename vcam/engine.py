@@ -22,6 +22,7 @@ from vcam.denoise import Denoise
 from vcam.keylight import KeyLight
 from vcam.lowlight import LowLight
 from vcam.matte import Matte
+from vcam.relight import Relight
 from vcam.segment.build import build
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Engine:
         self._denoise: Optional[Denoise] = None
         self._low_light: Optional[LowLight] = None
         self._key_light: Optional[KeyLight] = None
+        self._relight: Optional[Relight] = None   # used where the effect has a backdrop (replace)
         self._denoised: Optional[np.ndarray] = None   # the denoised frame
         self._lit: Optional[np.ndarray] = None        # the frame with light applied
         self._staged: Optional[tuple[Settings, Optional[segment.Segmenter], Optional[Compositor]]] = None
@@ -96,11 +98,13 @@ class Engine:
             self._low_light = LowLight(size, light.low_light, self.fps) if light.low_light > 0 else None
         if before is None or (light.key_light, light.key_angle) != (before.key_light, before.key_angle):
             self._key_light = KeyLight(size, light.key_light, light.key_angle, self.fps) if light.key_light > 0 else None
+        if before is None or light.relight != before.relight:
+            self._relight = Relight(size, light.relight, self.fps) if light.relight > 0 else None
         if self._denoise is None:
             self._denoised = None
         elif self._denoised is None or self._denoised.shape != (h, w, 3):
             self._denoised = np.empty((h, w, 3), np.uint8)
-        if self._low_light is None and self._key_light is None:
+        if self._low_light is None and self._key_light is None and self._relight is None:
             self._lit = None
         elif self._lit is None or self._lit.shape != (h, w, 3):
             self._lit = np.empty((h, w, 3), np.uint8)
@@ -161,7 +165,7 @@ class Engine:
         if self.autoframe is not None:
             self.autoframe.reset()
         self.segmenter.reset()
-        for part in (self._denoise, self._low_light, self._key_light):
+        for part in (self._denoise, self._low_light, self._key_light, self._relight):
             if part is not None:
                 part.reset()
 
@@ -197,11 +201,18 @@ class Engine:
         denoise = self._denoise is not None and not photo
         if denoise:
             frame = self._denoise.apply(frame, self._denoised)
-        # 4. light: low light, then the key light, on the person the matte found;
+        # 4. light, on the person the matte found: low light, relight to the new background (the
+        #    room's light is measured before the key light adds its own), then the key light;
         t3 = time.perf_counter()
-        if self._lit is not None:
-            lit = self._low_light.apply(frame, alpha, self._lit) if self._low_light is not None else frame
-            frame = self._key_light.apply(lit, alpha, self._lit) if self._key_light is not None else lit
+        backdrop = self.compositor.backdrop if self._relight is not None else None
+        lighting = self._low_light is not None or self._key_light is not None or backdrop is not None
+        if lighting:
+            if self._low_light is not None:
+                frame = self._low_light.apply(frame, alpha, self._lit)
+            if backdrop is not None:
+                frame = self._relight.apply(frame, alpha, backdrop, self._lit)
+            if self._key_light is not None:
+                frame = self._key_light.apply(frame, alpha, self._lit)
         # 5. auto-frame (timed as composite) and the effect.
         t4 = time.perf_counter()
         if framing:   # the framed picture, and its alpha straight from the matte
@@ -214,7 +225,7 @@ class Engine:
         times["matte"] = t2 - t1
         if denoise:
             times["denoise"] = t3 - t2
-        if self._lit is not None:
+        if lighting:
             times["light"] = t4 - t3
         times["composite"] = t5 - t4
         return alpha

@@ -126,6 +126,23 @@ def curve(x: np.ndarray, gain: float) -> np.ndarray:
     return gain * x / (1.0 + (gain ** n - 1.0) * x ** n) ** (1.0 / n)
 
 
+def curve_table(gain: float, x: np.ndarray, y: np.ndarray, lut: np.ndarray) -> None:
+    """The curve of ``gain`` as a table: ``lut`` (uint8, 256; may be a strided view) from ``x``
+    (float32, 256: 0 to 1) through the scratch ``y`` (float32, 256); rounded, and below 255
+    everywhere but at 255."""
+    n = np.float32(LOW_SHAPE)
+    np.power(x, n, out=y)
+    y *= np.float32(gain ** LOW_SHAPE - 1.0)
+    y += np.float32(1.0)
+    np.power(y, np.float32(-1.0) / n, out=y)
+    y *= x
+    y *= np.float32(gain * 255.0)
+    np.rint(y, out=y)
+    np.clip(y, 0.0, 254.0, out=y)
+    lut[:255] = y[:255]
+    lut[255] = 255
+
+
 class LowLight:
     """``apply(frame, alpha, out)``: ``frame`` (RGB uint8, the size given) with the person
     brought to a well-exposed level, into ``out``; ``strength`` 0 (off) to 1."""
@@ -181,18 +198,7 @@ class LowLight:
     def _build(self, level: float) -> None:
         """The table for a gain of ``exp(level)``: rounded, and below 255 everywhere but at 255."""
         gain = math.exp(level)
-        y = self._y
-        n = np.float32(LOW_SHAPE)
-        np.power(self._x, n, out=y)
-        y *= np.float32(gain ** LOW_SHAPE - 1.0)
-        y += np.float32(1.0)
-        np.power(y, np.float32(-1.0) / n, out=y)
-        y *= self._x
-        y *= np.float32(gain * 255.0)
-        np.rint(y, out=y)
-        np.clip(y, 0.0, 254.0, out=y)
-        self._lut[:255] = y[:255]
-        self._lut[255] = 255
+        curve_table(gain, self._x, self._y, self._lut)
         self._built = level
         self._identity = bool(np.array_equal(self._lut, self._ramp))
         self.lift = 0.0 if self._identity else gain - 1.0

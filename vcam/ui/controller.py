@@ -300,7 +300,7 @@ class Controller(QObject):
         return self._change("matte", lambda s: s.replace(matte=dataclasses.replace(s.matte, **changes)))
 
     def set_light(self, **changes) -> bool:
-        """``low_light``, ``key_light``, ``denoise`` (0 to 1, 0 off), ``key_angle`` (-90 to 90)."""
+        """``low_light``, ``key_light``, ``denoise``, ``relight`` (0 to 1, 0 off), ``key_angle`` (-90 to 90)."""
         return self._change("light", lambda s: s.replace(light=dataclasses.replace(s.light, **changes)))
 
     def set_framing(self, **changes) -> bool:

@@ -360,7 +360,9 @@ class Panel(QMainWindow):
                 ("key_light", "Key light", "A soft studio light on your face, stopped at your outline: the room is "
                                            "not lit. 0 is off"),
                 ("denoise", "Denoise", "Averages a grainy camera's noise away where the picture is still; what moves "
-                                       "stays sharp. 0 is off")):
+                                       "stays sharp. 0 is off"),
+                ("relight", "Relight", "With a new background: your face and colours lit as that background is "
+                                       "lit (a sunny beach warms and brightens you). 0 is off")):
             slider = _slider(0, 100)
             slider.setToolTip(tip)
             slider.valueChanged.connect(lambda v, name=name: self.c.set_light(**{name: v / 100}))
@@ -435,6 +437,7 @@ class Panel(QMainWindow):
                 value = getattr(s.light, name)
                 slider.setValue(round(value * 100))
                 label.setText(f"{value:.2f}" if value > 0 else "off")
+            self.light_sliders["relight"][0].setEnabled(s.effect.effect == "replace")
             self.key_angle_slider.setValue(round(s.light.key_angle))
             self.key_angle_slider.setEnabled(s.light.key_light > 0)
             self.key_angle_value.setText(_angle_text(s.light.key_angle))

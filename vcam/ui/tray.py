@@ -16,7 +16,8 @@ from vcam.ui.icons import STATE_WORDS, camera_icon
 from vcam.ui.panel import effect_label
 
 # Studio light from the tray: on at these strengths, off at 0 (the panel sets any strength).
-LIGHT_ON = (("low_light", "Low light", 1.0), ("key_light", "Key light", 0.5), ("denoise", "Denoise", 0.7))
+LIGHT_ON = (("low_light", "Low light", 1.0), ("key_light", "Key light", 0.5), ("denoise", "Denoise", 0.7),
+            ("relight", "Relight to the background", 1.0))
 
 
 class Tray(QSystemTrayIcon):
@@ -74,6 +75,7 @@ class Tray(QSystemTrayIcon):
         for name, label, strength in LIGHT_ON:
             on = getattr(self.c.settings.light, name) > 0
             light = QAction(label, self.menu, checkable=True, checked=on)
+            light.setEnabled(name != "relight" or self.c.settings.effect.effect == "replace")
             # The action's own state is read: PySide6 6.5 calls a slot that has defaults without `checked`.
             light.triggered.connect(partial(self._switch_light, light, name, strength))
             self.menu.addAction(light)
