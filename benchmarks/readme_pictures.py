@@ -121,6 +121,22 @@ def main() -> None:
                            render_video(small, Settings(effect=EffectSettings("none"), light=light), 30), name))
     save("light.jpg", np.hstack(tiles))
 
+    # Relight: the portrait laid into a dim room under cool light (the office background at 0.45
+    # of its light, blue raised and red lowered), then replaced by the warm dusk background.
+    cool = cv2.resize(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), (384, 384),
+                      interpolation=cv2.INTER_AREA).astype(np.float32)
+    matte = cv2.resize(mask, (384, 384), interpolation=cv2.INTER_AREA)[..., None]
+    room = (small.astype(np.float32) * matte + cool * (1 - matte)) * np.float32((0.38, 0.45, 0.6))
+    room = np.clip(room + 0.5, 0, 255).astype(np.uint8)
+    tiles = [label(room, "camera: dim room, cool light")]
+    for name, effect, light in (("replace (dusk.jpg)", EffectSettings("replace", background=dusk), LightSettings()),
+                                ("replace, harmonize 0.6", EffectSettings("replace", background=dusk, harmonize=0.6),
+                                 LightSettings()),
+                                ("replace, relight 1", EffectSettings("replace", background=dusk),
+                                 LightSettings(relight=1.0))):
+        tiles.append(label(render(room, Settings(effect=effect, light=light)), name))
+    save("relight.jpg", np.hstack(tiles))
+
 
 def render_alpha(image: np.ndarray) -> np.ndarray:
     """The photo matte of ``image``, float32 in 0..1."""

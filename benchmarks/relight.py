@@ -1,7 +1,6 @@
 """Relight measured: does a person laid over a new background look lit by it, as real photos are?
 
-    python benchmarks/relight.py            # figures for the README
-    python benchmarks/relight.py --json
+    python benchmarks/relight.py            # figures for the README (JSON)
 
 Real photos say how a person's light follows their scene's: ``../shared/eval/portraits`` (58
 people with masks, never copied into the repository) is fitted here, each person's light against
@@ -20,8 +19,8 @@ person's light is compared with what a real photo in that scene would show (the 
 
 The figure is the root mean square of that miss, per part of the light, in log units (0.1 is
 about 10%). Also: over their own scene, how much relight changes a person (grey levels, mean;
-ideally 0), and the stage's cost at 1280x720 on one thread (median of 100 calls after warm-up).
-Without the eval folder it says so and measures the cost only.
+ideally 0). The stage's cost is in ``benchmarks/studio_light.py``. Without the eval folder it
+says so.
 """
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -114,30 +112,8 @@ def composites(items, line) -> dict:
     return result
 
 
-def cost() -> float:
-    cv2.setNumThreads(1)
-    size = (1280, 720)
-    rng = np.random.default_rng(1)
-    frame = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)
-    alpha = np.zeros((720, 1280), np.uint8)
-    cv2.ellipse(alpha, (640, 420), (260, 380), 0, 0, 360, 255, -1)
-    backdrop = np.full((720, 1280, 3), (230, 180, 120), np.uint8)
-    stage = Relight(size, 1.0)
-    out = np.empty_like(frame)
-    for _ in range(10):
-        stage.apply(frame, alpha, backdrop, out)
-    times = []
-    for _ in range(100):
-        t0 = time.perf_counter()
-        stage.apply(frame, alpha, backdrop, out)
-        times.append(time.perf_counter() - t0)
-    return round(1000 * statistics.median(times), 3)
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     report: dict = {"shipped_slopes": dict(zip(PARTS, RELIGHT_SLOPES))}
     items = photos() if PORTRAITS.is_dir() else []
     if items:
@@ -151,12 +127,7 @@ def main() -> int:
         report["miss_rms_log"] = composites(items, line)
     else:
         report["photos"] = f"none: {PORTRAITS} is absent (cost only)"
-    report["relight_ms_720p"] = cost()
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        for section, values in report.items():
-            print(f"{section}: {values}")
+    print(json.dumps(report, indent=2))
     return 0
 
 

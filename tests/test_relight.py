@@ -4,6 +4,8 @@ sunset, a bright beach, a dark night; and in the engine, only where the effect i
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -214,3 +216,20 @@ def test_in_the_engine_only_a_new_background_relights(tmp_path):
         a, _ = outputs(engine(other, 0.0), frames)
         b, _ = outputs(engine(other, 1.0), frames)
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_vcam_process_relights_over_a_new_background_and_says_when_it_cannot(tmp_path):
+    frames = demo_frames(1)
+    assert cv2.imwrite(str(tmp_path / "me.png"), cv2.cvtColor(frames[0], cv2.COLOR_RGB2BGR))
+    assert cv2.imwrite(str(tmp_path / "sunset.png"), np.full((90, 160, 3), (70, 120, 200), np.uint8))
+    outputs = {}
+    for name, extra in (("plain", []), ("lit", ["--relight", "1"])):
+        done = subprocess.run([sys.executable, "-m", "vcam", "process", "me.png", "--effect", "replace",
+                               "--background", "sunset.png", *extra, "-o", f"{name}.png"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and "--relight" not in done.stderr, done.stderr
+        outputs[name] = cv2.imread(str(tmp_path / f"{name}.png"))
+    assert not np.array_equal(outputs["plain"], outputs["lit"])
+    blur = subprocess.run([sys.executable, "-m", "vcam", "process", "me.png", "--effect", "blur", "--relight", "1",
+                           "-o", "blur.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert blur.returncode == 0 and "--relight" in blur.stderr and "--effect replace" in blur.stderr

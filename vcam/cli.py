@@ -14,6 +14,7 @@ from typing import Optional
 from vcam import __version__, paths, quiet, signals, terminal, verify
 from vcam.config import (
     FILE_EFFECTS,
+    GRADIENTS,
     LIVE_EFFECTS,
     MODEL_TYPES,
     MODELS,
@@ -27,7 +28,7 @@ from vcam.config import (
     OutputSettings,
     SegmentSettings,
     Settings,
-    parse_color,
+    parse_colors,
 )
 from vcam.errors import VcamError
 from vcam.segment import choice
@@ -39,7 +40,15 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                   auto: str = "live") -> None:
     p.add_argument("--effect", choices=effects, default=effect, help=f"what to do with the background (default: {effect})")
     p.add_argument("--background", metavar="FILE", help="image or video for --effect replace")
-    p.add_argument("--color", default="green", help="colour for --effect color: #RRGGBB, R,G,B or a name (default: green)")
+    p.add_argument("--color", default="green",
+                   help="colour for --effect color: #RRGGBB, R,G,B or a name; two of them, \"#RRGGBB,#RRGGBB\", "
+                        "for a gradient (default: green)")
+    p.add_argument("--gradient", choices=GRADIENTS, default=EffectSettings.gradient,
+                   help="a two-colour --color's shape: linear, or radial from the centre out "
+                        f"(default: {EffectSettings.gradient})")
+    p.add_argument("--gradient-angle", type=float, default=EffectSettings.gradient_angle, metavar="DEGREES",
+                   help="where a linear gradient runs to, as in CSS: 0 up, 90 right, 180 down "
+                        f"(default: {EffectSettings.gradient_angle:g})")
     p.add_argument("--blur", type=float, default=EffectSettings.blur,
                    help=f"blur strength, the Gaussian sigma in pixels at 720p (default: {EffectSettings.blur:g})")
     p.add_argument("--light-wrap", type=float, default=EffectSettings.light_wrap,
@@ -217,8 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.zoom != FramingSettings.zoom and not args.autoframe:
         log.warning("--zoom frames only with --autoframe: add --autoframe, or leave --zoom out")
+    if args.relight > 0 and args.effect != "replace":
+        log.warning("--relight lights you as a new background is lit: add --effect replace with --background, "
+                    "or leave --relight out")
+    first, second = parse_colors(args.color)
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
-                            color=parse_color(args.color), light_wrap=args.light_wrap, harmonize=args.harmonize,
+                            color=first, color_to=second, gradient=args.gradient, gradient_angle=args.gradient_angle,
+                            light_wrap=args.light_wrap, harmonize=args.harmonize,
                             clean_edges=args.clean_edges)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads),

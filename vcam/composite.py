@@ -15,6 +15,7 @@ import numpy as np
 from vcam import kernels
 from vcam.background import Background
 from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, EffectSettings
+from vcam.gradient import gradient
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,10 @@ class Compositor:
         self._harmony: Optional[_Harmony] = None
         self._color = np.array(settings.color, np.uint8)
         effect = settings.effect
+        # color with a second colour: a gradient, made once, behind the person as a picture is
+        self._gradient = effect == "color" and settings.color_to is not None
+        if self._gradient:
+            self._bg = gradient(size, settings.color, settings.color_to, settings.gradient, settings.gradient_angle)
         # where the old background is not kept around the person: a cut-out, a new background
         self._clean = _CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
         if effect == "replace":
@@ -256,7 +261,7 @@ class Compositor:
             return
         if self._clean is not None:
             frame = self._clean(frame, alpha, self._clean.fg, halvings)
-        if effect == "color":
+        if effect == "color" and not self._gradient:
             kernels.blend_color(frame, self._color, alpha, out)
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)

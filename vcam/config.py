@@ -25,6 +25,7 @@ AS_IS_EFFECTS = ("none", "cutout")              # the camera's picture itself (a
 CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of the soft edge
 LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
 FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
+GRADIENTS = ("linear", "radial")                # the shapes of a colour gradient
 # The models, by the names a user gives them (``--model``, the panel, saved settings): one table.
 # "The selfie model" in the docs is the model named "general"; "selfie" is also the *type* of
 # any model like it (a segmentation good on a crop around the person), against the matting types.
@@ -121,6 +122,15 @@ def parse_color(text: str) -> tuple[int, int, int]:
         raise VcamError(f"cannot read colour {text!r}",
                         "use #RRGGBB, R,G,B with values 0-255, or one of: " + ", ".join(NAMED_COLORS))
     return rgb  # type: ignore[return-value]
+
+
+def parse_colors(text: str) -> tuple[tuple[int, int, int], Optional[tuple[int, int, int]]]:
+    """One colour (:func:`parse_color`), or two for a gradient: ``#RRGGBB,#RRGGBB`` (or names,
+    ``blue,white``) -> (the first, the second or None)."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 2 and not any(p.isdigit() for p in parts):
+        return parse_color(parts[0]), parse_color(parts[1])
+    return parse_color(text), None
 
 
 def write_json(path: Path, data: Any, what: str) -> None:
@@ -226,7 +236,10 @@ class EffectSettings:
     ``harmonize``: how far the person's colour cast and brightness move towards the replaced
     background's (0: not at all, 1: all the way), so they look lit by the same light.
     ``clean_edges``: a cut-out or a new background carries the person's own colour at their soft
-    edge, with the old background taken out of it (no fringe of the old room in the hair)."""
+    edge, with the old background taken out of it (no fringe of the old room in the hair).
+    ``color_to``: for ``color``, a gradient from ``color`` to this one (None: a plain colour),
+    ``gradient``: its shape, ``linear`` or ``radial`` (from the centre out); ``gradient_angle``:
+    where a linear one runs to, in degrees as CSS has it (0 up, 90 right, 180 down)."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
@@ -235,6 +248,9 @@ class EffectSettings:
     light_wrap: float = 0.3
     harmonize: float = 0.0
     clean_edges: bool = True
+    color_to: Optional[tuple[int, int, int]] = None
+    gradient: str = "linear"
+    gradient_angle: float = 180.0
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)
@@ -246,9 +262,15 @@ class EffectSettings:
         _check_text("background", self.background, "give a picture or a video file", optional=True)
         if self.effect == "replace" and not self.background:
             raise VcamError("effect 'replace' needs a background", "pass --background IMAGE_OR_VIDEO")
-        if (not isinstance(self.color, tuple) or len(self.color) != 3
-                or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in self.color)):
-            raise VcamError(f"color must be three integers 0-255, got {_shown(self.color)}", "for example (0, 177, 64)")
+        for name in ("color", "color_to"):
+            value = getattr(self, name)
+            if name == "color_to" and value is None:
+                continue
+            if (not isinstance(value, tuple) or len(value) != 3
+                    or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value)):
+                raise VcamError(f"{name} must be three integers 0-255, got {_shown(value)}", "for example (0, 177, 64)")
+        _check_choice("gradient", self.gradient, GRADIENTS)
+        _check_number("gradient_angle", self.gradient_angle, -360.0, 360.0)
 
 
 @dataclass(frozen=True)
@@ -358,8 +380,9 @@ class Settings:
             if unknown:
                 raise VcamError(f"unknown setting {name}.{sorted(unknown)[0][:40]}",
                                 f"expected: {', '.join(sorted(known))}")
-            if "color" in value and isinstance(value["color"], list):
-                value = {**value, "color": tuple(value["color"])}
+            for key in ("color", "color_to"):
+                if isinstance(value.get(key), list):
+                    value = {**value, key: tuple(value[key])}
             try:
                 stages[name] = stage_cls(**value)
             except (TypeError, ValueError, ArithmeticError) as exc:   # a wrong type, an infinity, a huge number

@@ -266,6 +266,12 @@ class Controller(QObject):
         return self._change("effect", lambda s: s.replace(
             effect=dataclasses.replace(s.effect, effect="color", color=tuple(int(c) for c in rgb))))
 
+    def set_gradient(self, **changes) -> bool:
+        """The colour background's gradient: ``color_to`` (a second colour, or None for a plain
+        colour), ``gradient`` (linear or radial), ``gradient_angle`` (degrees, as CSS)."""
+        return self._change("effect", lambda s: s.replace(
+            effect=dataclasses.replace(s.effect, effect="color", **changes)))
+
     def set_blur(self, strength: float) -> bool:
         return self._change("effect", lambda s: s.replace(effect=dataclasses.replace(s.effect, blur=float(strength))))
 

@@ -48,6 +48,7 @@ from vcam.config import (
     PROVIDERS,
     SELFIE_MODEL,
 )
+from vcam.gradient import gradient
 from vcam.segment import choice
 from vcam.stats import STAGES
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 PREVIEW_HZ = 30
 PREVIEW_MAX_WIDTH = 960   # the processing thread scales previews down to this at most
 STATS_HZ = 2
+GRADIENT_NAMES = {None: "Plain", "linear": "Linear gradient", "radial": "Radial gradient"}
 EFFECT_NAMES = {"none": "Off", "blur": "Blur", "bokeh": "Bokeh", "replace": "Background", "color": "Colour"}
 SPECIAL_SOURCES = (("auto", "Automatic: first camera, else the demo"), ("demo", "Demo portrait"))
 
@@ -241,7 +243,23 @@ class Panel(QMainWindow):
         form.addRow("", self.clean_box)
         self.color_button = QPushButton("Choose…")
         self.color_button.clicked.connect(self._choose_color)
-        form.addRow("Colour", self.color_button)
+        self.gradient_combo = QComboBox()
+        self.gradient_combo.addItems(list(GRADIENT_NAMES.values()))
+        self.gradient_combo.setToolTip("A plain colour, or a gradient from it to a second colour")
+        self.gradient_combo.activated.connect(self._gradient_chosen)
+        self.color_to_button = QPushButton("To…")
+        self.color_to_button.setToolTip("The gradient's second colour")
+        self.color_to_button.clicked.connect(self._choose_color_to)
+        row = QHBoxLayout()
+        for w in (self.color_button, self.gradient_combo, self.color_to_button):
+            row.addWidget(w)
+        row.addStretch(1)
+        form.addRow("Colour", row)
+        self.gradient_angle_slider = _slider(0, 360)
+        self.gradient_angle_slider.setToolTip("Where a linear gradient runs to: 0 up, 90 right, 180 down")
+        self.gradient_angle_slider.valueChanged.connect(lambda v: self.c.set_gradient(gradient_angle=float(v)))
+        self.gradient_angle_value = QLabel()
+        form.addRow("Gradient angle", _with_value(self.gradient_angle_slider, self.gradient_angle_value))
         layout.addLayout(form)
 
         layout.addWidget(QLabel("Backgrounds (drop pictures or videos here to add them)"))
@@ -384,6 +402,7 @@ class Panel(QMainWindow):
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
         widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider, self.clean_box,
+                   self.gradient_combo, self.gradient_angle_slider,
                    self.camera_combo, self.size_combo,
                    self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box,
                    self.backend_combo, self.model_combo, self.provider_combo,
@@ -408,9 +427,13 @@ class Panel(QMainWindow):
             self.clean_box.setChecked(s.effect.clean_edges)
             self.clean_box.setEnabled(s.effect.effect in NEW_BACKGROUNDS)
             self.blur_value.setText(f"{s.effect.blur:g}")
-            swatch = QPixmap(16, 16)
-            swatch.fill(QColor(*s.effect.color))
-            self.color_button.setIcon(QIcon(swatch))
+            self.color_button.setIcon(QIcon(_swatch(s.effect)))
+            shape = s.effect.gradient if s.effect.color_to is not None else None
+            self.gradient_combo.setCurrentIndex(list(GRADIENT_NAMES).index(shape))
+            self.color_to_button.setEnabled(shape is not None)
+            self.gradient_angle_slider.setValue(round(s.effect.gradient_angle) % 361)
+            self.gradient_angle_slider.setEnabled(shape == "linear")
+            self.gradient_angle_value.setText(f"{s.effect.gradient_angle:g}°")
             self.gallery.set_backgrounds(self.c.shipped_backgrounds(), self.c.user_backgrounds())
             self.gallery.select(Path(s.effect.background) if s.effect.effect == "replace" and s.effect.background else None)
             self._gallery_selection()
@@ -592,6 +615,22 @@ class Panel(QMainWindow):
         if colour.isValid():
             self.c.set_color((colour.red(), colour.green(), colour.blue()))
 
+    def _choose_color_to(self) -> None:
+        e = self.c.settings.effect
+        if not self.dialogs:
+            return
+        colour = QColorDialog.getColor(QColor(*(e.color_to or e.color)), self, "Gradient's second colour")
+        if colour.isValid():
+            self.c.set_gradient(color_to=(colour.red(), colour.green(), colour.blue()))
+
+    def _gradient_chosen(self, index: int) -> None:
+        shape = list(GRADIENT_NAMES)[index]
+        e = self.c.settings.effect
+        if shape is None:
+            self.c.set_gradient(color_to=None)
+        else:   # a first gradient goes to a darker shade of the colour, until one is chosen
+            self.c.set_gradient(gradient=shape, color_to=e.color_to or tuple(c // 3 for c in e.color))
+
     def _add_clicked(self) -> None:
         if not self.dialogs:
             return
@@ -654,6 +693,17 @@ def _angle_text(degrees: float) -> str:
     """Where the key light comes from, in words and degrees."""
     side = "front" if abs(degrees) < 5 else "left" if degrees < 0 else "right"
     return f"{side} ({degrees:+.0f}°)" if side != "front" else "front"
+
+
+def _swatch(effect) -> QPixmap:
+    """The colour button's icon: the plain colour, or the gradient as it will look."""
+    w, h = 32, 16
+    if effect.color_to is None:
+        pixmap = QPixmap(w, h)
+        pixmap.fill(QColor(*effect.color))
+        return pixmap
+    return QPixmap.fromImage(rgb_to_qimage(gradient((w, h), effect.color, effect.color_to, effect.gradient,
+                                                    effect.gradient_angle)))
 
 
 def _with_value(slider: QSlider, value: QLabel) -> QHBoxLayout:
