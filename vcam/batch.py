@@ -224,10 +224,8 @@ class Processor:
         if self.effect != "cutout":
             return out
         if rgba is None:
-            return np.dstack((out, alpha))
-        rgba[:, :, :3] = out
-        rgba[:, :, 3] = alpha
-        return rgba
+            rgba = np.empty(out.shape[:2] + (4,), np.uint8)
+        return engine.compositor.cutout(out, alpha, rgba)
 
     def run(self, jobs: list[Job]) -> None:
         created: list[Path] = []

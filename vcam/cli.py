@@ -19,6 +19,7 @@ from vcam.config import (
     MODEL_TYPES,
     MODELS,
     PROVIDERS,
+    SHADOW_EFFECTS,
     VIDEO_CODECS,
     CaptureSettings,
     EffectSettings,
@@ -57,6 +58,14 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--harmonize", type=float, default=EffectSettings.harmonize,
                    help="0..1, how far your colours move towards a replaced background's light, 0 is off "
                         f"(default: {EffectSettings.harmonize:g})")
+    p.add_argument("--shadow", type=float, default=EffectSettings.shadow, metavar="0..1",
+                   help="your shadow on a new background or colour (and in a cut-out): how dark, 0 is none "
+                        f"(default: {EffectSettings.shadow:g})")
+    p.add_argument("--shadow-angle", type=float, default=EffectSettings.shadow_angle, metavar="DEGREES",
+                   help="where the shadow's light comes from: 0 the front, -90 the picture's left, 90 its right "
+                        f"(default: {EffectSettings.shadow_angle:g})")
+    p.add_argument("--shadow-softness", type=float, default=EffectSettings.shadow_softness, metavar="0..1",
+                   help=f"0 a crisp shadow, 1 a broad soft one (default: {EffectSettings.shadow_softness:g})")
     p.add_argument("--no-clean-edges", dest="clean_edges", action="store_false",
                    help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
                         "instead of taking the old background out of it")
@@ -226,12 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.zoom != FramingSettings.zoom and not args.autoframe:
         log.warning("--zoom frames only with --autoframe: add --autoframe, or leave --zoom out")
+    if args.shadow > 0 and args.effect not in SHADOW_EFFECTS:
+        offered = [e for e in SHADOW_EFFECTS if args.command == "process" or e in LIVE_EFFECTS]
+        log.warning(f"--shadow falls on a new background, a colour or a cut-out: add --effect {' or '.join(offered)}, "
+                    "or leave --shadow out")
     if args.relight > 0 and args.effect != "replace":
         log.warning("--relight lights you as a new background is lit: add --effect replace with --background, "
                     "or leave --relight out")
     first, second = parse_colors(args.color)
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
                             color=first, color_to=second, gradient=args.gradient, gradient_angle=args.gradient_angle,
+                            shadow=args.shadow, shadow_angle=args.shadow_angle, shadow_softness=args.shadow_softness,
                             light_wrap=args.light_wrap, harmonize=args.harmonize,
                             clean_edges=args.clean_edges)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,

@@ -14,8 +14,9 @@ import numpy as np
 
 from vcam import kernels
 from vcam.background import Background
-from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, EffectSettings
+from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, SHADOW_EFFECTS, EffectSettings
 from vcam.gradient import gradient
+from vcam.shadow import Shadow, cutout, darken
 
 log = logging.getLogger(__name__)
 
@@ -224,10 +225,16 @@ class Compositor:
         self._harmony: Optional[_Harmony] = None
         self._color = np.array(settings.color, np.uint8)
         effect = settings.effect
-        # color with a second colour: a gradient, made once, behind the person as a picture is
-        self._gradient = effect == "color" and settings.color_to is not None
-        if self._gradient:
+        self._shadow = (Shadow(size, settings.shadow, settings.shadow_angle, settings.shadow_softness)
+                        if settings.shadow > 0 and effect in SHADOW_EFFECTS else None)
+        self._shaded = np.empty((h, w, 3), np.uint8) if self._shadow is not None and effect != "cutout" else None
+        # color with a second colour (a gradient) or a shadow: a picture made once, behind the
+        # person as a replaced background is
+        self._pictured = effect == "color" and (settings.color_to is not None or self._shadow is not None)
+        if effect == "color" and settings.color_to is not None:
             self._bg = gradient(size, settings.color, settings.color_to, settings.gradient, settings.gradient_angle)
+        elif self._pictured:
+            self._bg[...] = self._color
         # where the old background is not kept around the person: a cut-out, a new background
         self._clean = _CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
         if effect == "replace":
@@ -261,7 +268,7 @@ class Compositor:
             return
         if self._clean is not None:
             frame = self._clean(frame, alpha, self._clean.fg, halvings)
-        if effect == "color" and not self._gradient:
+        if effect == "color" and not self._pictured:
             kernels.blend_color(frame, self._color, alpha, out)
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
@@ -274,18 +281,32 @@ class Compositor:
                     self._wrap.update_glow(self._bg)
                 if self._harmony is not None:
                     self._harmony.background(self._bg)
+            bg = self._bg
+            if self._shaded is not None:   # the shadow on the background, before the person
+                darken(bg, self._shadow.update(alpha), self._shaded)
+                bg = self._shaded
             harmony = self._harmony
             if harmony is not None:
                 harmony.update(frame, alpha)
             if self._wrap is not None:
                 self._wrap.update_soft(alpha)
                 gain = harmony.gain if harmony is not None else _UNTINTED
-                kernels.blend_wrap(frame, self._bg, self._wrap.glow, alpha, self._wrap.soft, out,
+                kernels.blend_wrap(frame, bg, self._wrap.glow, alpha, self._wrap.soft, out,
                                    self._wrap.strength, gain)
             elif harmony is not None:
-                kernels.blend_tinted(frame, harmony.gain, self._bg, alpha, out)
+                kernels.blend_tinted(frame, harmony.gain, bg, alpha, out)
             else:
-                kernels.blend(frame, self._bg, alpha, out)
+                kernels.blend(frame, bg, alpha, out)
+
+    def cutout(self, rgb: np.ndarray, alpha: np.ndarray, rgba: np.ndarray) -> np.ndarray:
+        """The cut-out of ``rgb`` (what :meth:`apply` made of the frame) by ``alpha`` into
+        ``rgba`` (uint8, 4 channels): with the person's shadow where the effect has one."""
+        if self._shadow is None:
+            rgba[:, :, :3] = rgb
+            rgba[:, :, 3] = alpha
+        else:
+            cutout(rgb, alpha, self._shadow.update(alpha), rgba)
+        return rgba
 
     def close(self) -> None:
         if self._background is not None:

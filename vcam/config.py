@@ -26,6 +26,7 @@ CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of
 LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
 FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
 GRADIENTS = ("linear", "radial")                # the shapes of a colour gradient
+SHADOW_EFFECTS = NEW_BACKGROUNDS + ("cutout",)  # where the person's shadow can fall
 # The models, by the names a user gives them (``--model``, the panel, saved settings): one table.
 # "The selfie model" in the docs is the model named "general"; "selfie" is also the *type* of
 # any model like it (a segmentation good on a crop around the person), against the matting types.
@@ -239,7 +240,10 @@ class EffectSettings:
     edge, with the old background taken out of it (no fringe of the old room in the hair).
     ``color_to``: for ``color``, a gradient from ``color`` to this one (None: a plain colour),
     ``gradient``: its shape, ``linear`` or ``radial`` (from the centre out); ``gradient_angle``:
-    where a linear one runs to, in degrees as CSS has it (0 up, 90 right, 180 down)."""
+    where a linear one runs to, in degrees as CSS has it (0 up, 90 right, 180 down).
+    ``shadow``: how dark the person's shadow is on a new background, a colour or in a cut-out
+    (0: none); ``shadow_angle``: where its light comes from, degrees (0 the front, negative the
+    picture's left, positive its right); ``shadow_softness``: 0 a crisp shadow, 1 a broad soft one."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
@@ -251,6 +255,9 @@ class EffectSettings:
     color_to: Optional[tuple[int, int, int]] = None
     gradient: str = "linear"
     gradient_angle: float = 180.0
+    shadow: float = 0.0
+    shadow_angle: float = -30.0
+    shadow_softness: float = 0.5
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)
@@ -271,6 +278,9 @@ class EffectSettings:
                 raise VcamError(f"{name} must be three integers 0-255, got {_shown(value)}", "for example (0, 177, 64)")
         _check_choice("gradient", self.gradient, GRADIENTS)
         _check_number("gradient_angle", self.gradient_angle, -360.0, 360.0)
+        _check_number("shadow", self.shadow, 0.0, 1.0)
+        _check_number("shadow_angle", self.shadow_angle, -90.0, 90.0)
+        _check_number("shadow_softness", self.shadow_softness, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

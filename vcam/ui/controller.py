@@ -266,6 +266,10 @@ class Controller(QObject):
         return self._change("effect", lambda s: s.replace(
             effect=dataclasses.replace(s.effect, effect="color", color=tuple(int(c) for c in rgb))))
 
+    def set_effect_option(self, **changes) -> bool:
+        """Any of the effect's settings but the effect itself (``shadow``, ``shadow_angle`` ...)."""
+        return self._change("effect", lambda s: s.replace(effect=dataclasses.replace(s.effect, **changes)))
+
     def set_gradient(self, **changes) -> bool:
         """The colour background's gradient: ``color_to`` (a second colour, or None for a plain
         colour), ``gradient`` (linear or radial), ``gradient_angle`` (degrees, as CSS)."""

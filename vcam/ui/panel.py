@@ -237,6 +237,12 @@ class Panel(QMainWindow):
         self.harmony_slider.valueChanged.connect(lambda v: self.c.set_harmonize(v / 100))
         self.harmony_value = QLabel()
         form.addRow("Match colours", _with_value(self.harmony_slider, self.harmony_value))
+        self.shadow_slider = _slider(0, 100)
+        self.shadow_slider.setToolTip("Your shadow on the new background or colour, as a soft light from the front "
+                                      "left would throw it (0: none)")
+        self.shadow_slider.valueChanged.connect(lambda v: self.c.set_effect_option(shadow=v / 100))
+        self.shadow_value = QLabel()
+        form.addRow("Shadow", _with_value(self.shadow_slider, self.shadow_value))
         self.clean_box = QCheckBox("Clean edges (no fringe of your room in your hair)")
         self.clean_box.setToolTip("Takes the old background out of your soft edge on a new background or colour")
         self.clean_box.toggled.connect(self.c.set_clean_edges)
@@ -402,7 +408,7 @@ class Panel(QMainWindow):
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
         widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider, self.clean_box,
-                   self.gradient_combo, self.gradient_angle_slider,
+                   self.gradient_combo, self.gradient_angle_slider, self.shadow_slider,
                    self.camera_combo, self.size_combo,
                    self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box,
                    self.backend_combo, self.model_combo, self.provider_combo,
@@ -424,6 +430,9 @@ class Panel(QMainWindow):
             self.harmony_slider.setValue(round(s.effect.harmonize * 100))
             self.harmony_slider.setEnabled(s.effect.effect == "replace")
             self.harmony_value.setText(f"{s.effect.harmonize:.2f}")
+            self.shadow_slider.setValue(round(s.effect.shadow * 100))
+            self.shadow_slider.setEnabled(s.effect.effect in NEW_BACKGROUNDS)
+            self.shadow_value.setText(f"{s.effect.shadow:.2f}" if s.effect.shadow > 0 else "off")
             self.clean_box.setChecked(s.effect.clean_edges)
             self.clean_box.setEnabled(s.effect.effect in NEW_BACKGROUNDS)
             self.blur_value.setText(f"{s.effect.blur:g}")

@@ -1,0 +1,151 @@
+"""Shadows on generated figures: a standing figure (feet inside the picture) and a webcam's head
+and shoulders (cut by the frame's bottom), on a colour, a new background and in cut-outs."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from vcam.composite import Compositor
+from vcam.config import EffectSettings
+from vcam.errors import VcamError
+from vcam.shadow import Shadow
+
+W, H = 320, 240
+
+
+def standing() -> np.ndarray:
+    """A figure from y 40 to 200 (its feet 40 pixels above the bottom), centred at x 160."""
+    a = np.zeros((H, W), np.uint8)
+    cv2.ellipse(a, (160, 62), (18, 22), 0, 0, 360, 255, -1)
+    cv2.rectangle(a, (130, 84), (190, 200), 255, -1)
+    return cv2.GaussianBlur(a, (0, 0), 1.0)
+
+
+def head_and_shoulders() -> np.ndarray:
+    a = np.zeros((H, W), np.uint8)
+    cv2.ellipse(a, (160, 90), (40, 50), 0, 0, 360, 255, -1)
+    cv2.ellipse(a, (160, 250), (120, 90), 0, 0, 360, 255, -1)
+    return cv2.GaussianBlur(a, (0, 0), 1.0)
+
+
+def shade_of(alpha, **kw) -> np.ndarray:
+    return Shadow((W, H), kw.pop("strength", 1.0), **kw).update(alpha).astype(np.float32)
+
+
+def test_the_shadow_falls_away_from_the_light_and_fades_with_distance():
+    alpha = head_and_shoulders()
+    for angle, side in ((-45.0, 1), (45.0, -1)):
+        shade = shade_of(alpha, angle=angle)
+        seen = shade * (alpha < 8)          # the part the person does not hide
+        xs = np.arange(W, dtype=np.float32)
+        centre = float((seen.sum(0) * xs).sum() / seen.sum())
+        assert side * (centre - 160) > 20, (angle, centre)
+    shade = shade_of(alpha, angle=-45.0)
+    row = shade[90, 200:]                   # out from the head's right edge (x 200)
+    peak = int(np.argmax(row))
+    assert row[peak] > 60 and (np.diff(row[peak:]) <= 0.5).all() and row[-1] < 2
+    assert shade[5, 5] == 0 and shade[5, -5] < 2   # far from the person: no shadow
+
+
+def test_a_standing_figure_gets_a_contact_shadow_and_a_webcam_shot_none_below_the_frame():
+    feet = standing()
+    shade = shade_of(feet, softness=0.0)
+    assert shade[203, 160] > 100 and shade[203, 135] > 60    # right under the feet
+    assert shade[230, 160] < 0.25 * shade[203, 160]          # flat: gone a little further down
+    no_contact = shade_of(feet, softness=0.0, strength=0.5)
+    assert no_contact[203, 160] == pytest.approx(0.5 * shade[203, 160], abs=3)   # strength scales it
+    assert shade_of(np.zeros((H, W), np.uint8)).max() == 0   # nobody: no shadow
+
+
+def test_the_background_is_darkened_only_by_the_shadow_and_the_person_is_untouched():
+    alpha = head_and_shoulders()
+    frame = np.full((H, W, 3), 90, np.uint8)
+    plain, shaded = np.empty_like(frame), np.empty_like(frame)
+    Compositor(EffectSettings("color", color=(200, 200, 200), clean_edges=False), (W, H)).apply(frame, alpha, plain)
+    comp = Compositor(EffectSettings("color", color=(200, 200, 200), clean_edges=False, shadow=1.0), (W, H))
+    comp.apply(frame, alpha, shaded)
+    person = alpha == 255
+    assert np.array_equal(shaded[person], plain[person])
+    shade = Shadow((W, H), 1.0).update(alpha)
+    room = alpha == 0
+    expected = np.rint(200 * (255 - shade[room].astype(np.float32)) / 255)
+    assert np.abs(shaded[room][:, 0] - expected).max() <= 1
+    assert (shaded[room] <= plain[room]).all() and (shaded[room] < plain[room]).any()
+
+
+def test_a_cut_out_keeps_the_person_and_over_any_background_looks_as_the_live_composite():
+    alpha = head_and_shoulders()
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    settings = EffectSettings("cutout", clean_edges=False, shadow=0.8)
+    comp = Compositor(settings, (W, H))
+    out = np.empty_like(frame)
+    comp.apply(frame, alpha, out)
+    rgba = comp.cutout(out, alpha, np.empty((H, W, 4), np.uint8))
+    person = alpha == 255
+    assert np.array_equal(rgba[person][:, :3], frame[person]) and (rgba[person][:, 3] == 255).all()
+    assert (rgba[..., 3] >= alpha).all() and (rgba[..., 3][alpha == 0] > 0).any()
+    plain = Compositor(EffectSettings("cutout", clean_edges=False), (W, H)).cutout(out, alpha, np.empty_like(rgba))
+    assert np.array_equal(plain[..., 3], alpha)
+    # the cut-out laid over a colour is what the live colour effect with the same shadow shows
+    colour = np.float32((40, 180, 90))
+    a = rgba[..., 3:].astype(np.float32) / 255
+    over = rgba[..., :3].astype(np.float32) * a + colour * (1 - a)
+    live = np.empty_like(frame)
+    Compositor(EffectSettings("color", color=(40, 180, 90), clean_edges=False, shadow=0.8), (W, H)).apply(
+        frame, alpha, live)
+    assert np.abs(over - live).max() <= 2.5
+
+
+def test_shadow_settings_are_checked_and_the_cli_says_where_a_shadow_can_fall(tmp_path):
+    for bad in (dict(shadow=1.5), dict(shadow_angle=100.0), dict(shadow_softness=-1.0)):
+        with pytest.raises(VcamError):
+            EffectSettings("color", **bad)
+    with pytest.raises(ValueError, match="softness"):
+        Shadow((W, H), 1.0, softness=2.0)
+    from vcam.resources import demo_image
+
+    cv2.imwrite(str(tmp_path / "me.png"), cv2.resize(cv2.imread(str(demo_image())), (160, 160)))
+    cuts = {}
+    for name, extra in (("plain", []), ("shadow", ["--shadow", "1"])):
+        done = subprocess.run([sys.executable, "-m", "vcam", "process", "me.png", "--effect", "cutout", *extra,
+                               "-o", f"{name}.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and "--shadow" not in done.stderr, done.stderr
+        cuts[name] = cv2.imread(str(tmp_path / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+    plain, shadow = cuts["plain"][..., 3], cuts["shadow"][..., 3]
+    assert cuts["shadow"].shape == (160, 160, 4) and (shadow >= plain).all()
+    assert (shadow > 0).sum() > (plain > 0).sum() + 100   # the shadow is in the alpha
+    blur = subprocess.run([sys.executable, "-m", "vcam", "process", "me.png", "--effect", "blur", "--shadow", "1",
+                           "-o", "b.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert blur.returncode == 0 and "--shadow" in blur.stderr and "cutout" in blur.stderr
+
+
+@pytest.fixture(scope="module")
+def qapp():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication(["vcam-tests"])
+
+
+def test_the_panel_sets_the_shadow_where_it_can_fall(qapp, tmp_path):
+    from vcam.ui.app import dispose
+    from vcam.ui.controller import Controller
+    from vcam.ui.panel import Panel
+
+    controller = Controller(tmp_path / "config")
+    panel = Panel(controller, dialogs=False)
+    try:
+        assert controller.settings.effect.effect == "blur" and not panel.shadow_slider.isEnabled()
+        assert controller.set_color((250, 250, 250))
+        assert panel.shadow_slider.isEnabled() and panel.shadow_value.text() == "off"
+        panel.shadow_slider.setValue(70)
+        assert controller.settings.effect.shadow == pytest.approx(0.7) and panel.shadow_value.text() == "0.70"
+        assert controller.settings.effect.effect == "color"
+    finally:
+        panel.close()
+        controller.close()
+        dispose(panel, controller)
