@@ -136,7 +136,7 @@ def red_person_on_green(size=(320, 180)):
     return frame, alpha
 
 
-@pytest.mark.parametrize("effect", ["blur", "bokeh"])
+@pytest.mark.parametrize("effect", ["blur", "bokeh", "portrait"])
 def test_no_halo_the_blurred_background_next_to_the_person_holds_none_of_their_colour(effect):
     frame, alpha = red_person_on_green()
     w = frame.shape[1]

@@ -18,7 +18,7 @@ from vcam import verify
 from vcam.errors import VcamError
 
 # The effects, and the groups of them the stages treat alike: one table, read everywhere.
-BLUR_EFFECTS = ("blur", "bokeh")                # the room behind, defocused
+BLUR_EFFECTS = ("blur", "bokeh", "portrait")    # the room behind, defocused (portrait: more, farther off)
 NEW_BACKGROUNDS = ("replace", "color")          # a new background behind the person
 ALPHA_EFFECTS = ("matte", "cutout")             # files only: the alpha is (part of) the output
 AS_IS_EFFECTS = ("none", "cutout")              # the camera's picture itself (a cut-out adds the alpha)

@@ -61,7 +61,8 @@ PREVIEW_HZ = 30
 PREVIEW_MAX_WIDTH = 960   # the processing thread scales previews down to this at most
 STATS_HZ = 2
 GRADIENT_NAMES = {None: "Plain", "linear": "Linear gradient", "radial": "Radial gradient"}
-EFFECT_NAMES = {"none": "Off", "blur": "Blur", "bokeh": "Bokeh", "replace": "Background", "color": "Colour"}
+EFFECT_NAMES = {"none": "Off", "blur": "Blur", "bokeh": "Bokeh", "portrait": "Portrait", "replace": "Background",
+                "color": "Colour"}
 SPECIAL_SOURCES = (("auto", "Automatic: first camera, else the demo"), ("demo", "Demo portrait"))
 
 
