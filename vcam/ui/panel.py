@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vcam import devices, segment
+from vcam import devices, segment, style
 from vcam.autoframe import max_zoom
 from vcam.config import (
     AUTO,
@@ -238,6 +238,13 @@ class Panel(QMainWindow):
         self.harmony_slider.valueChanged.connect(lambda v: self.c.set_harmonize(v / 100))
         self.harmony_value = QLabel()
         form.addRow("Match colours", _with_value(self.harmony_slider, self.harmony_value))
+        self.style_combo = QComboBox()
+        self.style_names = ("none",) + style.available()
+        self.style_combo.addItems([name.capitalize() for name in self.style_names])
+        self.style_combo.setToolTip("Paint the background picture in a style (once, when chosen). The 26 paintings "
+                                    f"appear once the {style.NEURAL_PACKAGE} package is installed")
+        self.style_combo.activated.connect(lambda i: self.c.set_effect_option(style=self.style_names[i]))
+        form.addRow("Style", self.style_combo)
         self.shadow_slider = _slider(0, 100)
         self.shadow_slider.setToolTip("Your shadow on the new background or colour, as a soft light from the front "
                                       "left would throw it (0: none)")
@@ -409,7 +416,7 @@ class Panel(QMainWindow):
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
         widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider, self.clean_box,
-                   self.gradient_combo, self.gradient_angle_slider, self.shadow_slider,
+                   self.gradient_combo, self.gradient_angle_slider, self.shadow_slider, self.style_combo,
                    self.camera_combo, self.size_combo,
                    self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box,
                    self.backend_combo, self.model_combo, self.provider_combo,
@@ -431,6 +438,9 @@ class Panel(QMainWindow):
             self.harmony_slider.setValue(round(s.effect.harmonize * 100))
             self.harmony_slider.setEnabled(s.effect.effect == "replace")
             self.harmony_value.setText(f"{s.effect.harmonize:.2f}")
+            if s.effect.style in self.style_names:
+                self.style_combo.setCurrentIndex(self.style_names.index(s.effect.style))
+            self.style_combo.setEnabled(s.effect.effect == "replace")
             self.shadow_slider.setValue(round(s.effect.shadow * 100))
             self.shadow_slider.setEnabled(s.effect.effect in NEW_BACKGROUNDS)
             self.shadow_value.setText(f"{s.effect.shadow:.2f}" if s.effect.shadow > 0 else "off")
