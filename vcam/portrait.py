@@ -5,8 +5,8 @@ from the picture the way portrait photos are composed: what lies next to the per
 taken as near them, and the farther from the outline, the farther back. The distance is measured
 as a share of the person's own height (the picture's scale at the person: the same step back
 spans more pixels behind a close, large person than behind a small, far one) and eased; it mixes
-two defocused copies of the background, made at one reduced size from the same person-free
-input (:class:`vcam.defocus.Defocus`, so no halo):
+two defocused copies of the background, made at the plain blur's reduced size from the same
+person-free input (:class:`vcam.defocus.Defocus`, so no halo), for little more than its cost:
 
 - next to the person, a blur of ``PORTRAIT_NEAR`` of the strength (a little out of focus);
 - from ``PORTRAIT_REACH`` of the person's height away, the full strength (as ``blur``'s).
@@ -25,7 +25,6 @@ from vcam.defocus import Defocus
 
 PORTRAIT_NEAR = 0.25     # the blur next to the outline, a share of the strength
 PORTRAIT_REACH = 0.6     # the full blur this far from the outline, a share of the person's height
-PORTRAIT_SIGMA_SMALL = 1.0   # the near blur is made at a size where its sigma is 1 to 2 pixels
 PORTRAIT_MIN_HEIGHT = 0.1    # the least person height the distances are measured by (share of the frame)
 
 
@@ -35,10 +34,11 @@ class Portrait:
 
     def __init__(self, size: tuple[int, int], strength: float, *, halo_free: bool = True) -> None:
         w, h = self.size = size
-        self._reach = strength * h / 720.0
-        self._near = Defocus(size, strength * PORTRAIT_NEAR, bokeh=False, halo_free=halo_free,
-                             least=PORTRAIT_SIGMA_SMALL, second=True)
-        f = self._near.factor
+        self._near_reach = strength * PORTRAIT_NEAR * h / 720.0
+        # the far blur is the plain blur; the near one is made at its reduced size too (scaled up
+        # from there, a near sigma of a pixel or less there still reads as a little out of focus)
+        self._defocus = Defocus(size, strength, bokeh=False, halo_free=halo_free, second=True)
+        f = self._defocus.factor
         small = (max(1, w // f), max(1, h // f))
         self._shrink_alpha = kernels.Downscaler(size, small, channels=1)
         sh = (small[1], small[0])
@@ -71,8 +71,8 @@ class Portrait:
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,
                  halvings: Optional[kernels.Halvings] = None) -> None:
-        near = self._near.small(frame, alpha, halvings)
-        far = self._near.again(self._reach)
+        far = self._defocus.small(frame, alpha, halvings)
+        near = self._defocus.again(self._near_reach)
         depth = self.depth(alpha)
         np.subtract(np.float32(1.0), depth, out=self._close)
         cv2.blendLinear(near, far, self._close, depth, dst=self._mixed)
