@@ -137,6 +137,32 @@ def main() -> None:
         tiles.append(label(render(room, Settings(effect=effect, light=light)), name))
     save("relight.jpg", np.hstack(tiles))
 
+    # Looks: the portrait in the office room; blur and portrait there; a shadow on a colour and a
+    # gradient; a styled background; a cut-out with its shadow over a checkerboard.
+    office = cv2.resize(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), (384, 384),
+                        interpolation=cv2.INTER_AREA).astype(np.float32)
+    in_room = np.clip(small.astype(np.float32) * matte + office * (1 - matte) + 0.5, 0, 255).astype(np.uint8)
+    forest = str(assets_dir() / "backgrounds" / "forest.jpg")
+    looks = [("blur 24", EffectSettings("blur", blur=24.0)),
+             ("portrait 24", EffectSettings("portrait", blur=24.0)),
+             ("gradient, shadow 0.8", EffectSettings("color", color=(238, 238, 238), color_to=(150, 160, 175),
+                                                     gradient="radial", shadow=0.8)),
+             ("style watercolor", EffectSettings("replace", background=forest, style="watercolor"))]
+    tiles = [label(in_room, "camera")] + [label(render(in_room, Settings(effect=e)), name) for name, e in looks]
+    engine = Engine(Settings(effect=EffectSettings("cutout", shadow=0.8)))
+    try:
+        out = np.empty_like(in_room)
+        alpha = engine.process(in_room, out, {}, photo=True)
+        rgba = engine.compositor.cutout(out, alpha, np.empty((384, 384, 4), np.uint8)).astype(np.float32)
+    finally:
+        engine.close()
+    yy, xx = np.mgrid[0:384, 0:384]
+    checker = np.where(((yy // 24 + xx // 24) % 2)[..., None] == 1, np.float32(170), np.float32(230))
+    a = rgba[..., 3:] / 255
+    tiles.append(label(np.clip(rgba[..., :3] * a + checker * (1 - a) + 0.5, 0, 255).astype(np.uint8),
+                       "cut-out, shadow 0.8"))
+    save("looks.jpg", np.hstack(tiles))
+
 
 def render_alpha(image: np.ndarray) -> np.ndarray:
     """The photo matte of ``image``, float32 in 0..1."""
