@@ -6,7 +6,8 @@
   (OpenCV and Numba single-threaded), median milliseconds of 200 calls after warm-up, each look
   against the effect it adds to, measured in turns in one run (the machine's noise shared):
   portrait against blur, a shadow on a colour and on a new background against none, a gradient
-  against a plain colour; the person is vcam's demo portrait's matte laid into the frame;
+  against a plain colour; the person is vcam's demo portrait's matte laid into the frame; one
+  copy of a 720p frame beside them as the machine's yardstick;
 - portrait on a generated scene of known depth (tests/test_portrait.py's: a checkerboard room
   whose planes lie farther back the farther they are from the person): the detail left in each
   plane (standard deviation of its grey, 0 is fully blurred), nearest first, against the plain
@@ -31,6 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from studio_light import copy_ms  # noqa: E402
 
 from vcam import EffectSettings, Engine, Settings, media  # noqa: E402
 from vcam.composite import Compositor  # noqa: E402
@@ -93,6 +97,7 @@ def costs(frame: np.ndarray, alpha: np.ndarray, rounds: int = 5, calls: int = 40
     ms["shadow_on_color_extra_ms"] = round(ms["color+shadow"] - ms["color"], 3)
     ms["shadow_on_replace_extra_ms"] = round(ms["replace+shadow"] - ms["replace"], 3)
     ms["gradient_extra_ms"] = round(ms["gradient"] - ms["color"], 3)
+    ms["frame_copy_ms"] = copy_ms(frame)
     return ms
 
 

@@ -19,7 +19,8 @@ noisy", so the true picture is known). Every figure comes from the real engine
   frame) against the input's, on the room (matte 0) and on the person;
 - key light: on the room (matte 0) the largest change, on the face the mean gain;
 - costs: each stage alone (relight towards a warm, bright background) at 1280x720 on one thread
-  (OpenCV and Numba single-threaded), median milliseconds of 100 calls after warm-up;
+  (OpenCV and Numba single-threaded), median milliseconds of 100 calls after warm-up, with the
+  time of one plain copy of a 720p frame beside them as the machine's yardstick;
 - the default pipeline with every light stage off against the code from before studio light
   (``--before``, a commit: its tree is taken with ``git archive`` into a temporary folder): the
   same 720p frames through each tree's own ``vcam.Engine`` (``--effect blur``, the selfie model,
@@ -216,7 +217,20 @@ def costs(frames) -> dict:
             call(stage)
             times.append(time.perf_counter() - t0)
         result[f"{name}_ms_720p"] = round(1000 * statistics.median(times), 3)
+    result["frame_copy_ms_720p"] = copy_ms(frame)
     return result
+
+
+def copy_ms(frame: np.ndarray) -> float:
+    """A yardstick of this machine's speed now: copying one 720p frame (median of 100), so the
+    costs can be read as multiples of it when the machine is faster or slower than usual."""
+    out = np.empty_like(frame)
+    times = []
+    for _ in range(100):
+        t0 = time.perf_counter()
+        np.copyto(out, frame)
+        times.append(time.perf_counter() - t0)
+    return round(1000 * statistics.median(times), 3)
 
 
 def off_cost(frames, before: str, rounds: int = 3, repeats: int = 5) -> dict:

@@ -149,3 +149,23 @@ def test_the_panel_sets_the_shadow_where_it_can_fall(qapp, tmp_path):
         panel.close()
         controller.close()
         dispose(panel, controller)
+
+
+def test_the_shadow_drawn_in_its_box_is_the_whole_shadow_and_follows_the_person():
+    stage = Shadow((W, H), 1.0)
+    for x in (100, 160, 220, 160):   # the person moves: the last box's shadow is taken away
+        alpha = np.roll(standing(), x - 160, axis=1)
+        shade = stage.update(alpha)
+        whole = cv2.resize(stage._small_shade, (W, H), interpolation=cv2.INTER_LINEAR)
+        assert np.array_equal(shade, whole) and shade.any()
+        rows, cols = stage.box
+        assert cols.stop - cols.start < W   # drawn in a box, not the whole frame
+    bg = np.full((H, W, 3), 200, np.uint8)
+    out = np.empty_like(bg)
+    comp_shaded = []
+    for x, y in ((100, 0), (220, -30)):
+        alpha = np.roll(np.roll(standing(), x - 160, axis=1), y, axis=0)
+        stage.update(alpha)
+        comp_shaded.append(stage.cast_on(bg, out, fresh=x == 100).copy())
+        expected = np.rint(200 * (255 - stage.shade.astype(np.float32)) / 255)
+        assert np.abs(comp_shaded[-1][..., 0] - expected).max() <= 1   # no shadow left from before

@@ -18,7 +18,7 @@ from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, SHADOW_
 from vcam.defocus import BLUR_SIGMA_SMALL, Defocus
 from vcam.gradient import gradient
 from vcam.portrait import Portrait
-from vcam.shadow import Shadow, cutout, darken
+from vcam.shadow import Shadow, cutout
 from vcam.style import stylize, video_refused
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ class Compositor:
         self._shadow = (Shadow(size, settings.shadow, settings.shadow_angle, settings.shadow_softness)
                         if settings.shadow > 0 and effect in SHADOW_EFFECTS else None)
         self._shaded = np.empty((h, w, 3), np.uint8) if self._shadow is not None and effect != "cutout" else None
+        self._fresh_shade = True   # _shaded holds nothing yet
         # color with a second colour (a gradient) or a shadow: a picture made once, behind the
         # person as a replaced background is
         self._pictured = effect == "color" and (settings.color_to is not None or self._shadow is not None)
@@ -211,8 +212,10 @@ class Compositor:
                     self._harmony.background(self._bg)
             bg = self._bg
             if self._shaded is not None:   # the shadow on the background, before the person
-                darken(bg, self._shadow.update(alpha), self._shaded)
-                bg = self._shaded
+                self._shadow.update(alpha)
+                fresh = self._fresh_shade or (self._background is not None and self._background.moving)
+                bg = self._shadow.cast_on(bg, self._shaded, fresh)
+                self._fresh_shade = False
             harmony = self._harmony
             if harmony is not None:
                 harmony.update(frame, alpha)

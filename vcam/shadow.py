@@ -48,7 +48,8 @@ def _scale(v, s):
 
 @njit(**_JIT)
 def darken(bg, shade, out):
-    """out = bg * (1 - shade), RGB uint8 and uint8 opacity; all C-contiguous (out may be bg)."""
+    """out = bg * (1 - shade), RGB uint8 and uint8 opacity; all C-contiguous (a band of whole
+    rows of a frame is), out may be bg. One flat loop the compiler vectorises."""
     g = bg.reshape(-1)
     s_ = shade.reshape(-1)
     o = out.reshape(-1)
@@ -114,14 +115,21 @@ class Shadow:
         self._cast_gain = np.float32(SHADOW_CAST * strength)
         self._contact_gain = np.float32(SHADOW_CONTACT * strength)
         self.shade = np.zeros((h, w), np.uint8)
+        # the shadow is drawn only in its box (full-size rows and columns), where the frame is a
+        # whole multiple of the reduced size, so a box scales up exactly as the whole would
+        self._factor = 1 << k
+        self._boxed = (sw << k, sh << k) == (w, h)
+        self.box: tuple[slice, slice] = (slice(0, 0), slice(0, 0))   # where shade may be non-zero
+        self._cast_rows = slice(0, h)   # the rows cast_on last darkened
 
     def update(self, alpha: np.ndarray) -> np.ndarray:
         """The shadow of the person in ``alpha`` (uint8, the frame's size) into ``shade``."""
         small = self._shrink(alpha, self._alpha)
         sh, sw = small.shape
         np.sum(small, axis=1, dtype=np.int64, out=self._rows)
+        self.shade[self.box] = 0
         if self._rows.sum() < SHADOW_MIN_PERSON * 255 * sh * sw:
-            self.shade[...] = 0
+            self.box = (slice(0, 0), slice(0, 0))
             return self.shade
         np.multiply(small, self._cast_gain, out=self._person)
         cv2.warpAffine(self._person, self._move, (sw, sh), dst=self._cast, flags=cv2.INTER_LINEAR,
@@ -130,8 +138,43 @@ class Shadow:
         if self._stand(small):
             np.maximum(self._cast, self._contact, out=self._cast)
         cv2.convertScaleAbs(self._cast, self._small_shade)   # rounded, saturated
-        cv2.resize(self._small_shade, self.size, dst=self.shade, interpolation=cv2.INTER_LINEAR)
+        small_box = self._small_box(self._small_shade)
+        f = self._factor
+        self.box = tuple(slice(b.start * f, b.stop * f) for b in small_box) if self._boxed else (
+            slice(0, self.size[1]), slice(0, self.size[0]))
+        if self._boxed:
+            region = self._small_shade[small_box]
+            cv2.resize(region, (region.shape[1] * f, region.shape[0] * f), dst=self.shade[self.box],
+                       interpolation=cv2.INTER_LINEAR)
+        else:
+            cv2.resize(self._small_shade, self.size, dst=self.shade, interpolation=cv2.INTER_LINEAR)
         return self.shade
+
+    @staticmethod
+    def _small_box(small: np.ndarray) -> tuple[slice, slice]:
+        """The rows and columns where the reduced shadow is, with two pixels of nothing around
+        (so that, scaled up alone, the box is as the whole picture scaled up would be there)."""
+        sh, sw = small.shape
+        rows = np.flatnonzero(small.max(axis=1))
+        cols = np.flatnonzero(small.max(axis=0))
+        if rows.size == 0:
+            return slice(0, 0), slice(0, 0)
+        return (slice(max(0, int(rows[0]) - 2), min(sh, int(rows[-1]) + 3)),
+                slice(max(0, int(cols[0]) - 2), min(sw, int(cols[-1]) + 3)))
+
+    def cast_on(self, bg: np.ndarray, out: np.ndarray, fresh: bool) -> np.ndarray:
+        """``out`` = ``bg`` with the shadow that :meth:`update` last made on it. ``fresh``: ``bg``
+        changed since the last call (a video), or ``out`` holds something else: all of ``out``
+        is made anew; else only the rows the shadow was or is in (whole rows: contiguous, so
+        the darkening loop vectorises; outside the box the shade is 0 and leaves bg as it is)."""
+        rows = self.box[0]
+        if fresh:
+            np.copyto(out, bg)
+        else:
+            np.copyto(out[self._cast_rows], bg[self._cast_rows])   # the last shadow taken away
+        darken(bg[rows], self.shade[rows], out[rows])
+        self._cast_rows = rows
+        return out
 
     def _stand(self, small: np.ndarray) -> bool:
         """The contact shadow into ``_contact``: under the silhouette's lowest band, where the
