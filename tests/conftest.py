@@ -3,6 +3,7 @@ pyvirtualcam's own backend registry, and a real public-domain portrait (scikit-i
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Optional
@@ -10,6 +11,8 @@ from typing import Optional
 import cv2
 import numpy as np
 import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before Qt is imported: real widgets, no display
 
 
 class RecordingBackend:
@@ -134,3 +137,11 @@ REGIONS = {
 @pytest.fixture(scope="session")
 def regions() -> dict:
     return REGIONS
+
+
+@pytest.fixture(scope="session")
+def qapp():
+    """The one QApplication of the test run (Qt's offscreen platform unless told otherwise)."""
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication(["vcam-tests"])

@@ -98,13 +98,6 @@ def test_vcam_process_makes_a_gradient_background_and_refuses_a_bad_colour(tmp_p
     assert refused.returncode == 2 and "#nothex" in refused.stderr and not (tmp_path / "x.png").exists()
 
 
-@pytest.fixture(scope="module")
-def qapp():
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication.instance() or QApplication(["vcam-tests"])
-
-
 def test_the_panel_switches_a_colour_to_a_gradient_and_back(qapp, tmp_path):
     from vcam.ui.app import dispose
     from vcam.ui.controller import Controller

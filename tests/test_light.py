@@ -156,13 +156,6 @@ def test_the_bench_table_shows_light_stages_only_where_a_run_had_them():
     assert "denoise" in lit.splitlines()[0] and "light" in lit.splitlines()[0]
 
 
-@pytest.fixture(scope="module")
-def qapp():
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication.instance() or QApplication(["vcam-tests"])
-
-
 def test_the_panel_and_the_tray_switch_studio_light(qapp, tmp_path):
     from vcam.ui.app import dispose
     from vcam.ui.controller import Controller

@@ -124,13 +124,6 @@ def test_shadow_settings_are_checked_and_the_cli_says_where_a_shadow_can_fall(tm
     assert blur.returncode == 0 and "--shadow" in blur.stderr and "cutout" in blur.stderr
 
 
-@pytest.fixture(scope="module")
-def qapp():
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication.instance() or QApplication(["vcam-tests"])
-
-
 def test_the_panel_sets_the_shadow_where_it_can_fall(qapp, tmp_path):
     from vcam.ui.app import dispose
     from vcam.ui.controller import Controller

@@ -95,13 +95,6 @@ def test_a_neural_style_paints_with_the_installed_model():
     assert "painting-25" in style.available()
 
 
-@pytest.fixture(scope="module")
-def qapp():
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication.instance() or QApplication(["vcam-tests"])
-
-
 def test_the_panel_offers_the_styles_for_a_background_picture(qapp, tmp_path):
     from vcam.ui.app import dispose
     from vcam.ui.controller import Controller

@@ -240,13 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.zoom != FramingSettings.zoom and not args.autoframe:
         log.warning("--zoom frames only with --autoframe: add --autoframe, or leave --zoom out")
-    if args.shadow > 0 and args.effect not in SHADOW_EFFECTS:
-        offered = [e for e in SHADOW_EFFECTS if args.command == "process" or e in LIVE_EFFECTS]
-        log.warning(f"--shadow falls on a new background, a colour or a cut-out: add --effect {' or '.join(offered)}, "
-                    "or leave --shadow out")
-    if args.relight > 0 and args.effect != "replace":
-        log.warning("--relight lights you as a new background is lit: add --effect replace with --background, "
-                    "or leave --relight out")
+    # options that only some effects use: said, not silently ignored
+    for option, used, effects, what in (
+            ("--shadow", args.shadow > 0, SHADOW_EFFECTS, "falls on a new background, a colour or a cut-out"),
+            ("--relight", args.relight > 0, ("replace",), "lights you as a new background is lit"),
+            ("--style", args.style != "none", ("replace",), "paints a new background picture")):
+        if used and args.effect not in effects:
+            offered = [e for e in effects if args.command == "process" or e in LIVE_EFFECTS]
+            log.warning(f"{option} {what}: add --effect {' or '.join(offered)}, or leave {option} out")
     first, second = parse_colors(args.color)
     effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
                             color=first, color_to=second, gradient=args.gradient, gradient_angle=args.gradient_angle,

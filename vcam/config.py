@@ -124,7 +124,8 @@ def parse_color(text: str) -> tuple[int, int, int]:
         rgb = ()
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
         raise VcamError(f"cannot read colour {text!r}",
-                        "use #RRGGBB, R,G,B with values 0-255, or one of: " + ", ".join(NAMED_COLORS))
+                        "use #RRGGBB, R,G,B with values 0-255, or one of: " + ", ".join(NAMED_COLORS)
+                        + "; two of them, \"#RRGGBB,#RRGGBB\", make a gradient")
     return rgb  # type: ignore[return-value]
 
 
