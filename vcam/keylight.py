@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from vcam import kernels
+from vcam import kernels, stage
 
 KEY_GAIN = 0.35         # at strength 1 the face centre is brightened by this share
 KEY_WIDTH = 160         # the face is found on the alpha reduced to about this width
@@ -96,13 +96,7 @@ class KeyLight:
     from its right."""
 
     def __init__(self, size: tuple[int, int], strength: float, angle: float = -30.0, fps: float = 30.0) -> None:
-        w, h = size
-        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-            raise ValueError(f"key light: got a frame size of {size!r}, expected two positive integers (width, height)")
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"key light: got a strength of {strength!r}, expected 0 to 1")
-        if not -90.0 <= angle <= 90.0:
-            raise ValueError(f"key light: got an angle of {angle!r}, expected -90 to 90 degrees")
+        w, h = stage.check("key light", size, strength=(strength, 0.0, 1.0), angle=(angle, -90.0, 90.0))
         self.size = (w, h)
         self.strength = float(strength)
         self.angle = float(angle)

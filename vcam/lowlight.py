@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from vcam import kernels
+from vcam import kernels, stage
 
 # The exposure meter: the person's luma that LOW_METER of them (alpha-weighted) is below. Not the
 # mean: a well-lit person on a real webcam has a mean of about 0.3 (dark hair, clothes and shade
@@ -148,11 +148,7 @@ class LowLight:
     brought to a well-exposed level, into ``out``; ``strength`` 0 (off) to 1."""
 
     def __init__(self, size: tuple[int, int], strength: float, fps: float = 30.0) -> None:
-        w, h = size
-        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-            raise ValueError(f"low light: got a frame size of {size!r}, expected two positive integers (width, height)")
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"low light: got a strength of {strength!r}, expected 0 to 1")
+        w, h = stage.check("low light", size, strength=(strength, 0.0, 1.0))
         self.size = (w, h)
         self.strength = float(strength)
         self._keep = math.exp(-(1.0 / fps if fps and fps > 0 else 1.0 / 30.0) / LOW_SETTLE)

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from vcam import kernels
+from vcam import kernels, stage
 from vcam.lowlight import curve_table
 
 # How much of the scene's light shows on the person, fitted on 58 real photos (log person against
@@ -105,11 +105,7 @@ class Relight:
     (which may be ``frame``); returns ``out``. ``strength`` 0 (off) to 1."""
 
     def __init__(self, size: tuple[int, int], strength: float, fps: float = 30.0) -> None:
-        w, h = size
-        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-            raise ValueError(f"relight: got a frame size of {size!r}, expected two positive integers (width, height)")
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"relight: got a strength of {strength!r}, expected 0 to 1")
+        w, h = stage.check("relight", size, strength=(strength, 0.0, 1.0))
         self.size = (w, h)
         self.strength = float(strength)
         self._keep = np.float32(math.exp(-(1.0 / fps if fps and fps > 0 else 1.0 / 30.0) / RELIGHT_SETTLE))

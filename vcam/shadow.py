@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from vcam import kernels
+from vcam import kernels, stage
 
 SHADOW_WIDTH = 256       # the shadow is made at a size halved to about this width
 SHADOW_CAST = 0.55       # the cast shadow's darkest, at strength 1
@@ -88,13 +88,8 @@ class Shadow:
     """``update(alpha)`` makes ``shade`` (uint8, the frame's size) for that alpha."""
 
     def __init__(self, size: tuple[int, int], strength: float, angle: float = -30.0, softness: float = 0.5) -> None:
-        w, h = size
-        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-            raise ValueError(f"shadow: got a frame size of {size!r}, expected two positive integers (width, height)")
-        for name, value, lo, hi in (("strength", strength, 0.0, 1.0), ("angle", angle, -90.0, 90.0),
-                                    ("softness", softness, 0.0, 1.0)):
-            if not lo <= value <= hi:
-                raise ValueError(f"shadow: got a {name} of {value!r}, expected {lo:g} to {hi:g}")
+        w, h = stage.check("shadow", size, strength=(strength, 0.0, 1.0), angle=(angle, -90.0, 90.0),
+                           softness=(softness, 0.0, 1.0))
         self.size = (w, h)
         k = max(0, math.ceil(math.log2(max(1.0, w / SHADOW_WIDTH))))
         sw, sh = max(1, w >> k), max(1, h >> k)
