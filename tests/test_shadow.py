@@ -153,12 +153,38 @@ def test_the_shadow_drawn_in_its_box_is_the_whole_shadow_and_follows_the_person(
         assert np.array_equal(shade, whole) and shade.any()
         rows, cols = stage.box
         assert cols.stop - cols.start < W   # drawn in a box, not the whole frame
-    bg = np.full((H, W, 3), 200, np.uint8)
-    out = np.empty_like(bg)
-    comp_shaded = []
-    for x, y in ((100, 0), (220, -30)):
+    comp = Compositor(EffectSettings("color", color=(200, 200, 200), clean_edges=False, shadow=1.0), (W, H))
+    frame, out = np.full((H, W, 3), 90, np.uint8), np.empty((H, W, 3), np.uint8)
+    for x, y in ((100, 0), (220, -30)):   # the person moves: the last frame's shadow is gone
         alpha = np.roll(np.roll(standing(), x - 160, axis=1), y, axis=0)
+        comp.apply(frame, alpha, out)
         stage.update(alpha)
-        comp_shaded.append(stage.cast_on(bg, out, fresh=x == 100).copy())
-        expected = np.rint(200 * (255 - stage.shade.astype(np.float32)) / 255)
-        assert np.abs(comp_shaded[-1][..., 0] - expected).max() <= 1   # no shadow left from before
+        room = alpha == 0
+        expected = np.rint(200 * (255 - stage.shade[room].astype(np.float32)) / 255)
+        assert np.abs(out[room][:, 0] - expected).max() <= 1
+
+
+def test_the_shaded_blends_are_the_blends_over_the_darkened_background():
+    from vcam import kernels
+
+    rng = np.random.default_rng(3)
+    fg, bg, glow = (rng.integers(0, 256, (H, W, 3), dtype=np.uint8) for _ in range(3))
+    alpha, soft, shade = (rng.integers(0, 256, (H, W), dtype=np.uint8) for _ in range(3))
+    dark = np.rint(bg * ((255 - shade.astype(np.float32)) / 255)[..., None]).astype(np.uint8)
+    gain = np.uint32([300, 256, 200])
+    for blend, extra in ((kernels.blend, ()), (kernels.blend_tinted, (gain,))):
+        one, two = np.empty_like(fg), np.empty_like(fg)
+        args = (fg, *extra) if extra else (fg,)
+        blend(*args, bg, alpha, one, shade)
+        blend(*args, dark, alpha, two)
+        assert np.array_equal(one, two), blend
+        blend(*args, bg, alpha, one, np.zeros_like(shade))
+        blend(*args, bg, alpha, two)
+        assert np.array_equal(one, two), blend
+    one, two = np.empty_like(fg), np.empty_like(fg)
+    kernels.blend_wrap(fg, bg, glow, alpha, soft, one, 0.4, gain, shade)
+    kernels.blend_wrap(fg, dark, glow, alpha, soft, two, 0.4, gain)
+    assert np.abs(one.astype(np.int16) - two).max() <= 1   # the float blend: the darkened value's rounding
+    kernels.blend_wrap(fg, bg, glow, alpha, soft, one, 0.4, gain, np.zeros_like(shade))
+    kernels.blend_wrap(fg, bg, glow, alpha, soft, two, 0.4, gain)
+    assert np.array_equal(one, two)

@@ -149,15 +149,11 @@ class Compositor:
         effect = settings.effect
         self._shadow = (Shadow(size, settings.shadow, settings.shadow_angle, settings.shadow_softness)
                         if settings.shadow > 0 and effect in SHADOW_EFFECTS else None)
-        self._shaded = np.empty((h, w, 3), np.uint8) if self._shadow is not None and effect != "cutout" else None
-        self._fresh_shade = True   # _shaded holds nothing yet
-        # color with a second colour (a gradient) or a shadow: a picture made once, behind the
-        # person as a replaced background is
-        self._pictured = effect == "color" and (settings.color_to is not None or self._shadow is not None)
-        if effect == "color" and settings.color_to is not None:
+        # color with a second colour (a gradient): a picture made once, behind the person as a
+        # replaced background is
+        self._pictured = effect == "color" and settings.color_to is not None
+        if self._pictured:
             self._bg = gradient(size, settings.color, settings.color_to, settings.gradient, settings.gradient_angle)
-        elif self._pictured:
-            self._bg[...] = self._color
         # where the old background is not kept around the person: a cut-out, a new background
         self._clean = _CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
         if effect == "replace":
@@ -198,7 +194,8 @@ class Compositor:
         if self._clean is not None:
             frame = self._clean(frame, alpha, self._clean.fg, halvings)
         if effect == "color" and not self._pictured:
-            kernels.blend_color(frame, self._color, alpha, out)
+            kernels.blend_color(frame, self._color, alpha, out,
+                                self._shadow.update(alpha) if self._shadow is not None else None)
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         else:
@@ -211,11 +208,8 @@ class Compositor:
                 if self._harmony is not None:
                     self._harmony.background(self._bg)
             bg = self._bg
-            if self._shaded is not None:   # the shadow on the background, before the person
-                self._shadow.update(alpha)
-                fresh = self._fresh_shade or (self._background is not None and self._background.moving)
-                bg = self._shadow.cast_on(bg, self._shaded, fresh)
-                self._fresh_shade = False
+            # the shadow darkens the background in the blend itself (no pass of its own)
+            shade = self._shadow.update(alpha) if self._shadow is not None else None
             harmony = self._harmony
             if harmony is not None:
                 harmony.update(frame, alpha)
@@ -223,11 +217,11 @@ class Compositor:
                 self._wrap.update_soft(alpha)
                 gain = harmony.gain if harmony is not None else _UNTINTED
                 kernels.blend_wrap(frame, bg, self._wrap.glow, alpha, self._wrap.soft, out,
-                                   self._wrap.strength, gain)
+                                   self._wrap.strength, gain, shade)
             elif harmony is not None:
-                kernels.blend_tinted(frame, harmony.gain, bg, alpha, out)
+                kernels.blend_tinted(frame, harmony.gain, bg, alpha, out, shade)
             else:
-                kernels.blend(frame, bg, alpha, out)
+                kernels.blend(frame, bg, alpha, out, shade)
 
     def cutout(self, rgb: np.ndarray, alpha: np.ndarray, rgba: np.ndarray) -> np.ndarray:
         """The cut-out of ``rgb`` (what :meth:`apply` made of the frame) by ``alpha`` into

@@ -75,32 +75,53 @@ def _mix(f, b, a):
     return np.uint8((v + (v >> np.uint16(8))) >> np.uint16(8))
 
 
+@njit(inline="always", **_JIT)
+def _scale(v, s):
+    """round(v * (255 - s) / 255) for 8-bit v and s, in 16-bit integers (a background value
+    under a shadow of opacity s)."""
+    x = np.uint16(v) * (np.uint16(255) - np.uint16(s)) + np.uint16(128)
+    return np.uint8((x + (x >> np.uint16(8))) >> np.uint16(8))
+
+
 @njit(**_JIT)
-def blend(fg, bg, alpha, out):
-    """out = fg * alpha + bg * (1 - alpha). All C-contiguous; one flat loop the compiler vectorises."""
+def blend(fg, bg, alpha, out, shade=None):
+    """out = fg * alpha + bg * (1 - alpha). All C-contiguous; one flat loop the compiler vectorises.
+
+    ``shade`` (uint8 opacity, or None): the person's shadow, darkening ``bg`` by ``1 - shade``
+    in the same pass (the blends below take it too). Numba compiles the None case apart, with
+    no trace of the shadow in it."""
     f = fg.reshape(-1)
     g = bg.reshape(-1)
     a_ = alpha.reshape(-1)
     o = out.reshape(-1)
-    for i in range(a_.size):
-        a = np.uint16(a_[i])
-        for c in range(3):
-            o[3 * i + c] = _mix(f[3 * i + c], g[3 * i + c], a)
+    if shade is None:
+        for i in range(a_.size):
+            a = np.uint16(a_[i])
+            for c in range(3):
+                o[3 * i + c] = _mix(f[3 * i + c], g[3 * i + c], a)
+    else:
+        s_ = shade.reshape(-1)
+        for i in range(a_.size):
+            a, s = np.uint16(a_[i]), s_[i]
+            for c in range(3):
+                o[3 * i + c] = _mix(f[3 * i + c], _scale(g[3 * i + c], s), a)
 
 
 @njit(**_JIT)
-def blend_tinted(fg, gain, bg, alpha, out):
+def blend_tinted(fg, gain, bg, alpha, out, shade=None):
     """:func:`blend` with the person's values first scaled per channel by ``gain`` (uint32, 3, in
     256ths: 256 leaves a channel as it is), saturating at 255."""
     f = fg.reshape(-1)
     g = bg.reshape(-1)
     a_ = alpha.reshape(-1)
     o = out.reshape(-1)
+    s_ = a_ if shade is None else shade.reshape(-1)
     for i in range(a_.size):
         a = np.uint16(a_[i])
         for c in range(3):
             t = min((np.uint32(f[3 * i + c]) * gain[c] + np.uint32(128)) >> np.uint32(8), np.uint32(255))
-            o[3 * i + c] = _mix(np.uint8(t), g[3 * i + c], a)
+            b = g[3 * i + c] if shade is None else _scale(g[3 * i + c], s_[i])
+            o[3 * i + c] = _mix(np.uint8(t), b, a)
 
 
 @njit(**_JIT)
@@ -124,7 +145,7 @@ def person_mean(small, alpha, out):
 
 
 @njit(**_JIT)
-def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain):
+def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain, shade=None):
     """A blend with light wrap: along the person's edge (alpha high, its blurred copy ``soft``
     lower), the blurred new background ``glow`` shines onto the person by up to ``strength``, as
     light from a real background would, so the cut-out does not look pasted on. The person's
@@ -138,15 +159,19 @@ def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain):
     k = np.float32(strength / (255.0 * 255.0))
     scale = (np.float32(gain[0]) / np.float32(256.0), np.float32(gain[1]) / np.float32(256.0),
              np.float32(gain[2]) / np.float32(256.0))
+    d_ = s_ if shade is None else shade.reshape(-1)
     for i in range(a_.size):
         a = np.float32(a_[i])
         w = a * np.float32(255 - s_[i]) * k
         af = a * np.float32(1.0 / 255.0)
+        bf = np.float32(1.0) - af
+        if shade is not None:
+            bf = bf * (np.float32(1.0) - np.float32(d_[i]) * np.float32(1.0 / 255.0))
         for c in range(3):
             j = 3 * i + c
             fc = min(np.float32(f[j]) * scale[c], np.float32(255.0))
             fc = fc + w * (np.float32(gl[j]) - fc)
-            o[j] = np.uint8(fc * af + np.float32(g[j]) * (np.float32(1.0) - af) + np.float32(0.5))
+            o[j] = np.uint8(fc * af + np.float32(g[j]) * bf + np.float32(0.5))
 
 
 @njit(**_JIT)
@@ -201,15 +226,23 @@ def bilinear_columns(width: int, small_width: int) -> tuple[np.ndarray, np.ndarr
 
 
 @njit(**_JIT)
-def blend_color(fg, color, alpha, out):
-    """out = fg * alpha + color * (1 - alpha); ``color`` is an RGB uint8 array of 3."""
+def blend_color(fg, color, alpha, out, shade=None):
+    """out = fg * alpha + color * (1 - alpha); ``color`` is an RGB uint8 array of 3; ``shade`` as
+    in :func:`blend`."""
     f = fg.reshape(-1)
     a_ = alpha.reshape(-1)
     o = out.reshape(-1)
-    for i in range(a_.size):
-        a = np.uint16(a_[i])
-        for c in range(3):
-            o[3 * i + c] = _mix(f[3 * i + c], color[c], a)
+    if shade is None:
+        for i in range(a_.size):
+            a = np.uint16(a_[i])
+            for c in range(3):
+                o[3 * i + c] = _mix(f[3 * i + c], color[c], a)
+    else:
+        s_ = shade.reshape(-1)
+        for i in range(a_.size):
+            a, s = np.uint16(a_[i]), s_[i]
+            for c in range(3):
+                o[3 * i + c] = _mix(f[3 * i + c], _scale(color[c], s), a)
 
 
 @njit(**_JIT)
@@ -365,9 +398,13 @@ def _every_kernel() -> list:
         lambda: smooth_matte(f, f.copy(), f.copy(), u, 0.5, 0.25, 0.5, 1.0, True),
         lambda: image_change(u, u.copy(), f.copy(), np.float32(0.1)),
         lambda: blend(rgb, rgb, u, rgb.copy()),
+        lambda: blend(rgb, rgb, u, rgb.copy(), u),
         lambda: blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy()),
+        lambda: blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy(), u),
         lambda: blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain),
+        lambda: blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain, u),
         lambda: blend_tinted(rgb, gain, rgb, u, rgb.copy()),
+        lambda: blend_tinted(rgb, gain, rgb, u, rgb.copy(), u),
         lambda: person_mean(rgb, u, np.zeros(3, np.float32)),
         lambda: unmix(rgb, u, u, rgb, *bilinear_columns(2, 2), rgb.copy()),
         lambda: premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy()),

@@ -12,7 +12,8 @@ up once:
   a table), never for a webcam's head and shoulders cut by the frame's bottom.
 
 The result is ``shade``, the shadow's opacity per pixel (uint8, 0 none). A background is
-darkened by it (:func:`darken`) before the person is laid over it; a cut-out gets it as black
+darkened by it in the blend that lays the person over it (the ``shade`` of
+:func:`vcam.kernels.blend` and its kin: no pass of its own over the frame); a cut-out gets it as black
 with that opacity behind the person (:func:`cutout`), so the person's own alpha is unchanged
 where they are opaque.
 """
@@ -39,26 +40,6 @@ CONTACT_MARGIN = 2       # reduced pixels: a person this close to the frame's bo
 _JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
 
 
-@njit(inline="always", **_JIT)
-def _scale(v, s):
-    """round(v * (255 - s) / 255) for 8-bit v and s, in 16-bit integers."""
-    x = np.uint16(v) * (np.uint16(255) - np.uint16(s)) + np.uint16(128)
-    return np.uint8((x + (x >> np.uint16(8))) >> np.uint16(8))
-
-
-@njit(**_JIT)
-def darken(bg, shade, out):
-    """out = bg * (1 - shade), RGB uint8 and uint8 opacity; all C-contiguous (a band of whole
-    rows of a frame is), out may be bg. One flat loop the compiler vectorises."""
-    g = bg.reshape(-1)
-    s_ = shade.reshape(-1)
-    o = out.reshape(-1)
-    for i in range(s_.size):
-        s = s_[i]
-        for c in range(3):
-            o[3 * i + c] = _scale(g[3 * i + c], s)
-
-
 @njit(**_JIT)
 def cutout(rgb, alpha, shade, rgba):
     """The cut-out RGBA with the shadow behind the person: alpha a + s * (1 - a), and the colour
@@ -78,8 +59,6 @@ def cutout(rgb, alpha, shade, rgba):
                     rgba[y, x, c] = (np.int32(rgb[y, x, c]) * a + out // 2) // out
 
 
-kernels.register(darken, lambda: darken(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), np.uint8),
-                                        np.zeros((2, 2, 3), np.uint8)))
 kernels.register(cutout, lambda: cutout(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), np.uint8),
                                         np.zeros((2, 2), np.uint8), np.zeros((2, 2, 4), np.uint8)))
 
@@ -115,7 +94,6 @@ class Shadow:
         self._factor = 1 << k
         self._boxed = (sw << k, sh << k) == (w, h)
         self.box: tuple[slice, slice] = (slice(0, 0), slice(0, 0))   # where shade may be non-zero
-        self._cast_rows = slice(0, h)   # the rows cast_on last darkened
 
     def update(self, alpha: np.ndarray) -> np.ndarray:
         """The shadow of the person in ``alpha`` (uint8, the frame's size) into ``shade``."""
@@ -156,20 +134,6 @@ class Shadow:
             return slice(0, 0), slice(0, 0)
         return (slice(max(0, int(rows[0]) - 2), min(sh, int(rows[-1]) + 3)),
                 slice(max(0, int(cols[0]) - 2), min(sw, int(cols[-1]) + 3)))
-
-    def cast_on(self, bg: np.ndarray, out: np.ndarray, fresh: bool) -> np.ndarray:
-        """``out`` = ``bg`` with the shadow that :meth:`update` last made on it. ``fresh``: ``bg``
-        changed since the last call (a video), or ``out`` holds something else: all of ``out``
-        is made anew; else only the rows the shadow was or is in (whole rows: contiguous, so
-        the darkening loop vectorises; outside the box the shade is 0 and leaves bg as it is)."""
-        rows = self.box[0]
-        if fresh:
-            np.copyto(out, bg)
-        else:
-            np.copyto(out[self._cast_rows], bg[self._cast_rows])   # the last shadow taken away
-        darken(bg[rows], self.shade[rows], out[rows])
-        self._cast_rows = rows
-        return out
 
     def _stand(self, small: np.ndarray) -> bool:
         """The contact shadow into ``_contact``: under the silhouette's lowest band, where the
