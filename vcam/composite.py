@@ -18,6 +18,7 @@ from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, SHADOW_
 from vcam.defocus import BLUR_SIGMA_SMALL, Defocus
 from vcam.gradient import gradient
 from vcam.portrait import Portrait
+from vcam.room import PaintedRoom
 from vcam.shadow import Shadow, cutout
 from vcam.style import stylize, video_refused
 
@@ -138,7 +139,9 @@ class _Harmony:
 class Compositor:
     """``apply(frame, alpha, out)`` writes the effect of ``settings`` for frames of ``size``."""
 
-    def __init__(self, settings: EffectSettings, size: tuple[int, int]) -> None:
+    def __init__(self, settings: EffectSettings, size: tuple[int, int], *, live: bool = False) -> None:
+        """``live``: frames are shown as they come (a painted room is made on a thread of its own
+        meanwhile); else each frame is made whole (files: a painted room before the first)."""
         self.settings = settings
         self.size = w, h = size
         self._background: Optional[Background] = None   # replace: the new background
@@ -173,6 +176,9 @@ class Compositor:
         elif effect in BLUR_EFFECTS:
             self._defocus = (Portrait(size, settings.blur, halo_free=settings.halo_free) if effect == "portrait" else
                              Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free))
+        # a blur with a style: the room painted once, a still behind the person (vcam.room)
+        self._room = (PaintedRoom(size, settings.style, settings.blur, wait=not live)
+                      if effect in BLUR_EFFECTS and settings.style != "none" else None)
 
     @property
     def backdrop(self) -> Optional[np.ndarray]:
@@ -199,15 +205,19 @@ class Compositor:
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         else:
+            bg = self._bg
             if effect in BLUR_EFFECTS:
-                self._defocus(frame, alpha, self._bg, halvings)
+                painted = self._room.show(frame, alpha) if self._room is not None else None
+                if painted is None:
+                    self._defocus(frame, alpha, bg, halvings)
+                else:
+                    bg = painted
             elif self._background is not None and self._background.moving:
                 self._background.advance()
                 if self._wrap is not None:
                     self._wrap.update_glow(self._bg)
                 if self._harmony is not None:
                     self._harmony.background(self._bg)
-            bg = self._bg
             # the shadow darkens the background in the blend itself (no pass of its own)
             shade = self._shadow.update(alpha) if self._shadow is not None else None
             harmony = self._harmony
@@ -233,7 +243,20 @@ class Compositor:
             cutout(rgb, alpha, self._shadow.update(alpha), rgba)
         return rgba
 
+    def take_over(self, before: Compositor) -> None:
+        """Keep what ``before`` (the compositor this one replaces) made that still applies: a
+        painted room of the same style and size."""
+        if self._room is not None and before._room is not None:
+            self._room.take_over(before._room)
+
+    def reset(self) -> None:
+        """The next frame shows another room (a new source, the next picture)."""
+        if self._room is not None:
+            self._room.reset()
+
     def close(self) -> None:
+        if self._room is not None:
+            self._room.close()
         if self._background is not None:
             self._background.close()
             self._background = None

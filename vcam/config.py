@@ -248,7 +248,8 @@ class EffectSettings:
     ``shadow``: how dark the person's shadow is on a new background, a colour or in a cut-out
     (0: none); ``shadow_angle``: where its light comes from, degrees (0 the front, negative the
     picture's left, positive its right); ``shadow_softness``: 0 a crisp shadow, 1 a broad soft one.
-    ``style``: a replaced background picture painted in a style, once (``vcam.style``)."""
+    ``style``: a replaced background picture painted in a style, once (``vcam.style``); with a
+    blur effect, the room itself painted once, a still behind the person (``vcam.room``)."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None

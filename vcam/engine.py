@@ -40,9 +40,12 @@ def share_cores(cores: Optional[int] = None) -> None:
 
 
 class Engine:
-    def __init__(self, settings: Settings) -> None:
+    """``live``: frames are shown as they come (see :class:`~vcam.composite.Compositor`)."""
+
+    def __init__(self, settings: Settings, *, live: bool = False) -> None:
         share_cores()
         self.settings = settings
+        self.live = live
         self.segmenter = build(settings.segment)
         self.matte = Matte(settings.matte)
         self.halvings = kernels.Halvings()   # the frame's, made once and shared by matte and composite
@@ -80,7 +83,7 @@ class Engine:
             if self.autoframe is not None:
                 self.autoframe.dt = 1.0 / fps
         if self.compositor is None or self.compositor.size != size:
-            old, self.compositor = self.compositor, Compositor(self.settings.effect, size)
+            old, self.compositor = self.compositor, Compositor(self.settings.effect, size, live=self.live)
             if old is not None:
                 old.close()
         if self._light_size != size:
@@ -118,7 +121,7 @@ class Engine:
         current = previous[0] if previous else self.settings
         seg = build(settings.segment) if settings.segment != current.segment else None
         try:
-            comp = Compositor(settings.effect, size) if settings.effect != current.effect else None
+            comp = Compositor(settings.effect, size, live=self.live) if settings.effect != current.effect else None
         except BaseException:
             if seg is not None:
                 seg.close()
@@ -141,9 +144,10 @@ class Engine:
         if seg is not None:
             self.segmenter.close()
             self.segmenter = seg
-            self.reset()
+            self._forget()
         if comp is not None:
             if self.compositor is not None:
+                comp.take_over(self.compositor)
                 self.compositor.close()
             self.compositor = comp
         self.matte.settings = settings.matte
@@ -160,7 +164,13 @@ class Engine:
         self._swap_staged()
 
     def reset(self) -> None:
-        """Forget temporal state: the next frame is unrelated to the last."""
+        """Forget temporal state: the next frame is unrelated to the last (another room too)."""
+        self._forget()
+        if self.compositor is not None:
+            self.compositor.reset()
+
+    def _forget(self) -> None:
+        """Forget the temporal state of the stages that follow the person (a new model)."""
         self.matte.reset()
         if self.autoframe is not None:
             self.autoframe.reset()

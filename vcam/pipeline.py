@@ -88,7 +88,7 @@ class Pipeline:
             source = self._given_source or open_source(s.capture)
             self._capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen or self._reopen_camera)
             self.size = self._capture.size
-            self._engine = Engine(s)
+            self._engine = Engine(s, live=True)
             self.fps = s.output.fps or source.fps
             self._engine.prepare(self.size, source.fps)
             sink = open_sink(s.output, *self.size, self.fps)
