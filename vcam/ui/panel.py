@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vcam import devices, segment, style
+from vcam import devices, media, segment, style
 from vcam.autoframe import max_zoom
 from vcam.config import (
     AUTO,
@@ -48,12 +48,15 @@ from vcam.config import (
     PROVIDERS,
     SELFIE_MODEL,
 )
+from vcam.errors import VcamError
 from vcam.gradient import gradient
+from vcam.resources import VIDEO_SUFFIXES
 from vcam.segment import choice
 from vcam.stats import STAGES
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
 from vcam.ui.gallery import Gallery, rgb_to_qimage
 from vcam.ui.icons import STATE_COLORS, STATE_WORDS, camera_icon
+from vcam.ui.looks import StyleStrip
 
 log = logging.getLogger(__name__)
 
@@ -238,13 +241,13 @@ class Panel(QMainWindow):
         self.harmony_slider.valueChanged.connect(lambda v: self.c.set_harmonize(v / 100))
         self.harmony_value = QLabel()
         form.addRow("Match colours", _with_value(self.harmony_slider, self.harmony_value))
-        self.style_combo = QComboBox()
         self.style_names = ("none",) + style.available()
-        self.style_combo.addItems([name.capitalize() for name in self.style_names])
-        self.style_combo.setToolTip("Paint the background picture in a style (once, when chosen). The 26 paintings "
-                                    f"appear once the {style.NEURAL_PACKAGE} package is installed")
-        self.style_combo.activated.connect(lambda i: self.c.set_effect_option(style=self.style_names[i]))
-        form.addRow("Style", self.style_combo)
+        self.style_strip = StyleStrip(self.style_names)
+        self.style_strip.setToolTip("Paint the background picture, or with a blur your room, in a style (once, when "
+                                    f"chosen). The 26 paintings appear once the {style.NEURAL_PACKAGE} package is installed")
+        self.style_strip.chosen.connect(lambda name: self.c.set_effect_option(style=name))
+        self._room_wanted = None   # the room's key, while its style previews wait for a camera frame
+        form.addRow("Style", self.style_strip)
         self.shadow_slider = _slider(0, 100)
         self.shadow_slider.setToolTip("Your shadow on the new background or colour, as a soft light from the front "
                                       "left would throw it (0: none)")
@@ -416,7 +419,7 @@ class Panel(QMainWindow):
         """Set every control from the controller's settings and state (without feeding back)."""
         s = self.c.settings
         widgets = (self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider, self.clean_box,
-                   self.gradient_combo, self.gradient_angle_slider, self.shadow_slider, self.style_combo,
+                   self.gradient_combo, self.gradient_angle_slider, self.shadow_slider, self.style_strip,
                    self.camera_combo, self.size_combo,
                    self.fps_combo, self.mirror_box, self.autoframe_box, self.zoom_slider, self.on_demand_box,
                    self.backend_combo, self.model_combo, self.provider_combo,
@@ -438,9 +441,7 @@ class Panel(QMainWindow):
             self.harmony_slider.setValue(round(s.effect.harmonize * 100))
             self.harmony_slider.setEnabled(s.effect.effect == "replace")
             self.harmony_value.setText(f"{s.effect.harmonize:.2f}")
-            if s.effect.style in self.style_names:
-                self.style_combo.setCurrentIndex(self.style_names.index(s.effect.style))
-            self.style_combo.setEnabled(s.effect.effect == "replace")
+            self._sync_styles(s.effect, s.capture.source)
             self.shadow_slider.setValue(round(s.effect.shadow * 100))
             self.shadow_slider.setEnabled(s.effect.effect in NEW_BACKGROUNDS)
             self.shadow_value.setText(f"{s.effect.shadow:.2f}" if s.effect.shadow > 0 else "off")
@@ -575,6 +576,9 @@ class Panel(QMainWindow):
         frames = self.c.preview(self.output_view.wanted_width())
         if frames is None:
             return
+        if self._room_wanted is not None:   # the room's style previews, from the camera's picture
+            self.style_strip.show_picture(self._room_wanted, lambda: frames[1])
+            self._room_wanted = None
         self.output_view.show_frame(frames[0])
         if self.compare.isChecked():
             self.input_view.show_frame(frames[1])
@@ -665,6 +669,19 @@ class Panel(QMainWindow):
         if items and self.gallery.selected_is_user():
             self.c.remove_background(self.gallery.path_of(items[0]))
 
+    def _sync_styles(self, effect, source: str) -> None:
+        """The style strip: which style, whether it applies, and its previews painted from the
+        background picture (or, for a blur, the room the camera sees)."""
+        self.style_strip.select(effect.style)
+        picture = effect.effect == "replace" and effect.background is not None
+        video = picture and Path(effect.background).suffix.lower() in VIDEO_SUFFIXES
+        self.style_strip.setEnabled((picture and not video) or effect.effect in BLUR_EFFECTS)
+        if picture and not video:
+            path = Path(effect.background)
+            self.style_strip.show_picture(("picture", str(path)), lambda: _picture_or_none(path))
+        elif effect.effect in BLUR_EFFECTS and self.style_strip.shown != ("room", source):
+            self._room_wanted = ("room", source)
+
     def _gallery_selection(self) -> None:
         self.remove_button.setEnabled(self.gallery.selected_is_user())
 
@@ -713,6 +730,13 @@ def _angle_text(degrees: float) -> str:
     """Where the key light comes from, in words and degrees."""
     side = "front" if abs(degrees) < 5 else "left" if degrees < 0 else "right"
     return f"{side} ({degrees:+.0f}°)" if side != "front" else "front"
+
+
+def _picture_or_none(path: Path):
+    try:
+        return media.load_image(path, "background")
+    except VcamError:
+        return None
 
 
 def _swatch(effect) -> QPixmap:
