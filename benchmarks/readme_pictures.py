@@ -138,7 +138,8 @@ def main() -> None:
     save("relight.jpg", np.hstack(tiles))
 
     # Looks: the portrait in the office room; blur and portrait there; a shadow on a colour and a
-    # gradient; a styled background; a cut-out with its shadow over a checkerboard.
+    # gradient; a styled background; the room itself painted; a cut-out with its shadow over a
+    # checkerboard.
     office = cv2.resize(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), (384, 384),
                         interpolation=cv2.INTER_AREA).astype(np.float32)
     in_room = np.clip(small.astype(np.float32) * matte + office * (1 - matte) + 0.5, 0, 255).astype(np.uint8)
@@ -147,7 +148,8 @@ def main() -> None:
              ("portrait 24", EffectSettings("portrait", blur=24.0)),
              ("gradient, shadow 0.8", EffectSettings("color", color=(238, 238, 238), color_to=(150, 160, 175),
                                                      gradient="radial", shadow=0.8)),
-             ("style watercolor", EffectSettings("replace", background=forest, style="watercolor"))]
+             ("style watercolor", EffectSettings("replace", background=forest, style="watercolor")),
+             ("blur, style cartoon (the room)", EffectSettings("blur", style="cartoon"))]
     tiles = [label(in_room, "camera")] + [label(render(in_room, Settings(effect=e)), name) for name, e in looks]
     engine = Engine(Settings(effect=EffectSettings("cutout", shadow=0.8)))
     try:

@@ -700,7 +700,7 @@ def test_the_styles_are_shown_as_previews_of_the_room_and_of_the_picture(make_pa
     controller, panel = make_panel(demo_settings(EffectSettings("blur")))
     strip = panel.style_strip
     assert strip.isEnabled() and strip.selected() == "none"
-    assert wait_until(qapp, lambda: strip.shown is not None and strip.shown[0] == "room"), controller.problems
+    assert wait_until(qapp, lambda: strip.painted is not None and strip.painted[0] == "room"), controller.problems
     room = [_icon_rgb(strip.item(i)) for i in range(strip.count())]
     assert all(p.std() > 5 for p in room)                      # each a picture: the camera's room ...
     assert all(np.abs(p.astype(np.int16) - room[0]).mean() > 3 for p in room[1:])   # ... each in its style
@@ -712,6 +712,7 @@ def test_the_styles_are_shown_as_previews_of_the_room_and_of_the_picture(make_pa
     picture = write_picture(tmp_path / "pic.png", colour=(30, 160, 200))
     assert controller.set_background(picture)
     assert strip.shown == ("picture", str(picture)) and strip.isEnabled()
+    assert wait_until(qapp, lambda: strip.painted == strip.shown)   # painted on its own thread
     none = _icon_rgb(strip.item(0)).reshape(-1, 3).astype(np.float32).mean(axis=0)
     assert np.abs(none - (200, 160, 30)).max() < 40              # the picture itself (RGB), not the room
     assert controller.set_color((10, 10, 10)) and not strip.isEnabled()   # a colour has nothing to paint

@@ -29,7 +29,7 @@ from vcam import stage, style
 
 log = logging.getLogger(__name__)
 
-ROOM_WIDTH = 320        # the person's place is filled at about this width
+ROOM_WIDTH = 160        # the person's place is filled at about this width
 ROOM_PERSON = 8         # alpha above this is the person (left out of the plate)
 ROOM_MARGIN = 0.02      # ... with this share of the frame height around them
 PAINTED_BLUR = 0.25     # the painting is shown blurred by this share of the effect's blur
@@ -54,7 +54,7 @@ def plate(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     filled = cv2.inpaint(small, hole, max(3, reach), cv2.INPAINT_TELEA)
     up = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
     where = cv2.resize(hole, (w, h), interpolation=cv2.INTER_LINEAR) > 0
-    out[where] = up[where]
+    np.copyto(out, up, where=where[..., None])
     return out
 
 
@@ -83,23 +83,23 @@ class PaintedRoom:
         if self._started:
             return None
         self._started = True
-        room = plate(frame, alpha)
         if self.wait:
-            self._paint(room, self._round)
+            self._paint(frame, alpha, self._round)
             return self.image
-        threading.Thread(target=self._paint_quietly, args=(room, self._round), name="paint-room",
-                         daemon=True).start()
+        # the thread's own copies (once, when the style is chosen): the frame's buffers move on
+        threading.Thread(target=self._paint_quietly, args=(frame.copy(), alpha.copy(), self._round),
+                         name="paint-room", daemon=True).start()
         return None
 
-    def _paint(self, room: np.ndarray, round_: int) -> None:
-        painting = style.stylize(room, self.style)
+    def _paint(self, frame: np.ndarray, alpha: np.ndarray, round_: int) -> None:
+        painting = style.stylize(plate(frame, alpha), self.style)
         with self._lock:
             if round_ == self._round:
                 self._show(painting)
 
-    def _paint_quietly(self, room: np.ndarray, round_: int) -> None:
+    def _paint_quietly(self, frame: np.ndarray, alpha: np.ndarray, round_: int) -> None:
         try:
-            self._paint(room, round_)
+            self._paint(frame, alpha, round_)
         except Exception as exc:   # live: the plain blur stays, and the reason is kept and logged
             self.problem = str(exc)
             log.warning("the room could not be painted (%s): the plain blur stays", exc)

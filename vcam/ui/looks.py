@@ -4,6 +4,7 @@ Painted once per picture at thumbnail size, never per frame."""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable, Hashable, Optional
 
 import cv2
@@ -30,6 +31,7 @@ class StyleStrip(QListWidget):
     """``chosen(name)`` when the user picks a style. :meth:`show_picture` paints the previews."""
 
     chosen = Signal(str)
+    _done = Signal(object, list)   # (key, thumbnails) from the painting thread
 
     def __init__(self, names: tuple[str, ...], parent=None) -> None:
         super().__init__(parent)
@@ -53,14 +55,17 @@ class StyleStrip(QListWidget):
             item.setToolTip(f"Paint the background in the {style_label(name).lower()} style" if name != "none"
                             else "No style")
             self.addItem(item)
-        self.shown: Optional[Hashable] = None   # what the previews were painted from
+        self.shown: Optional[Hashable] = None     # what the previews are (being) painted from
+        self.painted: Optional[Hashable] = None   # ... and what the icons show
+        self._done.connect(self._show_painted)
         self.itemClicked.connect(self._picked)
         self.itemActivated.connect(self._picked)
 
     def show_picture(self, key: Hashable, make: Callable[[], Optional[np.ndarray]]) -> None:
         """Paint each style's preview from the picture ``make()`` gives (RGB uint8, any size;
         None: no picture, the previews are cleared); nothing is done again for the ``key``
-        already shown."""
+        already shown. The painting runs on a thread of its own (26 neural styles take a second
+        or two): the panel never waits; ``painted`` becomes ``key`` once the previews are in."""
         if key == self.shown:
             return
         self.shown = key
@@ -68,18 +73,31 @@ class StyleStrip(QListWidget):
         if rgb is None:
             for i in range(self.count()):
                 self.item(i).setIcon(self._blank)
+            self.painted = key
             return
         # painted at a few times the thumbnail's size, then reduced: a style's strokes are made
         # for a picture, not for a stamp
         big = media.cover_fit(rgb, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
+        threading.Thread(target=self._paint, args=(key, big), name="style-previews", daemon=True).start()
+
+    def _paint(self, key: Hashable, big: np.ndarray) -> None:
         try:
             painted = style.paint_all(big, self.names)
         except VcamError as exc:   # a damaged style model: the classical ones still shown
             log.warning("the style previews could not be painted: %s", exc)
             painted = [style.stylize(big, n) if n in ("none",) + style.CLASSICAL_STYLES else big for n in self.names]
-        for i, picture in enumerate(painted):
-            thumb = cv2.resize(picture, (THUMB.width(), THUMB.height()), interpolation=cv2.INTER_AREA)
+        thumbs = [cv2.resize(p, (THUMB.width(), THUMB.height()), interpolation=cv2.INTER_AREA) for p in painted]
+        try:
+            self._done.emit(key, thumbs)   # to the panel's thread (a queued signal)
+        except RuntimeError:   # the panel was closed meanwhile
+            pass
+
+    def _show_painted(self, key: Hashable, thumbs: list) -> None:
+        if key != self.shown:   # a picture chosen since: its own previews are on their way
+            return
+        for i, thumb in enumerate(thumbs):
             self.item(i).setIcon(QIcon(QPixmap.fromImage(rgb_to_qimage(thumb))))
+        self.painted = key
 
     def select(self, name: str) -> None:
         """Highlight ``name`` without emitting ``chosen``."""
