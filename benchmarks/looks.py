@@ -159,7 +159,7 @@ def painted_room(frame: np.ndarray, alpha: np.ndarray) -> dict:
             t0 = time.perf_counter()
             comp.apply(frame, alpha, out)
             times.append(time.perf_counter() - t0)
-            while comp._room is not None and not comp._room.ready:   # its painting done before the next
+            while comp.painted_room is not None and not comp.painted_room.ready:   # its painting done before the next
                 time.sleep(0.01)
             comp.close()
     t0 = time.perf_counter()

@@ -88,18 +88,18 @@ def test_live_frames_never_wait_and_the_painting_comes_when_ready():
     live.apply(frame, alpha, out)
     plain.apply(frame, alpha, expected)
     assert np.array_equal(out, expected)            # meanwhile: the plain blur
-    wait_until_ready(live._room)
+    wait_until_ready(live.painted_room)
     live.apply(frame, alpha, out)
     room = alpha == 0
-    assert np.abs(out[room].astype(np.int16) - live._room.image[room]).max() == 0
+    assert np.abs(out[room].astype(np.int16) - live.painted_room.image[room]).max() == 0
     assert not np.array_equal(out, expected)
     # only the blur changed: the painting is kept, refocused at once (nothing painted again)
     sharper = Compositor(EffectSettings("blur", style="watercolor", blur=4.0), (W, H), live=True)
     sharper.take_over(live)
-    assert sharper._room.ready and sharper._room._painting is live._room._painting
+    assert sharper.painted_room.ready and sharper.painted_room._painting is live.painted_room._painting
     other = Compositor(EffectSettings("blur", style="pencil"), (W, H), live=True)
     other.take_over(live)
-    assert not other._room.ready                     # another style: painted anew
+    assert not other.painted_room.ready                     # another style: painted anew
     for comp in (live, plain, sharper, other):
         comp.close()
 

@@ -707,8 +707,8 @@ def test_the_styles_are_shown_as_previews_of_the_room_and_of_the_picture(make_pa
     cartoon = strip.item(strip.names.index("cartoon"))
     strip.itemClicked.emit(cartoon)
     assert controller.settings.effect.style == "cartoon" and strip.selected() == "cartoon"
-    assert wait_until(qapp, lambda: controller.pipeline._engine.compositor._room is not None
-                      and controller.pipeline._engine.compositor._room.ready), controller.problems
+    assert wait_until(qapp, lambda: controller.pipeline._engine.compositor.painted_room is not None
+                      and controller.pipeline._engine.compositor.painted_room.ready), controller.problems
     picture = write_picture(tmp_path / "pic.png", colour=(30, 160, 200))
     assert controller.set_background(picture)
     assert strip.shown == ("picture", str(picture)) and strip.isEnabled()

@@ -186,6 +186,11 @@ class Compositor:
         None; a video's is updated in place as it moves on."""
         return self._bg if self._background is not None else None
 
+    @property
+    def painted_room(self) -> Optional[PaintedRoom]:
+        """A blur with a style: the room's painting (``ready`` once it is shown), else None."""
+        return self._room
+
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,
               halvings: Optional[kernels.Halvings] = None) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into
