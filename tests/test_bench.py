@@ -49,10 +49,16 @@ def test_bench_json_is_one_document_with_every_figure(tmp_path):
     picture = cv2.imread(str(plot))
     assert picture is not None and picture.shape[0] >= 300
     # drawn with Qt, no plotting library: one bar per run, each stacked in the stage colours
-    segment_color = np.all(picture == (0, 159, 230), axis=2)          # "segment", #E69F00 as BGR
+    segment_color = np.all(picture == (178, 114, 0), axis=2)          # "segment", #0072B2 as BGR
     columns = np.flatnonzero(segment_color.sum(axis=0) > 20)
     assert len(columns) and len(np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)) == len(runs)
     assert not list(tmp_path.glob(".stages.partial-*"))
+    assert f"saved the chart to {plot}" in result.stderr
+    # the bars are the processing figure everywhere: each run's stacks add up to its processing_ms
+    stacks = bench.chart_series(runs)
+    assert "capture" not in stacks
+    for i, r in enumerate(runs):
+        assert abs(sum(v[i] for v in stacks.values()) - r["processing_ms"]) < 1e-6
 
 
 def test_bench_table_by_default(tmp_path):

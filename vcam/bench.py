@@ -154,16 +154,32 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def chart_series(results: list[dict]) -> dict[str, list[float]]:
+    """The plot's stacks: per run, the processing stages (capture is not processing), each its
+    share of the run's ``processing_ms`` by its median, so that every bar is as tall as the
+    table's and the JSON's processing figure (the median of per-frame sums is not the sum of the
+    stages' medians)."""
+    stages = [s for s in _stages(results) if s in PROCESSING]
+    series: dict[str, list[float]] = {s: [] for s in stages}
+    for r in results:
+        medians = [r["stages"].get(s, {}).get("median_ms", 0.0) for s in stages]
+        scale = r["processing_ms"] / sum(medians) if sum(medians) > 0 else 0.0
+        for s, m in zip(stages, medians):
+            series[s].append(m * scale)
+    return series
+
+
 def plot(results: list[dict], path: str) -> None:
-    """A stacked bar per run: the median ms of each stage, as a PNG (drawn with Qt, which every
-    install has), written whole or not at all."""
+    """A stacked bar per run, as tall as its processing figure and split by stage (see
+    :func:`chart_series`), as a PNG (drawn with Qt, which every install has), written whole or
+    not at all."""
     from vcam.chart import stacked_bars
     from vcam.media import write_image
 
     check_plot_path(path)
     labels = [f"{r['resolution']}\n{r['effect']}" for r in results]
-    series = {stage: [r["stages"].get(stage, {}).get("median_ms", 0.0) for r in results] for stage in _stages(results)}
-    picture = stacked_bars(labels, series, title="vcam per-stage cost", ylabel="ms per frame (median)")
+    picture = stacked_bars(labels, chart_series(results), title="vcam processing per frame, by stage",
+                           ylabel="processing ms per frame (median)")
     write_image(Path(path), picture)
 
 

@@ -445,6 +445,8 @@ def _bench(args: argparse.Namespace) -> int:
     if args.plot:
         bench.plot(results, args.plot)
     print(json.dumps(results, indent=2) if args.json else bench.table(results))
+    if args.plot:   # on stderr: with --json, stdout is the JSON alone
+        print(f"vcam: saved the chart to {args.plot} (bars: the processing column, split by stage)", file=sys.stderr)
     return 0
 
 
