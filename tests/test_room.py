@@ -96,7 +96,7 @@ def test_live_frames_never_wait_and_the_painting_comes_when_ready():
     # only the blur changed: the painting is kept, refocused at once (nothing painted again)
     sharper = Compositor(EffectSettings("blur", style="watercolor", blur=4.0), (W, H), live=True)
     sharper.take_over(live)
-    assert sharper.painted_room.ready and sharper.painted_room._painting is live.painted_room._painting
+    assert sharper.painted_room.ready and sharper.painted_room.painting() is live.painted_room.painting() is not None
     other = Compositor(EffectSettings("blur", style="pencil"), (W, H), live=True)
     other.take_over(live)
     assert not other.painted_room.ready                     # another style: painted anew

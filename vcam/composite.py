@@ -251,8 +251,8 @@ class Compositor:
     def take_over(self, before: Compositor) -> None:
         """Keep what ``before`` (the compositor this one replaces) made that still applies: a
         painted room of the same style and size."""
-        if self._room is not None and before._room is not None:
-            self._room.take_over(before._room)
+        if self._room is not None and before.painted_room is not None:
+            self._room.take_over(before.painted_room)
 
     def reset(self) -> None:
         """The next frame shows another room (a new source, the next picture)."""

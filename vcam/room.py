@@ -116,12 +116,16 @@ class PaintedRoom:
         """Show the painting ``before`` made (the same style and size: only the blur changed)."""
         if (before.style, before.size) != (self.style, self.size):
             return
-        with before._lock:
-            painting = before._painting
+        painting = before.painting()
         if painting is not None:
             with self._lock:
                 self._started = True
                 self._show(painting)
+
+    def painting(self) -> Optional[np.ndarray]:
+        """The painted room in focus, once made (else None); shared, not to be written."""
+        with self._lock:
+            return self._painting
 
     def reset(self) -> None:
         """Paint anew from the next frame (a new room)."""
