@@ -31,7 +31,7 @@ class StyleStrip(QListWidget):
     """``chosen(name)`` when the user picks a style. :meth:`show_picture` paints the previews."""
 
     chosen = Signal(str)
-    _done = Signal(object, list)   # (key, thumbnails) from the painting thread
+    _done = Signal(object, object)   # (key, thumbnails or None) from the painting thread
 
     def __init__(self, names: tuple[str, ...], parent=None) -> None:
         super().__init__(parent)
@@ -69,34 +69,34 @@ class StyleStrip(QListWidget):
         if key == self.shown:
             return
         self.shown = key
-        rgb = make()
-        if rgb is None:
-            for i in range(self.count()):
-                self.item(i).setIcon(self._blank)
-            self.painted = key
-            return
-        # painted at a few times the thumbnail's size, then reduced: a style's strokes are made
-        # for a picture, not for a stamp
-        big = media.cover_fit(rgb, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
-        threading.Thread(target=self._paint, args=(key, big), name="style-previews", daemon=True).start()
+        # the picture is read (a photo may be large) and painted off the panel's thread
+        threading.Thread(target=self._paint, args=(key, make), name="style-previews", daemon=True).start()
 
-    def _paint(self, key: Hashable, big: np.ndarray) -> None:
-        try:
-            painted = style.paint_all(big, self.names)
-        except VcamError as exc:   # a damaged style model: the classical ones still shown
-            log.warning("the style previews could not be painted: %s", exc)
-            painted = [style.stylize(big, n) if n in ("none",) + style.CLASSICAL_STYLES else big for n in self.names]
-        thumbs = [cv2.resize(p, (THUMB.width(), THUMB.height()), interpolation=cv2.INTER_AREA) for p in painted]
+    def _paint(self, key: Hashable, make: Callable[[], Optional[np.ndarray]]) -> None:
+        rgb = make()
+        thumbs = None if rgb is None else self._thumbnails(rgb)
         try:
             self._done.emit(key, thumbs)   # to the panel's thread (a queued signal)
         except RuntimeError:   # the panel was closed meanwhile
             pass
 
-    def _show_painted(self, key: Hashable, thumbs: list) -> None:
+    def _thumbnails(self, rgb: np.ndarray) -> list[np.ndarray]:
+        # painted at a few times the thumbnail's size, then reduced: a style's strokes are made
+        # for a picture, not for a stamp
+        big = media.cover_fit(rgb, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
+        try:
+            painted = style.paint_all(big, self.names)
+        except VcamError as exc:   # a damaged style model: the classical ones still shown
+            log.warning("the style previews could not be painted: %s", exc)
+            painted = [style.stylize(big, n) if n in ("none",) + style.CLASSICAL_STYLES else big for n in self.names]
+        return [cv2.resize(p, (THUMB.width(), THUMB.height()), interpolation=cv2.INTER_AREA) for p in painted]
+
+    def _show_painted(self, key: Hashable, thumbs: Optional[list]) -> None:
         if key != self.shown:   # a picture chosen since: its own previews are on their way
             return
-        for i, thumb in enumerate(thumbs):
-            self.item(i).setIcon(QIcon(QPixmap.fromImage(rgb_to_qimage(thumb))))
+        for i in range(self.count()):   # None: no picture, the previews cleared
+            icon = self._blank if thumbs is None else QIcon(QPixmap.fromImage(rgb_to_qimage(thumbs[i])))
+            self.item(i).setIcon(icon)
         self.painted = key
 
     def select(self, name: str) -> None:

@@ -577,7 +577,8 @@ class Panel(QMainWindow):
         if frames is None:
             return
         if self._room_wanted is not None:   # the room's style previews, from the camera's picture
-            self.style_strip.show_picture(self._room_wanted, lambda: frames[1])
+            room = frames[1]
+            self.style_strip.show_picture(self._room_wanted, lambda: room)
             self._room_wanted = None
         self.output_view.show_frame(frames[0])
         if self.compare.isChecked():
