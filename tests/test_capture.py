@@ -12,7 +12,7 @@ import pytest
 from vcam.capture import Capture
 from vcam.config import CaptureSettings
 from vcam.errors import VcamError
-from vcam.sources import DemoSource, ImageSource, VideoSource, open_source
+from vcam.sources import DemoSource, ImageSource, PreloadedSource, VideoSource, open_source
 
 W, H = 48, 32
 
@@ -75,6 +75,55 @@ def test_demo_source_any_aspect(size):
     out = np.zeros((size[1], size[0], 3), np.uint8)
     assert src.read(out)
     assert out.std() > 5
+
+
+# --- pacing --------------------------------------------------------------------------------------
+
+PACE_FPS = 50.0
+
+
+def _paced_sources(tmp_path: Path):
+    picture = write_png(tmp_path / "p.png", asymmetric_picture())
+    video = write_counting_video(tmp_path / "v.mp4", 12, fps=PACE_FPS)
+    yield DemoSource(W, H, PACE_FPS, live=True)
+    yield ImageSource(picture, fps=PACE_FPS, live=True)
+    yield VideoSource(video, live=True)
+    yield PreloadedSource(DemoSource(W, H, PACE_FPS, live=False), (W, H), 3, live=True)
+
+
+def test_a_live_file_picture_or_demo_source_comes_at_its_rate_and_an_unpaced_one_at_once(tmp_path):
+    """A source that is not a camera is paced at its rate when live (as a camera paces itself),
+    or the capture thread spins a core reading frames that are then dropped; unpaced (files
+    processed, the benchmark's throughput phase) it does not wait. Pacing, not speed: the
+    lower bound is what the clock must wait, whatever the machine."""
+    frames = 11
+    out = np.zeros((H, W, 3), np.uint8)
+    for src in _paced_sources(tmp_path):
+        t0 = time.perf_counter()
+        for _ in range(frames):
+            src.wait()
+            assert src.read(out)
+        took = time.perf_counter() - t0
+        assert took >= (frames - 1) / src.fps * 0.95, f"{src.name}: {frames} frames in {took:.3f} s"
+        src.close()
+    # unpaced: no wait at all (11 frames of a 1 fps clock would take 10 s)
+    src = DemoSource(W, H, 1.0, live=False)
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        src.wait()
+    assert time.perf_counter() - t0 < 5.0, "an unpaced source waited for its 1 fps clock"
+
+
+def test_the_capture_thread_reads_a_live_demo_at_its_rate_not_as_fast_as_it_can():
+    """Through the real capture thread: over 0.5 s a 20 fps demo gives about 10 frames, not
+    hundreds (the bound is generous above, as a busy machine can only read fewer)."""
+    cap = Capture(DemoSource(W, H, 20.0, live=True)).start()
+    try:
+        time.sleep(0.5)
+        read = cap.frames
+    finally:
+        cap.stop()
+    assert 1 <= read <= 14, f"{read} frames read in 0.5 s from a 20 fps source"
 
 
 # --- ImageSource ---------------------------------------------------------------------------------

@@ -98,9 +98,14 @@ class PacedSource(Source):
     paces it at ``fps`` with a clock that :meth:`_pace` starts."""
 
     _clock: _Clock
+    live: bool
 
     def _pace(self, fps: float) -> None:
         self._clock = _Clock(fps)
+
+    def wait(self) -> None:
+        if self.live:
+            self._clock.wait()
 
 
 class CameraSource(Source):
