@@ -107,6 +107,9 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                    help="ONNX Runtime execution provider; auto takes the best that works (default: auto)")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads of the onnx backend; 0: half the cores, at most 4 (default: 0)")
+    p.add_argument("--every-frame", dest="skip_still", action="store_false",
+                   help="run the model on every frame (by default a frame where nothing near the person's "
+                        "outline moved keeps the last matte, for at most a few frames)")
     p.add_argument("--smoothing", type=float, default=MatteSettings.smoothing,
                    help=f"temporal smoothing of the matte, 0 (off) to 1 (default: {MatteSettings.smoothing:g})")
     p.add_argument("--threshold", type=float, default=MatteSettings.threshold,
@@ -258,7 +261,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             light_wrap=args.light_wrap, harmonize=args.harmonize,
                             clean_edges=args.clean_edges)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
-                                          provider=args.provider, threads=args.threads),
+                                          provider=args.provider, threads=args.threads, skip_still=args.skip_still),
                   matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect,
                   framing=FramingSettings(autoframe=args.autoframe, zoom=args.zoom),
                   light=LightSettings(low_light=args.low_light, key_light=args.key_light, key_angle=args.key_angle,

@@ -184,7 +184,9 @@ class CaptureSettings:
 class SegmentSettings:
     """``follow``: feed the model a crop that follows the person (more pixels of them, better
     edges) instead of the whole frame; for photos, several crop passes (two paddings, each also
-    mirrored) and edge tiles (see ``vcam.segment.framing``)."""
+    mirrored) and edge tiles (see ``vcam.segment.framing``). ``skip_still``: carry the model's
+    last matte over frames where nothing near the person's outline moved, for a few frames at most
+    (``vcam.still``); off, the model runs on every frame."""
     backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (README)
     model: str = AUTO                # vcam.segment.choice: by measurement, per file and live
     follow: bool = True
@@ -194,6 +196,7 @@ class SegmentSettings:
     model_type: str = AUTO
     provider: str = AUTO
     threads: int = 0
+    skip_still: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, str) or not self.backend:
@@ -206,6 +209,7 @@ class SegmentSettings:
         _check_number("threads", self.threads, 0, 64)
         _check_flag("follow", self.follow)
         _check_flag("guide", self.guide)
+        _check_flag("skip_still", self.skip_still)
 
 
 @dataclass(frozen=True)

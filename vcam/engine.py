@@ -24,6 +24,7 @@ from vcam.lowlight import LowLight
 from vcam.matte import Matte
 from vcam.relight import Relight
 from vcam.segment.build import build
+from vcam.still import StillGate
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ class Engine:
         self.live = live
         self.segmenter = build(settings.segment)
         self.matte = Matte(settings.matte)
+        self.still = StillGate()              # whether the model's last matte holds (skip_still)
+        self._raw: Optional[np.ndarray] = None   # the model's last matte
+        self.frames = 0                       # live frames segmented, and the model's passes on them
+        self.model_runs = 0
         self.halvings = kernels.Halvings()   # the frame's, made once and shared by matte and composite
         self.fps = 30.0
         self.autoframe: Optional[AutoFrame] = None
@@ -172,6 +177,8 @@ class Engine:
     def _forget(self) -> None:
         """Forget the temporal state of the stages that follow the person (a new model)."""
         self.matte.reset()
+        self.still.reset()
+        self._raw = None
         if self.autoframe is not None:
             self.autoframe.reset()
         self.segmenter.reset()
@@ -197,13 +204,23 @@ class Engine:
         # matte's motion test, which then trails it); the picture people see is cleaned, lit and
         # composited after.
         # 1. segment: the person, at the model's resolution;
+        #    the model is skipped where its last matte still holds (vcam.still);
         t0 = time.perf_counter()
+        self.halvings.next_frame()
         if photo:
             self.reset()
-        raw = self.segmenter.segment_photo(frame) if photo else self.segmenter.segment(frame)
+            raw = self.segmenter.segment_photo(frame)
+        elif self.settings.segment.skip_still and self.still.still(frame, self.halvings) and self._raw is not None:
+            raw = self._raw
+            self.frames += 1
+        else:
+            raw = self._raw = self.segmenter.segment(frame)
+            if self.settings.segment.skip_still:
+                self.still.ran(raw)
+            self.frames += 1
+            self.model_runs += 1
         # 2. matte: smoothed, its edge placed, at the frame's size;
         t1 = time.perf_counter()
-        self.halvings.next_frame()
         framing = self.autoframe is not None and not photo   # a picture is kept whole
         alpha = self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=not framing)
         # 3. denoise (video only): still parts averaged over frames;
@@ -239,6 +256,11 @@ class Engine:
             times["light"] = t4 - t3
         times["composite"] = t5 - t4
         return alpha
+
+    def model_share(self) -> Optional[float]:
+        """The share of live frames the model ran on (the others carried its matte); None
+        before the first."""
+        return self.model_runs / self.frames if self.frames else None
 
     def close(self) -> None:
         """Release the model and any background video; safe to call twice."""

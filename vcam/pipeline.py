@@ -306,6 +306,8 @@ class Pipeline:
             source=self.source_name,
             output=self._publisher.sink.name if self._publisher else None,
             segmenter=self._engine.segmenter.name if self._engine else None,
+            # the share of frames the model ran on (the rest carried its matte: vcam.still)
+            model_share=self._engine.model_share() if self._engine else None,
             size=list(self.size) if self._capture else None,
             # the camera gives another size or rate than the settings ask (and how to pick one)
             capture_note=self._capture.source.note if self._capture else None,

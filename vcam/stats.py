@@ -43,7 +43,8 @@ class Stats:
 
     def snapshot(self) -> dict:
         """fps, frames, repeats, latency_ms (median, and latency_p95_ms), processing_ms (median
-        of each frame's sum of PROCESSING stages), cpu_percent (of one core, since the last
+        of each frame's sum of PROCESSING stages; processing_mean_ms, their mean: what frames
+        cost on average where some skip the model), cpu_percent (of one core, since the last
         snapshot), and for each stage its median and 95th-percentile milliseconds."""
         with self._lock:
             times = {s: list(d) for s, d in self._times.items()}
@@ -68,6 +69,7 @@ class Stats:
             "latency_ms": float(np.median(latency) * 1000) if latency else 0.0,
             "latency_p95_ms": float(np.percentile(latency, 95) * 1000) if latency else 0.0,
             "processing_ms": float(np.median(processing) * 1000) if processing else 0.0,
+            "processing_mean_ms": float(np.mean(processing) * 1000) if processing else 0.0,
             "cpu_percent": self._cpu,
             "stages": stages,
         }

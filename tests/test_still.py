@@ -1,0 +1,130 @@
+"""The model skipped where nothing near the person's outline moved (vcam.still), through the real
+Engine and the bundled model on NASA's astronaut portrait (public domain)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vcam import kernels
+from vcam.config import EffectSettings, SegmentSettings, Settings
+from vcam.engine import Engine
+from vcam.still import MAX_AGE, MOVES, StillGate
+
+FRAMES = 30
+
+
+def noisy(picture: np.ndarray, rng: np.random.Generator, sigma: float = 2.5) -> np.ndarray:
+    """A camera's frame of a still scene: the same picture with fresh sensor noise."""
+    return np.clip(picture + rng.normal(0, sigma, picture.shape), 0, 255).astype(np.uint8)
+
+
+def counted(engine: Engine) -> list:
+    """Count the model passes of ``engine``'s real segmenter (each call still goes through)."""
+    calls = []
+    real = engine.segmenter.segment
+
+    def segment(frame):
+        calls.append(1)
+        return real(frame)
+
+    engine.segmenter.segment = segment
+    return calls
+
+
+def run(frames, **segment) -> tuple[list, list, Engine]:
+    engine = Engine(Settings(segment=SegmentSettings(**segment), effect=EffectSettings("cutout")))
+    calls = counted(engine)
+    out = np.empty(frames[0].shape, np.uint8)
+    alphas = [engine.process(f, out, {}).copy() for f in frames]
+    engine.close()
+    return calls, alphas, engine
+
+
+@pytest.fixture(scope="module")
+def still_clip(astronaut_rgb):
+    rng = np.random.default_rng(1)
+    return [noisy(astronaut_rgb, rng) for _ in range(FRAMES)]
+
+
+def test_a_still_person_under_camera_noise_runs_the_model_on_few_frames_at_a_bounded_age(still_clip):
+    calls, alphas, engine = run(still_clip)
+    # the first frame, then once the matte is MAX_AGE frames old
+    assert len(calls) == -(-FRAMES // (MAX_AGE + 1)), f"{len(calls)} model passes in {FRAMES} frames"
+    assert engine.model_share() == pytest.approx(len(calls) / FRAMES)
+    every, every_alphas, every_engine = run(still_clip, skip_still=False)
+    assert len(every) == FRAMES and every_engine.model_share() == 1.0
+    # the person is the same person: the carried matte differs from the every-frame one only by
+    # the model's own flicker on noise, which smoothing hides in both
+    diff = np.abs(np.stack(alphas).astype(np.int16) - np.stack(every_alphas)).mean()
+    assert diff < 1.0, f"mean alpha difference {diff:.2f} levels"
+
+
+def test_a_moving_person_runs_the_model_on_every_frame(astronaut_rgb):
+    """The portrait swept sideways 3 px a frame (about a slow sway at 512 wide): each frame's
+    outline has moved from the last one the model saw."""
+    rng = np.random.default_rng(2)
+    pad = np.pad(astronaut_rgb, ((0, 0), (60, 60), (0, 0)), mode="edge")
+    frames = [noisy(pad[:, 60 + 3 * (i % 20) - 30:][:, :512], rng) for i in range(20)]
+    calls, _, engine = run(frames)
+    assert len(calls) == 20
+
+
+def test_a_change_inside_the_person_skips_the_model_and_one_in_the_room_does_not(still_clip, regions):
+    """A blink or a talking mouth does not move the outline: the face changing leaves the model
+    skipped; something that appears in the room (another person could) runs it."""
+    face, room = regions["face"], regions["background"]
+
+    def with_patch(region, level):
+        frames = [f.copy() for f in still_clip[:MAX_AGE]]
+        for f in frames[1:]:
+            f[region] = level
+        return frames
+
+    calls, _, _ = run(with_patch(face, 255))
+    assert len(calls) == 1, "a change inside the face ran the model"
+    calls, _, _ = run(with_patch(room, 0))
+    assert len(calls) == 2, "something new in the room did not run the model"
+
+
+def test_a_new_source_or_a_photo_runs_the_model_at_once(still_clip):
+    engine = Engine(Settings(effect=EffectSettings("cutout")))
+    calls = counted(engine)
+    out = np.empty(still_clip[0].shape, np.uint8)
+    engine.process(still_clip[0], out, {}, generation=1)
+    engine.process(still_clip[1], out, {}, generation=1)
+    assert len(calls) == 1
+    engine.process(still_clip[2], out, {}, generation=2)   # another source, the same picture
+    assert len(calls) == 2
+    engine.process(still_clip[3], out, {}, photo=True)    # a photo: segmented afresh (its own path)
+    engine.process(still_clip[4], out, {})                 # and the next live frame too
+    assert len(calls) == 3
+    engine.close()
+
+
+def test_the_gate_counts_a_change_of_moves_levels_and_leaves_out_the_inside():
+    """The gate alone, on made pictures: a flat grey room with a square person in the middle."""
+    halvings = kernels.Halvings()
+    frame = np.full((360, 640, 3), 100, np.uint8)
+    matte = np.zeros((90, 160), np.float32)
+    matte[20:70, 50:110] = 1.0
+    gate = StillGate()
+
+    def still(picture):
+        halvings.next_frame()
+        return gate.still(picture, halvings)
+
+    assert not still(frame)          # no matte yet
+    gate.ran(matte)
+    assert still(frame.copy())
+    smaller = frame.copy()
+    smaller[:, :320] += MOVES - 2    # half the room changes, by less than MOVES at any size
+    assert still(smaller)
+    room = frame.copy()
+    room[0:80, 0:160] += MOVES + 4   # a part of the room, well over SHARE of it, changes
+    assert not still(room)
+    gate.ran(matte)
+    inside = room.copy()
+    inside[120:240, 240:400] = 250   # the person's inside (rows 80-280, columns 200-440)
+    assert still(inside)
+    gate.reset()
+    assert not still(inside)   # reset: the model runs on the next frame
