@@ -169,6 +169,10 @@ class Runner:
         for engine in self._engines.values():
             engine.reset()
 
+    def model_counts(self) -> np.ndarray:
+        """(model passes, live frames) so far, over this configuration's engines."""
+        return np.array([(e.model_runs, e.frames) for e in self._engines.values()]).sum(axis=0)
+
     def alpha(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
         """The alpha of ``frame``, the next of a video; ``photo``: a still picture through the
         engine's photo path (as ``vcam process`` treats pictures)."""
@@ -272,6 +276,7 @@ def run_stillness(runners: list[Runner], eval_dir: Path, limit: Optional[int], m
         radius = EDGE_BAND * qm.diagonal((h, w))
         for r in runners:
             r.reset()   # a new clip; state then carries from frame to frame
+        counts = {r.label: r.model_counts() for r in runners}
         prev_alpha: dict[str, np.ndarray] = {}
         sums = {r.label: np.zeros(4) for r in runners}
         n = still_share = 0
@@ -293,16 +298,24 @@ def run_stillness(runners: list[Runner], eval_dir: Path, limit: Optional[int], m
         _progress(f"stillness: {clip.name}, {n} frames")
         for r in runners:
             total, count, edge_total, edge_count = sums[r.label]
+            runs, seen = r.model_counts() - counts[r.label]
             result[r.label]["clips"][clip.stem] = {
                 "frames": n,
+                "model_share": runs / seen if seen else None,
                 "still_share": still_share / max(1, n - 1),
                 "all": total / count if count else None,
                 "edge": edge_total / edge_count if edge_count else None,
             }
     for res in result.values():
         per_clip = list(res["clips"].values())
-        res["mean"] = {key: _mean([c[key] for c in per_clip]) for key in ("all", "edge")}
+        res["mean"] = {key: _mean([c[key] for c in per_clip]) for key in ("all", "edge", "model_share")}
     return result
+
+
+def _share(counts: np.ndarray) -> Optional[float]:
+    """The share of frames the model ran on, from (model passes, frames)."""
+    runs, frames = counts
+    return float(runs / frames) if frames else None
 
 
 def _mean(values: list) -> Optional[float]:
@@ -461,6 +474,7 @@ def run_motion(runners: list[Runner], eval_dir: Path, limit: Optional[int], fram
             pred: dict[str, list[np.ndarray]] = {r.label: [] for r in runners}
             for r in runners:
                 r.reset()
+            counts = {r.label: r.model_counts() for r in runners}
             for picture, alpha in sequence(subject, background, motion, frames, seed=100 * si + mi):
                 truth_alpha.append(alpha)
                 truth_mask.append(alpha >= 0.5)
@@ -477,9 +491,10 @@ def run_motion(runners: list[Runner], eval_dir: Path, limit: Optional[int], fram
                     "bf_tight": float(np.mean([qm.boundary_f(p, t, tight) for p, t in zip(masks, truth_mask)])),
                     "dtssd": qm.dtssd([_to_unit(a) for a in alphas], truth_alpha),
                     "lag": lag,
+                    "model_share": _share(r.model_counts() - counts[r.label]),
                 })
             _progress(f"motion: portrait {subject.name}, {motion}, {frames} frames")
-    keys = ("iou", "bf_tight", "dtssd", "lag")
+    keys = ("iou", "bf_tight", "dtssd", "lag", "model_share")
     result = {}
     for label, seqs in rows.items():
         by_motion = {m: {k: _mean([s[k] for s in seqs if s["motion"] == m]) for k in keys} for m in MOTIONS}
@@ -545,6 +560,10 @@ def _fmt(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _pct(share: Optional[float]) -> str:
+    return "-" if share is None else f"{100 * share:.0f}"
+
+
 def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
 
@@ -577,22 +596,25 @@ def render(report: dict) -> str:
             for clip, v in r["clips"].items():
                 rows.append([c, clip, str(v["frames"]), _fmt(v["still_share"], 2),
                              _fmt(None if v["all"] is None else 1000 * v["all"], 2),
-                             _fmt(None if v["edge"] is None else 1000 * v["edge"], 2)])
+                             _fmt(None if v["edge"] is None else 1000 * v["edge"], 2), _pct(v["model_share"])])
             rows.append([c, "mean", "", "", _fmt(None if r["mean"]["all"] is None else 1000 * r["mean"]["all"], 2),
-                         _fmt(None if r["mean"]["edge"] is None else 1000 * r["mean"]["edge"], 2)])
-        parts.append(_table("stillness: mean |alpha change| x 1000 where the picture is still (lower is stiller)",
-                            ["config", "clip", "frames", "still px", "all", "edge band"], rows))
+                         _fmt(None if r["mean"]["edge"] is None else 1000 * r["mean"]["edge"], 2),
+                         _pct(r["mean"]["model_share"])])
+        parts.append(_table("stillness: mean |alpha change| x 1000 where the picture is still (lower is stiller); "
+                            "model %: frames the model ran on",
+                            ["config", "clip", "frames", "still px", "all", "edge band", "model %"], rows))
     if "motion" in report:
         res = report["motion"]
         rows = []
         for c, r in res.items():
             for m, v in list(r["by_motion"].items()) + [("mean", r["mean"])]:
-                rows.append([c, m, _fmt(v["iou"]), _fmt(v["bf_tight"]), _fmt(v["dtssd"], 2), _fmt(v["lag"], 2)])
+                rows.append([c, m, _fmt(v["iou"]), _fmt(v["bf_tight"]), _fmt(v["dtssd"], 2), _fmt(v["lag"], 2),
+                             _pct(v["model_share"])])
         seqs = next(iter(res.values()))["sequences"]
         subjects = sorted({s["subject"] for s in seqs}, key=lambda s: (len(s), s))
         parts.append(_table(f"motion: {MOTION_SIZE[0]}x{MOTION_SIZE[1]}, {seqs[0]['frames']} frames, portraits "
                             f"{', '.join(subjects)} (sweep peaks at {SWEEP_PEAK:g} px/frame)",
-                            ["config", "motion", "IoU", "BF 0.25%", "dtSSD", "lag frames"], rows))
+                            ["config", "motion", "IoU", "BF 0.25%", "dtSSD", "lag frames", "model %"], rows))
     if "composite" in report:
         res = report["composite"]
         rows = [[c, s["subject"], s["motion"], _fmt(s["band_error"], 2), _fmt(s["mixed_error"], 2),

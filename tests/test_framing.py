@@ -110,3 +110,24 @@ def test_nobody_there_means_the_whole_frame_is_watched(framer, person):
     assert framer.box is None and matte.max() < 0.5
     framer.segment(frame)                                   # she comes back: found at once
     assert framer.box is not None
+
+
+@pytest.mark.parametrize("box", [(100.0, 40.0, 420.3, 360.3),      # inside the frame, fractional
+                                 (-30.5, -12.0, 700.0, 500.0),     # past every edge
+                                 (400.0, 20.0, 80.0, 340.0)])      # mirrored (a photo's pass)
+def test_the_matte_of_the_crop_is_placed_as_warp_affine_places_it(box):
+    """vcam.segment.sampling against cv2.warpAffine (INTER_LINEAR, zero outside): the same
+    taps, within warpAffine's 1/32-pixel weights."""
+    from vcam.segment.sampling import sample_matte, taps
+
+    rng = np.random.default_rng(3)
+    x0, y0, x1, y1 = box
+    sx, sy = 256 / (x1 - x0), 256 / (y1 - y0)
+    matte = cv2.GaussianBlur(rng.random((256, 256), dtype=np.float32), (9, 9), 0)
+    ws = 0.5
+    back = np.array([[ws / sx, 0.0, x0 * ws], [0.0, ws / sy, y0 * ws]], np.float32)
+    want = cv2.warpAffine(matte, back, (320, 180), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    got = np.empty_like(want)
+    sample_matte(matte, *taps(180, ws / sy, y0 * ws, 256), *taps(320, ws / sx, x0 * ws, 256), got)
+    assert np.abs(got - want).max() <= 0.02
+    assert np.count_nonzero(want == 0) == 0 or np.abs(got[want == 0]).max() <= 0.02   # zero outside the box

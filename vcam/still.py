@@ -13,8 +13,9 @@ while camera noise and compression, averaged over 16x16 or more pixels, stay wel
 person's inside (their last matte, shrunk by ``INSIDE_MARGIN`` pixels at this size) is left out:
 a talking mouth or a blink does not move the outline. Where more than ``SHARE`` of the pixels
 moved, the model runs; it also runs when its matte is ``MAX_AGE`` frames old, however still
-the picture (a slow drift, light that changes a little at a time), on the first frame and after
-:meth:`StillGate.reset`. The comparison is with the frame the model ran on, not the last one, so
+the picture (a slow drift, light that changes a little at a time), and on the first ``WARM``
+frames after :meth:`StillGate.reset` (a new source, a new model: the crop that follows the person
+settles, a recurrent model such as RVM builds its state). The comparison is with the frame the model ran on, not the last one, so
 motion too slow to see from one frame to the next adds up until it counts.
 
 Measured on the real clips of ``../shared/eval`` and the motion and stillness sets (README,
@@ -36,6 +37,7 @@ MOVES = 6            # grey levels of change, at that size, that count as moved
 SHARE = 0.005        # share of the compared pixels that must move for the model to run
 MAX_AGE = 4          # frames a matte is carried at most (at 30 fps: the model runs at 6 fps or more)
 INSIDE_MARGIN = 1    # pixels (at the compared size) the person's inside keeps from their outline
+WARM = 3             # model passes in a row after a reset before one may be skipped
 
 
 class StillGate:
@@ -51,10 +53,12 @@ class StillGate:
         self._small: Optional[np.ndarray] = None
         self._kernel = np.ones((2 * INSIDE_MARGIN + 1, 2 * INSIDE_MARGIN + 1), np.uint8)
         self.age = 0
+        self._warm = 0   # model passes since the reset
 
     def reset(self) -> None:
-        """Forget the last matte's frame: the model runs on the next one."""
+        """Forget the last matte's frame: the model runs on the next ``WARM`` frames."""
         self._ref = None
+        self._warm = 0
 
     def _grey_of(self, frame: np.ndarray, halvings: kernels.Halvings) -> np.ndarray:
         size = (frame.shape[1], frame.shape[0])
@@ -76,7 +80,7 @@ class StillGate:
     def still(self, frame: np.ndarray, halvings: kernels.Halvings) -> bool:
         """Whether the model may be skipped for ``frame`` (RGB): its last matte still holds."""
         grey = self._grey_of(frame, halvings)
-        if self._ref is None or self.age >= MAX_AGE:
+        if self._ref is None or self.age >= MAX_AGE or self._warm < WARM:
             return False
         cv2.absdiff(grey, self._ref, dst=self._moved)
         cv2.threshold(self._moved, MOVES - 1, 255, cv2.THRESH_BINARY, dst=self._moved)
@@ -90,6 +94,7 @@ class StillGate:
         """The model ran on the frame last given to :meth:`still`; ``matte``: its output (float32,
         of the whole frame at any resolution)."""
         self.age = 0
+        self._warm += 1
         if self._grey is None:
             return
         if self._ref is None:

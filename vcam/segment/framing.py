@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from vcam.segment import Segmenter
+from vcam.segment.sampling import sample_matte, taps
 
 WORK_SIDE = 512       # long side of the matte returned, in pixels
 PAD = 0.1             # the box grows by this share of the person's size on every side
@@ -55,6 +56,7 @@ class Framer(Segmenter):
         self._work: Optional[np.ndarray] = None
         self.box: Optional[tuple[float, float, float, float]] = None   # x0, y0, x1, y1 in frame pixels
         self._n = 0
+        self._taps: Optional[tuple] = None   # (what they are for, the taps) of the way back
 
     def reset(self) -> None:
         """Forget where the person was (a new source, or the next unrelated picture)."""
@@ -86,15 +88,24 @@ class Framer(Segmenter):
                        borderMode=cv2.BORDER_REPLICATE)
         return self._place(self.segmenter.segment(self._input), box, out)
 
+    def _axes(self, n_out, scale, shift, n_src) -> tuple:
+        """The row and column taps (``vcam.segment.sampling.taps``, zero outside) of the way
+        back, made again only when the box or a size changed (a still person keeps their box)."""
+        key = (n_out, scale, shift, n_src)
+        if self._taps is None or self._taps[0] != key:
+            rows = taps(n_out[1], scale[1], shift[1], n_src[1])
+            cols = taps(n_out[0], scale[0], shift[0], n_src[0])
+            self._taps = (key, rows + cols)
+        return self._taps[1]
+
     def _place(self, raw: np.ndarray, box, out: np.ndarray) -> np.ndarray:
         """``raw`` (model output of ``box``) written into ``out`` over the whole frame, 0 outside."""
         x0, y0, x1, y1 = box
         mw, mh = self.segmenter.input_size
         sx, sy = mw / (x1 - x0), mh / (y1 - y0)
         ws = self.work_scale
-        back = np.array([[ws / sx, 0.0, x0 * ws], [0.0, ws / sy, y0 * ws]], np.float32)
-        cv2.warpAffine(raw, back, self.work_size, dst=out, flags=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        rh, rw = raw.shape
+        sample_matte(raw, *self._axes(self.work_size, (ws / sx, ws / sy), (x0 * ws, y0 * ws), (rw, rh)), out)
         return out
 
     def _person_box(self, matte: np.ndarray):
