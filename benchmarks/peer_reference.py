@@ -111,7 +111,11 @@ class _OnnxModel:
         from vcam.resources import models_dir
         from vcam.segment.onnx import BUNDLED
 
-        self.session = ort.InferenceSession(str(models_dir() / BUNDLED["landscape"]), ort.SessionOptions(),
+        # Pool threads that sleep when idle: spinning ones would take a core from the peer's
+        # OpenCV steps, which MediaPipe's model pass does not.
+        options = ort.SessionOptions()
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(models_dir() / BUNDLED["landscape"]), options,
                                             providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
 

@@ -90,12 +90,13 @@ def render(rows: list[dict], runs: int, frames: int, model: str = "onnx") -> str
                      f"| {r['fps']:.0f} | {r['latency_ms']:.1f} | {r['cpu_percent']:.0f}{span(r, 'cpu_range', '.0f')} "
                      f"| {100 * r['model_share']:.0f} | {r['peer_ms']:.1f} "
                      f"| {r['speedup']:.1f}x{span(r, 'speedup_range', '.1f')} |")
+    shown = [s for s in STAGES if s != "capture" and all(s in r["stages"] for r in rows)]
     lines += ["", "Where the time goes, median ms per frame:", "",
-              "| resolution | vcam: " + ", ".join(s for s in STAGES if s != "capture")
+              "| resolution | vcam: " + ", ".join(shown)
               + " | peer: " + ", ".join(peer.PEER_STEPS) + " |",
               "|---|---|---|"]
     for r in rows:
-        ours = ", ".join(f"{r['stages'][s]:.2f}" for s in STAGES if s != "capture" and s in r["stages"])
+        ours = ", ".join(f"{r['stages'][s]:.2f}" for s in shown)
         theirs = ", ".join(f"{r['peer_stages'][s]:.1f}" for s in peer.PEER_STEPS)
         lines.append(f"| {r['resolution']} | {ours} | {theirs} |")
     how = ("MediaPipe Tasks, as the peer runs it" if model == "mediapipe"

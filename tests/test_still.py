@@ -130,3 +130,13 @@ def test_the_gate_counts_a_change_of_moves_levels_and_leaves_out_the_inside():
     assert still(inside)
     gate.reset()
     assert not still(inside)   # reset: the model runs on the next frames
+
+
+def test_the_stats_line_says_how_often_the_model_ran():
+    from vcam.stats import Stats, format_line
+
+    snap = Stats().snapshot()
+    snap.update(segmenter="onnx/general cpu", model_share=0.25)
+    assert "model on 25% of frames" in format_line(snap)
+    snap.update(model_share=None)   # before the first frame
+    assert "model on" not in format_line(snap)

@@ -81,5 +81,6 @@ def format_line(snap: dict) -> str:
             f" | cpu {snap['cpu_percent']:4.0f}%")
     line = head + " | ms: " + " ".join(f"{s} {v['median_ms']:.1f}" for s, v in snap["stages"].items())
     line += f" | {snap['segmenter']}" if snap.get("segmenter") else ""
+    line += f" | model on {100 * snap['model_share']:.0f}% of frames" if snap.get("model_share") is not None else ""
     line += " | camera released: no app is using vcam" if snap.get("camera_released") else ""
     return line + (f" | {snap['error']}" if snap.get("error") else "")
