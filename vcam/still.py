@@ -9,17 +9,18 @@ What counts as moved: the frame halved to about ``GATE_WIDTH`` pixels wide and m
 halvings the other stages share, so it costs a few small resizes), compared with the same of the
 frame the model last ran on. A pixel has moved where it changed by ``MOVES`` grey levels or more:
 a change that small at this size is already a fraction of a pixel of motion at a contrasty edge,
-while camera noise and compression, averaged over 16x16 or more pixels, stay well under it. The
+while camera noise and compression, averaged over 8x8 pixels or more, stay well under it. The
 person's inside (their last matte, shrunk by ``INSIDE_MARGIN`` pixels at this size) is left out:
 a talking mouth or a blink does not move the outline. Where more than ``SHARE`` of the pixels
-moved, the model runs; it also runs when its matte is ``MAX_AGE`` frames old, however still
-the picture (a slow drift, light that changes a little at a time), and on the first ``WARM``
-frames after :meth:`StillGate.reset` (a new source, a new model: the crop that follows the person
-settles, a recurrent model such as RVM builds its state). The comparison is with the frame the model ran on, not the last one, so
-motion too slow to see from one frame to the next adds up until it counts.
+moved, the model runs. It also runs when its matte is ``MAX_AGE`` frames old, however still the
+picture (a slow drift, light that changes a little at a time), and on the first ``WARM`` frames
+after :meth:`StillGate.reset` (a new source or model: the crop that follows the person settles, a
+recurrent model such as RVM builds its state). The comparison is with the frame the model ran
+on, not the last one, so motion too slow to see from one frame to the next adds up until it
+counts.
 
 Measured on the real clips of ``../shared/eval`` and the motion and stillness sets (README,
-"Skipping the model on still frames"; ``python benchmarks/quality.py --compare
+"The model skipped where nothing moved"; ``python benchmarks/quality.py --compare
 default,segment.skip_still=false``).
 """
 from __future__ import annotations
