@@ -140,3 +140,13 @@ def test_the_stats_line_says_how_often_the_model_ran():
     assert "model on 25% of frames" in format_line(snap)
     snap.update(model_share=None)   # before the first frame
     assert "model on" not in format_line(snap)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (2, 3), (160, 1), (17, 900)])
+def test_frames_of_any_size_go_through_the_gate(size):
+    """A 1x1 picture too (OpenCV would take its 1x1 grey for a scalar): still frames of any size
+    skip the model after the first passes, as a 720p frame does."""
+    w, h = size
+    picture = np.random.default_rng(4).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    calls, alphas, engine = run([picture] * (WARM + 2))
+    assert len(calls) == WARM and all(a.shape == (h, w) for a in alphas)

@@ -49,7 +49,7 @@ class StillGate:
         self._size: Optional[tuple[int, int]] = None
         self._grey: Optional[np.ndarray] = None
         self._ref: Optional[np.ndarray] = None     # the grey of the frame the model last ran on
-        self._outside: Optional[np.ndarray] = None  # 255 where a change counts (not the inside)
+        self._outside: Optional[np.ndarray] = None
         self._moved: Optional[np.ndarray] = None
         self._small: Optional[np.ndarray] = None
         self._kernel = np.ones((2 * INSIDE_MARGIN + 1, 2 * INSIDE_MARGIN + 1), np.uint8)
@@ -71,8 +71,9 @@ class StillGate:
             self._k = k
             shape = (size[1] >> k, size[0] >> k)
             self._grey = np.empty(shape, np.uint8)
-            self._moved = np.empty(shape, np.uint8)
-            self._outside = np.empty(shape, np.uint8)
+            self._hi, self._lo = np.empty(shape, np.uint8), np.empty(shape, np.uint8)
+            self._moved = np.empty(shape, bool)
+            self._outside = np.empty(shape, np.uint8)   # 1 where a change counts (not the inside)
             self._small = np.empty(shape, np.float32)
             self._ref = None
         cv2.cvtColor(halvings.level(frame, self._k), cv2.COLOR_RGB2GRAY, dst=self._grey)
@@ -83,10 +84,13 @@ class StillGate:
         grey = self._grey_of(frame, halvings)
         if self._ref is None or self.age >= MAX_AGE or self._warm < WARM:
             return False
-        cv2.absdiff(grey, self._ref, dst=self._moved)
-        cv2.threshold(self._moved, MOVES - 1, 255, cv2.THRESH_BINARY, dst=self._moved)
-        cv2.bitwise_and(self._moved, self._outside, dst=self._moved)
-        if cv2.countNonZero(self._moved) > SHARE * grey.size:
+        # |grey - ref| >= MOVES outside the person, in NumPy: OpenCV takes a 1x1 array for a scalar
+        np.maximum(grey, self._ref, out=self._hi)
+        np.minimum(grey, self._ref, out=self._lo)
+        np.subtract(self._hi, self._lo, out=self._hi)
+        np.greater_equal(self._hi, MOVES, out=self._moved)
+        np.logical_and(self._moved, self._outside, out=self._moved)
+        if np.count_nonzero(self._moved) > SHARE * grey.size:
             return False
         self.age += 1
         return True
@@ -103,5 +107,5 @@ class StillGate:
         np.copyto(self._ref, self._grey)
         h, w = self._grey.shape
         cv2.resize(matte, (w, h), dst=self._small, interpolation=cv2.INTER_AREA)
-        cv2.compare(self._small, 0.5, cv2.CMP_LE, dst=self._outside)   # 255 outside the person
-        cv2.dilate(self._outside, self._kernel, dst=self._outside)       # the inside, shrunk
+        np.less_equal(self._small, 0.5, out=self._outside, casting="unsafe")   # 1 outside the person
+        cv2.dilate(self._outside, self._kernel, dst=self._outside)            # the inside, shrunk
