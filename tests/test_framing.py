@@ -131,3 +131,30 @@ def test_the_matte_of_the_crop_is_placed_as_warp_affine_places_it(box):
     sample_matte(matte, *taps(180, ws / sy, y0 * ws, 256), *taps(320, ws / sx, x0 * ws, 256), got)
     assert np.abs(got - want).max() <= 0.02
     assert np.count_nonzero(want == 0) == 0 or np.abs(got[want == 0]).max() <= 0.02   # zero outside the box
+
+
+def test_the_followed_box_is_aligned_so_a_plain_resize_samples_it_as_the_warp_does():
+    """The live box is moved by under a pixel so that cv2.resize of whole frame pixels takes the
+    same samples as the warp of the box (within their fixed-point weights), at a third of the cost."""
+    seg = OnnxSegmenter()
+    framer = Framer(seg)
+    try:
+        frame = cv2.resize(data.astronaut(), (1280, 720), interpolation=cv2.INTER_AREA)
+        framer.segment(frame)
+        framer.segment(frame)
+        box = framer.box
+        assert box is not None and framer._roi(box) is not None     # the live box is aligned
+        x, y, w, h = framer._roi(box)
+        assert abs(box[0] - x) < (box[2] - box[0]) / 256 and abs(box[2] - box[0] - w) < 1e-6
+        resized = cv2.resize(frame[y:y + h, x:x + w], (256, 256), interpolation=cv2.INTER_LINEAR)
+        x0, y0, x1, y1 = box
+        sx, sy = 256 / (x1 - x0), 256 / (y1 - y0)
+        forward = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], np.float32)
+        warped = cv2.warpAffine(frame, forward, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        assert np.abs(resized.astype(int) - warped).max() <= 2
+        assert np.abs(resized.astype(int) - warped).mean() < 0.3
+        # a box off the frame, or not aligned, has no such pixels: the warp takes it
+        assert framer._roi((-3.0, 0.0, 500.0, 500.0)) is None
+        assert framer._roi((box[0] + 0.3, box[1], box[2] + 0.3, box[3])) is None
+    finally:
+        framer.close()

@@ -83,9 +83,14 @@ class Framer(Segmenter):
         mw, mh = self.segmenter.input_size
         sx, sy = mw / (x1 - x0), mh / (y1 - y0)
         # Plain scale-and-shift sampling, as MediaPipe's own graph does it.
-        forward = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], np.float32)
-        cv2.warpAffine(frame, forward, (mw, mh), dst=self._input, flags=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+        roi = self._roi(box) if x1 > x0 else None
+        if roi is not None:   # the followed box: a plain resize of its pixels, the same samples
+            x, y, w, h = roi
+            cv2.resize(frame[y:y + h, x:x + w], (mw, mh), dst=self._input, interpolation=cv2.INTER_LINEAR)
+        else:
+            forward = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], np.float32)
+            cv2.warpAffine(frame, forward, (mw, mh), dst=self._input, flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
         return self._place(self.segmenter.segment(self._input), box, out)
 
     def _axes(self, n_out, scale, shift, n_src) -> tuple:
@@ -159,14 +164,52 @@ class Framer(Segmenter):
                 np.copyto(self._work, self._full)
                 return self._work
             if self.box is None or not self._keeps_union(person):
-                self.box = self._crop_for(person)
+                self.box = self._aligned(self._crop_for(person))
         self._run(frame, self.box, self._work)
         person = self._person_box(self._work)
         if person is None:
             self.box = None   # lost: the next frame looks at the whole picture
         elif not self._keeps(person):
-            self.box = self._crop_for(person)
+            self.box = self._aligned(self._crop_for(person))
         return self._work
+
+    def _aligned(self, box) -> tuple[float, float, float, float]:
+        """``box`` moved by under a pixel so that a plain ``cv2.resize`` of whole frame pixels
+        samples it exactly as the warp does (see :meth:`_roi`): a whole number of pixels wide
+        and high, starting half a model pixel, less half a frame pixel, past a pixel's corner.
+        Left as it is where the model's input would be larger than the box (no such ROI)."""
+        fw, fh = self._frame_size
+        mw, mh = self.segmenter.input_size
+        out = []
+        for lo, hi, n, m in ((box[0], box[2], fw, mw), (box[1], box[3], fh, mh)):
+            size = min(n, max(1, round(hi - lo)))
+            step = size / m
+            if step < 1:
+                return box
+            start = min(max(0, round(lo - 0.5 * (step - 1))), n - size)
+            out.append((start + 0.5 * (step - 1), size))
+        (x0, w), (y0, h) = out
+        return x0, y0, x0 + w, y0 + h
+
+    def _roi(self, box) -> Optional[tuple[int, int, int, int]]:
+        """The frame pixels (x, y, width, height) that a resize of them samples exactly as the
+        warp of ``box`` does, or None where there are none. ``cv2.resize`` takes output pixel u
+        from ``x + (u + 0.5) * step - 0.5``; the warp from ``x0 + u * step``, ``step`` being the
+        box's width over the model's: the same where ``x0 = x + 0.5 * (step - 1)``."""
+        fw, fh = self._frame_size
+        mw, mh = self.segmenter.input_size
+        roi = []
+        for lo, hi, n, m in ((box[0], box[2], fw, mw), (box[1], box[3], fh, mh)):
+            size = hi - lo
+            step = size / m
+            start = lo - 0.5 * (step - 1)
+            if step < 1 or abs(size - round(size)) > 1e-6 or abs(start - round(start)) > 1e-6:
+                return None
+            start, size = round(start), round(size)
+            if start < 0 or start + size > n:
+                return None
+            roi += [start, size]
+        return roi[0], roi[2], roi[1], roi[3]
 
     def _keeps_union(self, person) -> bool:
         """On a check frame: is everyone the whole-frame pass found inside the current box?"""

@@ -1,0 +1,98 @@
+"""ONNX Runtime's session options, measured on the bundled selfie models as vcam runs them.
+
+    python benchmarks/session_options.py [--rounds 30] [--model general landscape]
+
+Each variant is a session of the same model file on the same input (a frame of the demo scene
+scaled to the model's input, as vcam feeds it), timed one run at a time with the variants
+interleaved round by round, so that a noisy machine treats them alike; each figure is a median in
+ms per run, with the wall-clock and the CPU time the process spent (a second pool thread can cut
+the wall-clock and cost CPU: what a laptop's fan hears). ``vcam`` is what vcam ships
+(``vcam.segment.onnx.OnnxSegmenter._session_options``: its default threads, idle threads that
+sleep, every graph optimisation); the others change one thing from it. The figures are in the
+README ("Measuring speed").
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from vcam.resources import BUNDLED_MODELS, models_dir
+from vcam.segment.onnx import default_threads
+
+VARIANTS = {
+    "vcam": {},
+    "2 threads": {"threads": 2},
+    "threads spin": {"spin": True},
+    "extended graph optimisation": {"level": "extended"},
+    "denormals as zero": {"denormal": True},
+    "no memory pattern": {"pattern": False},
+}
+
+
+def session(ort, path: str, threads: int, spin: bool = False, level: str = "all", denormal: bool = False,
+            pattern: bool = True):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if denormal:
+        so.add_session_config_entry("session.set_denormal_as_zero", "1")
+    so.enable_mem_pattern = pattern
+    so.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if level == "all"
+                                   else ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def measure(model: str, rounds: int) -> dict[str, dict[str, float]]:
+    import onnxruntime as ort
+
+    from vcam import private
+
+    private.onnxruntime_opened(ort)
+    path = str(models_dir() / BUNDLED_MODELS[model])
+    sessions = {}
+    for name, change in VARIANTS.items():
+        options = {"threads": default_threads(), **change}
+        sessions[name] = session(ort, path, **options)
+    first = next(iter(sessions.values())).get_inputs()[0]
+    _, h, w, _ = first.shape
+    from vcam.resources import demo_image
+
+    picture = cv2.cvtColor(cv2.imread(str(demo_image())), cv2.COLOR_BGR2RGB)
+    x = cv2.resize(picture, (w, h), interpolation=cv2.INTER_AREA)[None].astype(np.float32) / np.float32(255)
+    wall: dict[str, list[float]] = {n: [] for n in sessions}
+    cpu: dict[str, list[float]] = {n: [] for n in sessions}
+    for r in range(rounds + 3):
+        for name, s in sessions.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            for _ in range(10):
+                s.run(None, {first.name: x})
+            t1, c1 = time.perf_counter(), time.process_time()
+            if r >= 3:   # warm-up rounds
+                wall[name].append((t1 - t0) * 100)
+                cpu[name].append((c1 - c0) * 100)
+    return {n: {"ms": float(np.median(wall[n])), "cpu_ms": float(np.median(cpu[n]))} for n in sessions}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=30, help="rounds of 10 runs per variant (default: 30)")
+    ap.add_argument("--model", nargs="+", default=["general", "landscape"], choices=["general", "landscape"])
+    args = ap.parse_args(argv)
+    for model in args.model:
+        figures = measure(model, args.rounds)
+        base = figures["vcam"]["ms"]
+        print(f"{model}: median ms per run (CPU ms), ratio to vcam's")
+        for name, f in figures.items():
+            print(f"  {name:28s} {f['ms']:6.2f} ({f['cpu_ms']:6.2f})  {f['ms'] / base:4.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
