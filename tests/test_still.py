@@ -150,3 +150,31 @@ def test_frames_of_any_size_go_through_the_gate(size):
     picture = np.random.default_rng(4).integers(0, 256, (h, w, 3), dtype=np.uint8)
     calls, alphas, engine = run([picture] * (WARM + 2))
     assert len(calls) == WARM and all(a.shape == (h, w) for a in alphas)
+
+
+def test_a_still_room_is_defocused_once_per_model_pass_and_looks_the_same(still_clip):
+    """Blur: where the model was skipped (nothing moved), the room defocused last is kept; the
+    picture differs from defocusing every frame only by the blurred sensor noise."""
+    def blurred(skip_still: bool):
+        engine = Engine(Settings(segment=SegmentSettings(skip_still=skip_still), effect=EffectSettings("blur")))
+        calls = counted(engine)
+        out = np.empty(still_clip[0].shape, np.uint8)
+        engine.process(still_clip[0], out, {})
+        defocused = []
+        real = engine.compositor._defocus
+
+        def defocus(*args):
+            defocused.append(1)
+            return real(*args)
+
+        engine.compositor._defocus = defocus
+        frames = [engine.process(f, out, {}) is not None and out.copy() for f in still_clip[1:]]
+        engine.close()
+        return calls, defocused, frames
+
+    calls, defocused, frames = blurred(True)
+    assert len(defocused) == len(calls) - 1 < len(still_clip) / 3   # the first frame's was before counting
+    every_calls, every_defocused, every_frames = blurred(False)
+    assert len(every_defocused) == len(still_clip) - 1
+    diff = np.abs(np.stack(frames).astype(np.int16) - np.stack(every_frames)).mean()
+    assert diff < 0.5, f"mean difference {diff:.2f} levels"

@@ -207,12 +207,14 @@ class Engine:
         #    the model is skipped where its last matte still holds (vcam.still);
         t0 = time.perf_counter()
         self.halvings.next_frame()
+        skipped = False
         if photo:
             self.reset()
             raw = self.segmenter.segment_photo(frame)
         elif self.settings.segment.skip_still and self.still.still(frame, self.halvings) and self._raw is not None:
             raw = self._raw
             self.frames += 1
+            skipped = True
         else:
             raw = self._raw = self.segmenter.segment(frame)
             if self.settings.segment.skip_still:
@@ -246,7 +248,8 @@ class Engine:
             frame, alpha = self.autoframe.apply(frame, alpha)
             if self.autoframe.done:
                 self.autoframe = None
-        self.compositor.apply(frame, alpha, out, self.halvings)
+        # nothing moved, and the picture is the camera's as it was: the room as last defocused
+        self.compositor.apply(frame, alpha, out, self.halvings, still=skipped and not framing and not lighting)
         t5 = time.perf_counter()
         times["segment"] = t1 - t0
         times["matte"] = t2 - t1
