@@ -14,7 +14,7 @@ model picked per file), settings JSON files (as saved by ``Settings.save``), or
 overrides of the defaults such as ``matte.smoothing=0.3+matte.motion=0.1``.
 
 The evaluation material is read from ``../shared/eval`` beside the repository (``--eval``) and
-never copied (see its README). Four sets:
+never copied (see its README). Five sets:
 
 images     portraits/images/*.jpg against portraits/masks/*.png (resized to the picture, nearest;
            > 127 is person). Mean and median IoU of alpha >= 0.5; boundary F at tolerances of 0.8%
@@ -46,6 +46,10 @@ composite  the motion set's portraits with their true edge blurred COMPOSITE_SOF
            beyond their mask is carried out from inside it (as a hair's is), not the eval photo's
            room. Two reference rows lay the exact alpha through vcam's compositor with and without
            clean edges: what the colour estimate does where the matte is right.
+rooms      the composite set with the people in the rooms as photographed: the eval portraits'
+           surroundings (person inpainted) not blurred, so the room behind the edge keeps its
+           texture, and every frame through JPEG at ROOM_JPEG (80), a webcam's MJPG, on top of
+           the sensor noise. The same measures and reference rows.
 
 A full run of two configurations takes about 1.5 minutes on the 2-core development machine (each
 more configuration about half a minute); progress goes to standard error, and ``--json`` prints
@@ -73,7 +77,7 @@ from vcam.segment import choice
 from vcam.sources import VideoSource
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
-SETS = ("images", "stillness", "motion", "composite")
+SETS = ("images", "stillness", "motion", "composite", "rooms")
 
 BF_LOOSE = 0.008        # boundary F tolerances, share of the diagonal
 BF_TIGHT = 0.0025
@@ -92,6 +96,7 @@ COMPOSITE_SOFT = 2.0    # px: the composite set's true alpha has its edge blurre
                         # frames hold mixed pixels (as hair and motion blur do) with exact truth
 COMPOSITE_BAND = 0.01   # its error is taken within this share of the diagonal of the true outline
 COMPOSITE_MOTIONS = ("sweep", "still")
+ROOM_JPEG = 80          # the rooms set's frames go through JPEG at this quality (a webcam's MJPG)
 EXACT_LABEL = "exact alpha"   # the composite set's reference rows: the true alpha, no model
 # Portraits moved in the motion set, in order of use (webcam-like framing; long and loose hair,
 # glasses, a raised arm, two people), and portraits whose surroundings, with the person
@@ -374,8 +379,9 @@ def _is_subject(truth: np.ndarray) -> bool:
             and xs.max() - xs.min() < 0.9 * w and ys.max() - ys.min() >= 300)
 
 
-def _background(image: Path, mask: Path) -> np.ndarray:
-    """Another portrait's surroundings: person inpainted at low resolution, blurred, mirrored."""
+def _background(image: Path, mask: Path, blur: float = 2.0) -> np.ndarray:
+    """Another portrait's surroundings: person inpainted at low resolution, blurred by ``blur``
+    (Gaussian sigma in pixels; 0: the room as photographed, its texture kept), mirrored."""
     rgb, truth = _load_pair(image, mask)
     fw, fh = MOTION_SIZE
     rgb = media.cover_fit(rgb, fw, fh)
@@ -386,7 +392,8 @@ def _background(image: Path, mask: Path) -> np.ndarray:
                          cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST), 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (fw, fh), interpolation=cv2.INTER_LINEAR)
     out = np.where(hole[..., None] > 0, filled, rgb)
-    out = cv2.GaussianBlur(out, (0, 0), 2.0)
+    if blur > 0:
+        out = cv2.GaussianBlur(out, (0, 0), blur)
     return np.ascontiguousarray(out[:, ::-1])
 
 
@@ -416,11 +423,12 @@ def motion_pose(motion: str, t: int, frames: int) -> tuple[float, float, float]:
 
 
 def sequence(subject: Subject, background: np.ndarray, motion: str, frames: int,
-             seed: int, soft: float = 0.0, colour: bool = False) -> Iterator[tuple]:
+             seed: int, soft: float = 0.0, colour: bool = False, jpeg: Optional[int] = None) -> Iterator[tuple]:
     """Frames (RGB uint8) and their exact alpha (float32) of ``subject`` moving over
     ``background``. The person's bottom centre is pinned 40 px below the frame's bottom centre, so
     the cut at the bottom of the portrait stays out of sight. ``soft``: the true alpha's edge
-    blurred by this many pixels. ``colour``: also yield the person's true colour (float32 RGB)."""
+    blurred by this many pixels. ``colour``: also yield the person's true colour (float32 RGB).
+    ``jpeg``: each frame through a JPEG encoder at this quality, as a camera's compression."""
     fw, fh = MOTION_SIZE
     rng = np.random.default_rng(seed)
     true_alpha = cv2.GaussianBlur(subject.alpha, (0, 0), soft) if soft > 0 else subject.alpha
@@ -438,13 +446,16 @@ def sequence(subject: Subject, background: np.ndarray, motion: str, frames: int,
         picture = fg + bg * (1.0 - alpha[..., None])
         picture += rng.standard_normal(picture.shape, dtype=np.float32) * np.float32(NOISE_SIGMA)
         frame = np.clip(picture + 0.5, 0, 255).astype(np.uint8)
+        if jpeg is not None:
+            ok, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg])
+            frame = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         if colour:
             yield frame, alpha, cv2.warpAffine(person, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=0)
         else:
             yield frame, alpha
 
 
-def motion_material(eval_dir: Path, limit: Optional[int]) -> list[tuple[Subject, np.ndarray]]:
+def motion_material(eval_dir: Path, limit: Optional[int], blur: float = 2.0) -> list[tuple[Subject, np.ndarray]]:
     """``limit`` (default 3) subjects, those of :data:`SUBJECTS` first, then any portrait that
     suits (see :func:`_is_subject`); each over a background from :data:`BACKGROUNDS` in turn (a
     generated gradient where none is found)."""
@@ -457,7 +468,7 @@ def motion_material(eval_dir: Path, limit: Optional[int]) -> list[tuple[Subject,
         if name in pairs and _is_subject(_load_pair(*pairs[name])[1]):
             chosen.append(pairs[name])
     backgrounds = [pairs[name] for name in BACKGROUNDS if name in pairs]
-    return [(_subject(*pair), _background(*backgrounds[i % len(backgrounds)]) if backgrounds else _gradient(i))
+    return [(_subject(*pair), _background(*backgrounds[i % len(backgrounds)], blur) if backgrounds else _gradient(i))
             for i, pair in enumerate(chosen)]
 
 
@@ -503,11 +514,14 @@ def run_motion(runners: list[Runner], eval_dir: Path, limit: Optional[int], fram
     return result
 
 
-def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], frames: int) -> dict:
+def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], frames: int,
+                  rooms: bool = False) -> dict:
     """The cut-out laid over a new background, against the truth laid over it: mean absolute
     error (8-bit levels, all three channels) within ``COMPOSITE_BAND`` of the true outline, and
-    over the pixels the truth mixes (alpha 0.02 to 0.98), where the person's colour matters."""
-    material = motion_material(eval_dir, limit)
+    over the pixels the truth mixes (alpha 0.02 to 0.98), where the person's colour matters.
+    ``rooms``: the people stand in the rooms as photographed (textured, not blurred), and each
+    frame is JPEG-compressed at ``ROOM_JPEG`` (the "rooms" set)."""
+    material = motion_material(eval_dir, limit, blur=0.0 if rooms else 2.0)
     if not material:
         raise VcamError(f"no portrait under {eval_dir / 'portraits'} suits the composite set", "check --eval")
     fw, fh = MOTION_SIZE
@@ -526,7 +540,8 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
             for r in runners:
                 r.reset()
             for picture, alpha, person in sequence(subject, background, motion, frames, seed=200 * si + mi,
-                                                   soft=COMPOSITE_SOFT, colour=True):
+                                                   soft=COMPOSITE_SOFT, colour=True,
+                                                   jpeg=ROOM_JPEG if rooms else None):
                 mask = (alpha >= 0.5).astype(np.uint8)
                 band = (cv2.dilate(mask, disc) - cv2.erode(mask, disc)) > 0
                 mixed = (alpha > 0.02) & (alpha < 0.98)   # the truly mixed pixels, as in hair
@@ -548,7 +563,7 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
                 rows[label].append({"subject": subject.name, "motion": motion, "frames": frames,
                                       "band_error": float(e[:, 0].mean()), "mixed_error": float(e[:, 1].mean()),
                                       "band_true_color": float(e[:, 2].mean())})
-            _progress(f"composite: portrait {subject.name}, {motion}, {frames} frames")
+            _progress(f"{'rooms' if rooms else 'composite'}: portrait {subject.name}, {motion}, {frames} frames")
     keys = ("band_error", "mixed_error", "band_true_color")
     return {label: {"sequences": seqs, "mean": {k: _mean([s[k] for s in seqs]) for k in keys}}
             for label, seqs in rows.items()}
@@ -615,18 +630,22 @@ def render(report: dict) -> str:
         parts.append(_table(f"motion: {MOTION_SIZE[0]}x{MOTION_SIZE[1]}, {seqs[0]['frames']} frames, portraits "
                             f"{', '.join(subjects)} (sweep peaks at {SWEEP_PEAK:g} px/frame)",
                             ["config", "motion", "IoU", "BF 0.25%", "dtSSD", "lag frames", "model %"], rows))
-    if "composite" in report:
-        res = report["composite"]
+    for name in ("composite", "rooms"):
+        if name not in report:
+            continue
+        res = report[name]
         rows = [[c, s["subject"], s["motion"], _fmt(s["band_error"], 2), _fmt(s["mixed_error"], 2),
                  _fmt(s["band_true_color"], 2)]
                 for c, r in res.items() for s in r["sequences"]]
         rows += [[c, "mean", "", _fmt(r["mean"]["band_error"], 2), _fmt(r["mean"]["mixed_error"], 2),
                   _fmt(r["mean"]["band_true_color"], 2)] for c, r in res.items()]
-        parts.append(_table(f"composite: the cut-out over a new background, mean error in 8-bit levels within "
-                            f"{COMPOSITE_BAND:.0%} of the diagonal of the true outline, and where the truth is mixed "
-                            f"(true edge blurred {COMPOSITE_SOFT:g} px); true colour: the band error of the same alpha "
-                            f"with the person's true colour instead of vcam's (where the alpha is wrong, the camera's "
-                            f"colour can do better)",
+        where = ("the rooms as photographed (textured), frames JPEG-compressed at quality "
+                 f"{ROOM_JPEG}" if name == "rooms" else "made rooms (blurred)")
+        parts.append(_table(f"{name}: the cut-out over a new background ({where}), mean error in 8-bit levels "
+                            f"within {COMPOSITE_BAND:.0%} of the diagonal of the true outline, and where the truth "
+                            f"is mixed (true edge blurred {COMPOSITE_SOFT:g} px); true colour: the band error of the "
+                            f"same alpha with the person's true colour instead of vcam's (where the alpha is wrong, "
+                            f"the camera's colour can do better)",
                             ["config", "portrait", "motion", "band error", "mixed error", "true colour"], rows))
     parts.append(f"{report['seconds']['total']:.0f} s")
     return "\n".join(parts)
@@ -683,6 +702,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "stillness": lambda: run_stillness(runners, args.eval, args.limit, args.frames),
             "motion": lambda: run_motion(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
             "composite": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
+            "rooms": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES, rooms=True),
         }
         for name in SETS:
             if name in sets:

@@ -267,3 +267,10 @@ def test_quality_benchmark_runs_on_the_evaluation_material():
         assert [s["motion"] for s in motion["sequences"]] == ["sweep", "lean", "zoom", "still"]
         assert 0.8 < motion["mean"]["iou"] <= 1.0 and motion["mean"]["dtssd"] >= 0.0
         assert abs(motion["by_motion"]["sweep"]["lag"]) <= 5 and motion["by_motion"]["still"]["lag"] is None
+        assert 0.0 < motion["mean"]["model_share"] <= 1.0 and clip["model_share"] is not None
+    # the made rooms and the rooms as photographed (textured, JPEG'd): the same measures, and the
+    # textured room behind the edge costs the exact alpha's cut-out more than the blurred one
+    for name in ("composite", "rooms"):
+        for label in ("raw", "default", "exact alpha", "exact alpha, clean edges"):
+            assert 0.0 < report[name][label]["mean"]["band_error"] < 60.0, (name, label)
+    assert report["rooms"]["exact alpha"]["mean"]["band_error"] > report["composite"]["exact alpha"]["mean"]["band_error"]
