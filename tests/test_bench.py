@@ -71,6 +71,11 @@ def test_bench_table_by_default(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["run", "fps", "proc"]
     assert lines[2].startswith("160x120 blur")
+    # the share of frames the model ran on, in % (the small demo at 160x120 sways too slowly to
+    # count as moving on every frame, so some frames skip it; the first three never do)
+    assert lines[0].split()[-2] == "model%"
+    share = int(lines[2].split()[-2])
+    assert 0 < share <= 100
 
 
 @pytest.mark.parametrize("args, words", [

@@ -139,18 +139,23 @@ def _stages(results: list[dict]) -> list[str]:
     return [s for s in STAGES if s not in OPTIONAL or any(s in r["stages"] for r in results)]
 
 
+def _percent(share: Optional[float]) -> str:
+    return "-" if share is None else f"{100 * share:.0f}"
+
+
 def table(results: list[dict]) -> str:
     """A plain-text table, one line per run."""
     shown = _stages(results)
     head = (f"{'run':<22} {'fps':>6} {'proc ms':>8} " + " ".join(f"{s[:9]:>9}" for s in shown)
-            + f" {'lat ms':>7} {'cpu%':>5} {'cpu ms/f':>8} {'MB':>5}")
+            + f" {'lat ms':>7} {'cpu%':>5} {'cpu ms/f':>8} {'model%':>6} {'MB':>5}")
     lines = [head, "-" * len(head)]
     for r in results:
         stages = " ".join(f"{r['stages'].get(s, {}).get('median_ms', 0.0):9.2f}" for s in shown)
         lines.append(f"{r['resolution'] + ' ' + r['effect']:<22} {r['fps']:6.1f} {r['processing_ms']:8.2f} {stages}"
-                     f" {r['latency_ms']:7.1f} {r['cpu_percent']:5.0f} {r['cpu_ms_per_frame']:8.2f} {r['peak_memory_mb']:5.0f}")
+                     f" {r['latency_ms']:7.1f} {r['cpu_percent']:5.0f} {r['cpu_ms_per_frame']:8.2f}"
+                     f" {_percent(r.get('live_model_share')):>6} {r['peak_memory_mb']:5.0f}")
     lines.append(f"stage columns: median ms (throughput phase); processing = {' + '.join(s for s in PROCESSING if s in shown)}; "
-                 f"latency and CPU at the target fps (live phase)")
+                 f"latency, CPU and the share of frames the model ran on at the target fps (live phase)")
     segmenters = sorted({r["segmenter"] for r in results if r.get("segmenter")})
     if segmenters:
         lines.append(f"segmenter: {', '.join(segmenters)}")
