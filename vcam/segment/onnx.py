@@ -183,12 +183,9 @@ class _Selfie:
     def run(self, frame: np.ndarray) -> np.ndarray:
         small = self._scaler(frame)
         dst = self._tensor[0]
-        if self.nchw or dst.dtype != np.float32:
-            np.multiply(small.transpose(2, 0, 1) if self.nchw else small, self.scale, out=dst, casting="unsafe")
-            if self.offset:
-                dst += self.offset
-        else:   # scale and offset in one SIMD pass (half NumPy's time)
-            cv2.addWeighted(small, self.scale, small, 0.0, self.offset, dst=dst, dtype=cv2.CV_32F)
+        np.multiply(small.transpose(2, 0, 1) if self.nchw else small, self.scale, out=dst, casting="unsafe")
+        if self.offset:
+            dst += self.offset
         y = self.runner.run({self.input: self._tensor}, (self.output,))[self.output]
         return self._to_matte(y)
 
