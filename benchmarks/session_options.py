@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Optional
 
 import cv2
 import numpy as np
+import timing
 
-from vcam.resources import BUNDLED_MODELS, models_dir
+from vcam.resources import BUNDLED_MODELS, demo_image, models_dir
 from vcam.segment.onnx import default_threads
 
 VARIANTS = {
@@ -49,7 +49,7 @@ def session(ort, path: str, threads: int, spin: bool = False, level: str = "all"
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
-def measure(model: str, rounds: int) -> dict[str, dict[str, float]]:
+def measure(model: str, rounds: int) -> dict[str, dict[str, list[float]]]:
     import onnxruntime as ort
 
     from vcam import private
@@ -62,22 +62,10 @@ def measure(model: str, rounds: int) -> dict[str, dict[str, float]]:
         sessions[name] = session(ort, path, **options)
     first = next(iter(sessions.values())).get_inputs()[0]
     _, h, w, _ = first.shape
-    from vcam.resources import demo_image
-
     picture = cv2.cvtColor(cv2.imread(str(demo_image())), cv2.COLOR_BGR2RGB)
     x = cv2.resize(picture, (w, h), interpolation=cv2.INTER_AREA)[None].astype(np.float32) / np.float32(255)
-    wall: dict[str, list[float]] = {n: [] for n in sessions}
-    cpu: dict[str, list[float]] = {n: [] for n in sessions}
-    for r in range(rounds + 3):
-        for name, s in sessions.items():
-            c0, t0 = time.process_time(), time.perf_counter()
-            for _ in range(10):
-                s.run(None, {first.name: x})
-            t1, c1 = time.perf_counter(), time.process_time()
-            if r >= 3:   # warm-up rounds
-                wall[name].append((t1 - t0) * 100)
-                cpu[name].append((c1 - c0) * 100)
-    return {n: {"ms": float(np.median(wall[n])), "cpu_ms": float(np.median(cpu[n]))} for n in sessions}
+    steps = {name: (lambda i, s=s: s.run(None, {first.name: x})) for name, s in sessions.items()}
+    return timing.interleaved(steps, rounds, runs=10, warm=1)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -86,11 +74,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--model", nargs="+", default=["general", "landscape"], choices=["general", "landscape"])
     args = ap.parse_args(argv)
     for model in args.model:
-        figures = measure(model, args.rounds)
-        base = figures["vcam"]["ms"]
-        print(f"{model}: median ms per run (CPU ms), ratio to vcam's")
-        for name, f in figures.items():
-            print(f"  {name:28s} {f['ms']:6.2f} ({f['cpu_ms']:6.2f})  {f['ms'] / base:4.2f}")
+        timing.report(f"{model}: median ms per run (range over {args.rounds} rounds), and CPU ms",
+                      measure(model, args.rounds), width=28)
     return 0
 
 

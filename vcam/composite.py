@@ -31,7 +31,6 @@ HARMONY_WIDTH = 160      # colour statistics are taken on frames halved to about
 HARMONY_KEEP = 0.9       # share of the last frame's tint kept: the tint drifts, never flickers
 HARMONY_LIMIT = (0.6, 1.6)   # the least and most any channel is scaled
 HARMONY_MIN_PERSON = 0.01    # below this share of the picture the person's colour is not judged
-REUSE_ROOM = 4           # frames in a row a still room's defocus is kept (as the model's matte is)
 
 
 class _CleanEdge:
@@ -180,7 +179,7 @@ class Compositor:
         # a blur with a style: the room painted once, a still behind the person (vcam.room)
         self._room = (PaintedRoom(size, settings.style, settings.blur, wait=not live)
                       if effect in BLUR_EFFECTS and settings.style != "none" else None)
-        self._defocused = 0   # frames in a row whose room is the last one defocused (still)
+        self._defocused = False   # the room behind holds the last frame's defocus
 
     @property
     def backdrop(self) -> Optional[np.ndarray]:
@@ -197,8 +196,8 @@ class Compositor:
               halvings: Optional[kernels.Halvings] = None, *, still: bool = False) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into
         ``out``; ``halvings``: the frame's, shared with the other stages. ``still``: nothing
-        moved since the last frame defocused (``vcam.still``): a blur effect keeps the room it
-        defocused then, for ``REUSE_ROOM`` frames at most, instead of defocusing it again."""
+        moved since the last frame defocused (``vcam.still``, which also bounds how many frames
+        in a row may say so): a blur effect keeps the room it defocused then."""
         effect = self.settings.effect
         if effect in AS_IS_EFFECTS:   # a cut-out is the frame itself, made RGBA by the caller
             if self._clean is not None:    # ... its soft edge cleaned straight into the output
@@ -219,11 +218,9 @@ class Compositor:
                 painted = self._room.show(frame, alpha) if self._room is not None else None
                 if painted is not None:
                     bg = painted
-                elif still and 0 < self._defocused <= REUSE_ROOM:
-                    self._defocused += 1   # the room defocused last time, still the same room
-                else:
+                elif not (still and self._defocused):   # else: the same room as last defocused
                     self._defocus(frame, alpha, bg, halvings)
-                    self._defocused = 1
+                    self._defocused = True
             elif self._background is not None and self._background.moving:
                 self._background.advance()
                 if self._wrap is not None:
@@ -263,7 +260,7 @@ class Compositor:
 
     def reset(self) -> None:
         """The next frame shows another room (a new source, the next picture)."""
-        self._defocused = 0
+        self._defocused = False
         if self._room is not None:
             self._room.reset()
 

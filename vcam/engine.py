@@ -211,16 +211,17 @@ class Engine:
         if photo:
             self.reset()
             raw = self.segmenter.segment_photo(frame)
-        elif self.settings.segment.skip_still and self.still.still(frame, self.halvings) and self._raw is not None:
-            raw = self._raw
-            self.frames += 1
-            skipped = True
         else:
-            raw = self._raw = self.segmenter.segment(frame)
-            if self.settings.segment.skip_still:
-                self.still.ran(raw)
             self.frames += 1
-            self.model_runs += 1
+            skipped = (self.settings.segment.skip_still and self.still.still(frame, self.halvings)
+                       and self._raw is not None)
+            if skipped:
+                raw = self._raw
+            else:
+                raw = self._raw = self.segmenter.segment(frame)
+                self.model_runs += 1
+                if self.settings.segment.skip_still:
+                    self.still.ran(raw)
         # 2. matte: smoothed, its edge placed, at the frame's size;
         t1 = time.perf_counter()
         framing = self.autoframe is not None and not photo   # a picture is kept whole

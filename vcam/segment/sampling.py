@@ -6,9 +6,10 @@ each output column and row are made once per box (a still person keeps theirs) a
 them. This samples as ``cv2.warpAffine`` does with ``INTER_LINEAR`` and a zero border (the same
 source coordinate per output pixel, no half-pixel shift), within warpAffine's fixed-point weights
 (1/32 of a pixel), where warpAffine computes and rounds a coordinate per pixel for a general
-affine map: at 720p (a 256x256 matte into the 512x288 working matte) 0.64 ms against 1.07 ms.
-The way into the model stays ``cv2.warpAffine`` (3 channels of uint8: this kernel, at 0.74 ms,
-was no faster than its 0.62 ms).
+affine map: at 720p (a 256x256 matte into the 512x288 working matte) 0.33 ms against 0.90 ms
+(``benchmarks/crop_sampling.py``, one run). The way into the model is a plain ``cv2.resize`` of the
+followed box, aligned for it (``Framer._aligned``); the same kind of kernel for 3 channels of
+uint8 was no faster than ``cv2.warpAffine``.
 """
 from __future__ import annotations
 
