@@ -46,10 +46,11 @@ composite  the motion set's portraits with their true edge blurred COMPOSITE_SOF
            beyond their mask is carried out from inside it (as a hair's is), not the eval photo's
            room. Two reference rows lay the exact alpha through vcam's compositor with and without
            clean edges: what the colour estimate does where the matte is right.
-rooms      the composite set with the people in the rooms as photographed: the eval portraits'
-           surroundings (person inpainted) not blurred, so the room behind the edge keeps its
-           texture, and every frame through JPEG at ROOM_JPEG (80), a webcam's MJPG, on top of
-           the sensor noise. The same measures and reference rows.
+rooms      the composite set with the people in rooms as photographed: the widest strip of an eval
+           photo beside its person (ROOMS: a shop front, a street cafe, a shop's shelves), at the
+           photo's own scale, mirrored to fill the frame, nothing inpainted or blurred, so the
+           room behind the edge keeps its texture; every frame through JPEG at ROOM_JPEG (80), a
+           webcam's MJPG, on top of the sensor noise. The same measures and reference rows.
 
 A full run of two configurations takes about 1.5 minutes on the 2-core development machine (each
 more configuration about half a minute); progress goes to standard error, and ``--json`` prints
@@ -103,6 +104,9 @@ EXACT_LABEL = "exact alpha"   # the composite set's reference rows: the true alp
 # inpainted, make the backgrounds (checked by eye: no other people in them).
 SUBJECTS = ("66", "166", "126", "76", "86", "61")
 BACKGROUNDS = ("161", "121", "271")
+BACKGROUND_BLUR = 2.0   # px (Gaussian sigma): the made rooms are blurred by this
+ROOMS = ("171", "236", "226")   # the rooms set's: photos whose person leaves a wide, busy strip
+ROOM_MARGIN = 12        # px kept clear of the photo's person when its room is cut out
 
 NAMED = {
     "raw": ("The general selfie model's own matte of the whole frame (the reference of issue 4): no crop "
@@ -379,9 +383,9 @@ def _is_subject(truth: np.ndarray) -> bool:
             and xs.max() - xs.min() < 0.9 * w and ys.max() - ys.min() >= 300)
 
 
-def _background(image: Path, mask: Path, blur: float = 2.0) -> np.ndarray:
-    """Another portrait's surroundings: person inpainted at low resolution, blurred by ``blur``
-    (Gaussian sigma in pixels; 0: the room as photographed, its texture kept), mirrored."""
+def _background(image: Path, mask: Path) -> np.ndarray:
+    """Another portrait's surroundings: person inpainted at low resolution, blurred by
+    ``BACKGROUND_BLUR``, mirrored."""
     rgb, truth = _load_pair(image, mask)
     fw, fh = MOTION_SIZE
     rgb = media.cover_fit(rgb, fw, fh)
@@ -392,9 +396,27 @@ def _background(image: Path, mask: Path, blur: float = 2.0) -> np.ndarray:
                          cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST), 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (fw, fh), interpolation=cv2.INTER_LINEAR)
     out = np.where(hole[..., None] > 0, filled, rgb)
-    if blur > 0:
-        out = cv2.GaussianBlur(out, (0, 0), blur)
+    out = cv2.GaussianBlur(out, (0, 0), BACKGROUND_BLUR)
     return np.ascontiguousarray(out[:, ::-1])
+
+
+def _room(image: Path, mask: Path) -> np.ndarray:
+    """A room as photographed, at the photo's own scale (upscaled only to reach the frame
+    height): the widest strip beside the photo's person (``ROOM_MARGIN`` clear of their mask),
+    bottom rows, mirrored edge to edge until it fills the frame. Nothing is inpainted or
+    blurred, so whatever stands behind a person's edge has the room's texture."""
+    rgb, truth = _load_pair(image, mask)
+    fw, fh = MOTION_SIZE
+    xs = np.nonzero(truth.any(axis=0))[0]
+    left, right = xs.min() - ROOM_MARGIN, rgb.shape[1] - 1 - xs.max() - ROOM_MARGIN
+    strip = rgb[:, :max(1, left)] if left >= right else rgb[:, xs.max() + 1 + ROOM_MARGIN:]
+    if strip.shape[0] < fh:
+        scale = fh / strip.shape[0]
+        strip = cv2.resize(strip, (max(1, round(strip.shape[1] * scale)), fh), interpolation=cv2.INTER_LINEAR)
+    strip = strip[strip.shape[0] - fh:]
+    while strip.shape[1] < fw:
+        strip = np.hstack([strip, strip[:, ::-1]])
+    return np.ascontiguousarray(strip[:, :fw])
 
 
 def _gradient(seed: int) -> np.ndarray:
@@ -455,10 +477,11 @@ def sequence(subject: Subject, background: np.ndarray, motion: str, frames: int,
             yield frame, alpha
 
 
-def motion_material(eval_dir: Path, limit: Optional[int], blur: float = 2.0) -> list[tuple[Subject, np.ndarray]]:
+def motion_material(eval_dir: Path, limit: Optional[int], rooms: bool = False) -> list[tuple[Subject, np.ndarray]]:
     """``limit`` (default 3) subjects, those of :data:`SUBJECTS` first, then any portrait that
     suits (see :func:`_is_subject`); each over a background from :data:`BACKGROUNDS` in turn (a
-    generated gradient where none is found)."""
+    generated gradient where none is found), or with ``rooms`` over a room of :data:`ROOMS` as
+    photographed (:func:`_room`)."""
     pairs = {image.stem: (image, mask) for image, mask in _portraits(eval_dir)}
     count = limit or 3
     chosen = []
@@ -467,8 +490,9 @@ def motion_material(eval_dir: Path, limit: Optional[int], blur: float = 2.0) -> 
             break
         if name in pairs and _is_subject(_load_pair(*pairs[name])[1]):
             chosen.append(pairs[name])
-    backgrounds = [pairs[name] for name in BACKGROUNDS if name in pairs]
-    return [(_subject(*pair), _background(*backgrounds[i % len(backgrounds)], blur) if backgrounds else _gradient(i))
+    backgrounds = [pairs[name] for name in (ROOMS if rooms else BACKGROUNDS) if name in pairs]
+    make = _room if rooms else _background
+    return [(_subject(*pair), make(*backgrounds[i % len(backgrounds)]) if backgrounds else _gradient(i))
             for i, pair in enumerate(chosen)]
 
 
@@ -521,7 +545,7 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
     over the pixels the truth mixes (alpha 0.02 to 0.98), where the person's colour matters.
     ``rooms``: the people stand in the rooms as photographed (textured, not blurred), and each
     frame is JPEG-compressed at ``ROOM_JPEG`` (the "rooms" set)."""
-    material = motion_material(eval_dir, limit, blur=0.0 if rooms else 2.0)
+    material = motion_material(eval_dir, limit, rooms)
     if not material:
         raise VcamError(f"no portrait under {eval_dir / 'portraits'} suits the composite set", "check --eval")
     fw, fh = MOTION_SIZE

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
@@ -226,29 +225,6 @@ def test_a_process_that_compiled_the_kernels_says_so_only_once(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("preparing the image kernels") == 1, done.stderr
     assert done.stderr.count("image kernels ready in") == 1, done.stderr
-
-
-def test_unmix_recovers_the_persons_colour_from_a_mixed_pixel():
-    """I = a*F + (1-a)*B with B known: unmix gives F back (to rounding, more where a is small),
-    writes only the soft pixels of blocks whose reduced alpha is soft, and keeps sure pixels."""
-    h, w = 64, 96
-    fg_true = np.zeros((h, w, 3), np.float32)
-    fg_true[...] = (200, 60, 30)
-    back = np.full((h // 4, w // 4, 3), (20, 120, 220), np.uint8)
-    alpha = np.zeros((h, w), np.uint8)
-    alpha[:, w // 2:] = 255
-    alpha[:, w // 2 - 8:w // 2] = np.linspace(32, 224, 8).astype(np.uint8)   # a soft edge, 8 px wide
-    a = alpha.astype(np.float32)[..., None] / 255
-    camera = np.clip(a * fg_true + (1 - a) * back.astype(np.float32)[:1, :1] + 0.5, 0, 255).astype(np.uint8)
-    small_alpha = cv2.resize(alpha, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
-    out = camera.copy()
-    kernels.unmix(camera, alpha, small_alpha, back, *kernels.bilinear_columns(w, w // 4), out)
-    soft = (alpha > 0) & (alpha < 255)
-    err = np.abs(out.astype(np.float32) - fg_true)[soft].max()
-    assert err <= 255 / 32 + 1, err                       # rounding of I, divided by a >= 32/255
-    before = np.abs(camera.astype(np.float32) - fg_true)[soft].mean()
-    assert np.abs(out.astype(np.float32) - fg_true)[soft].mean() < before / 10
-    assert np.array_equal(out[~soft], camera[~soft])      # sure pixels untouched
 
 
 def test_shared_halvings_equal_the_downscalers_and_follow_the_picture_asked():

@@ -274,3 +274,20 @@ def test_quality_benchmark_runs_on_the_evaluation_material():
         for label in ("raw", "default", "exact alpha", "exact alpha, clean edges"):
             assert 0.0 < report[name][label]["mean"]["band_error"] < 60.0, (name, label)
     assert report["rooms"]["exact alpha"]["mean"]["band_error"] > report["composite"]["exact alpha"]["mean"]["band_error"]
+
+
+@pytest.mark.skipif(not (EVAL / "portraits").is_dir(), reason=f"no evaluation material at {EVAL}")
+def test_clean_edges_are_no_worse_than_the_cameras_colour_in_a_real_room():
+    """Issue 25's failure on real material: a person over a room as photographed (a busy shop
+    front behind the edge, JPEG), the default matte's cut-out. Taking the room's estimate out of
+    each soft pixel laid its texture over the new background, worse than the camera's colour;
+    sharing the residual between person and room by their spreads is not."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "quality.py"), "--set", "rooms", "--limit", "1",
+                             "--frames", "30", "--compare", "default,effect.clean_edges=false", "--json"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rooms = json.loads(result.stdout)["rooms"]
+    clean, camera = rooms["default"]["mean"], rooms["effect.clean_edges=false"]["mean"]
+    assert clean["band_error"] <= camera["band_error"] and clean["mixed_error"] <= camera["mixed_error"], (clean, camera)
+    exact = rooms["exact alpha, clean edges"]["mean"]["band_error"]
+    assert exact < 0.8 * rooms["exact alpha"]["mean"]["band_error"]

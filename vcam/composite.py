@@ -14,6 +14,7 @@ import numpy as np
 
 from vcam import kernels
 from vcam.background import Background
+from vcam.clean_edge import CleanEdge
 from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, SHADOW_EFFECTS, EffectSettings
 from vcam.defocus import BLUR_SIGMA_SMALL, Defocus
 from vcam.gradient import gradient
@@ -24,34 +25,11 @@ from vcam.style import stylize, video_refused
 
 log = logging.getLogger(__name__)
 
-CLEAN_EDGE_REACH = 8.0  # how far (Gaussian sigma, pixels at 720p) the old background behind an edge is looked for
-CLEAN_EDGE_SIGMA_SMALL = 1.0   # ... at a size reduced until that sigma is 1 to 2 pixels
 WRAP_REACH = 0.02        # light wrap reaches this share of the frame height into the person
 HARMONY_WIDTH = 160      # colour statistics are taken on frames halved to about this width
 HARMONY_KEEP = 0.9       # share of the last frame's tint kept: the tint drifts, never flickers
 HARMONY_LIMIT = (0.6, 1.6)   # the least and most any channel is scaled
 HARMONY_MIN_PERSON = 0.01    # below this share of the picture the person's colour is not judged
-
-
-class _CleanEdge:
-    """The person's own colour at their soft edge (hair, motion blur), for a cut-out or a new
-    background: the camera pixel there still holds some of the old background, which would show
-    as a fringe of the old room. The old background behind the edge is estimated as the blur
-    does it, with the person left out (at reduced size, sampled where needed), and taken out of
-    each partly transparent pixel (:func:`vcam.kernels.unmix`)."""
-
-    def __init__(self, size: tuple[int, int]) -> None:
-        self._behind = Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True, least=CLEAN_EDGE_SIGMA_SMALL)
-        self.fg = np.empty((size[1], size[0], 3), np.uint8)   # for the blends that still follow
-        self._columns = kernels.bilinear_columns(size[0], self._behind.small_alpha.shape[1])
-
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray, dst: np.ndarray,
-                 halvings: Optional[kernels.Halvings] = None) -> np.ndarray:
-        """The frame with its soft edge cleaned, into ``dst`` (which it returns)."""
-        np.copyto(dst, frame)
-        back = self._behind.small(frame, alpha, halvings)
-        kernels.unmix(frame, alpha, self._behind.small_alpha, back, *self._columns, dst)
-        return dst
 
 
 class _LightWrap:
@@ -158,7 +136,7 @@ class Compositor:
         if self._pictured:
             self._bg = gradient(size, settings.color, settings.color_to, settings.gradient, settings.gradient_angle)
         # where the old background is not kept around the person: a cut-out, a new background
-        self._clean = _CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
+        self._clean = CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
         if effect == "replace":
             self._background = Background(settings.background, size)
             self._bg = self._background.image

@@ -38,7 +38,7 @@ class Defocus:
     power of two (OpenCV's fast halving), then one bilinear scale-up."""
 
     def __init__(self, size: tuple[int, int], strength: float, *, bokeh: bool, halo_free: bool,
-                 least: Optional[float] = None, second: bool = False) -> None:
+                 least: Optional[float] = None, second: bool = False, person: bool = False) -> None:
         w, h = self.size = size
         reach = strength * h / 720.0 * (1.5 if bokeh else 1.0)   # sigma, or the disc's radius
         least = least or (BOKEH_RADIUS_SMALL if bokeh else BLUR_SIGMA_SMALL)
@@ -58,6 +58,8 @@ class Defocus:
         self.factor = factor
         # second: buffers for :meth:`again` (a second, Gaussian defocus of the same background)
         self._second = (np.empty_like(self._held), np.empty_like(self._weight), np.empty_like(self._small)) if second else None
+        # person: buffers for :meth:`person` (the person's colour carried out, for clean edges)
+        self._person = (np.empty_like(self._held), np.empty_like(self._weight), np.empty_like(self._small)) if person else None
         gamma = 2.2 if bokeh else 1.0
         self._lut = ((np.arange(256, dtype=np.float32) / 255.0) ** gamma).astype(np.float32)
         self._back = np.round(255.0 * (np.arange(1024, dtype=np.float32) / 1023.0) ** (1.0 / gamma)).astype(np.uint8)
@@ -102,6 +104,18 @@ class Defocus:
         cv2.GaussianBlur(self._held, (0, 0), sigma, dst=held, borderType=cv2.BORDER_REFLECT)
         cv2.GaussianBlur(self._weight, (0, 0), sigma, dst=weight, borderType=cv2.BORDER_REFLECT)
         kernels.normalise(held, weight, self._plain, self._back, out, FILL)
+        return out
+
+    def person(self) -> np.ndarray:
+        """The mirror of the last :meth:`small`: the person's colour carried out beyond them
+        (only the sure person weighs in, blurred alike and normalised), at the same reduced
+        size, for where person and room mix (clean edges); needs ``person`` (and ``halo_free``)."""
+        held, weight, out = self._person
+        kernels.premultiply_person(self._plain, self._alpha, held, weight)
+        blurred_held, blurred_weight = self._blurred   # free again: small() has normalised its own
+        self._blur(held, blurred_held)
+        self._blur(weight, blurred_weight)
+        kernels.normalise(blurred_held, blurred_weight, self._plain, self._back, out, FILL)
         return out
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,

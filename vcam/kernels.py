@@ -174,49 +174,6 @@ def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain, shade=None):
             o[j] = np.uint8(fc * af + np.float32(g[j]) * bf + np.float32(0.5))
 
 
-@njit(**_JIT)
-def unmix(fg, alpha, small_alpha, back, x0s, x1s, wxs, out):
-    """The person's own colour into ``out``: where ``alpha`` is partly transparent, the camera
-    pixel is a mix of the person and the old background, ``fg = a*F + (1-a)*B``; with ``back``
-    (an estimate of that background at reduced size, sampled bilinearly) ``F = (fg - (1-a)*B) / a``,
-    clipped to 0..255. Laid over a new background N, ``a*F + (1-a)*N`` is ``fg + (1-a)*(N - B)``:
-    the old background swapped for the new one. ``x0s``, ``x1s``, ``wxs``: each column's two
-    columns of ``back`` and the weight of the second (:func:`bilinear_columns`).
-
-    Only the partly transparent pixels are written (``out`` holds a copy of ``fg`` already): those
-    more than 1/32 from sure (alpha 8 to 247; nearer, taking the background out would change the
-    composite by under 1/32 of the contrast between person and background), in the blocks whose
-    reduced alpha ``small_alpha`` (the same size as ``back``, an area average) is neither 0 nor
-    255, which a block holding such a pixel never averages to: a few per cent of the frame."""
-    h, w = alpha.shape
-    bh, bw = back.shape[0], back.shape[1]
-    sy = np.float32(bh / h)
-    for by in range(bh):
-        ys, ye = (by * h) // bh, ((by + 1) * h) // bh
-        for bx in range(bw):
-            s = small_alpha[by, bx]
-            if s == 0 or s == 255:
-                continue
-            xs, xe = (bx * w) // bw, ((bx + 1) * w) // bw
-            for y in range(ys, ye):
-                fy = max(np.float32(0.0), (np.float32(y) + np.float32(0.5)) * sy - np.float32(0.5))
-                y0 = min(int(fy), bh - 1)
-                y1 = min(y0 + 1, bh - 1)
-                wy = fy - np.float32(y0)
-                for x in range(xs, xe):
-                    a = alpha[y, x]
-                    if a < 8 or a > 247:   # within 1/32 of sure
-                        continue
-                    p = np.float32(255.0) / np.float32(a)     # F = fg * p - B * (p - 1)
-                    q = p - np.float32(1.0)
-                    c0, c1, wx = x0s[x], x1s[x], wxs[x]
-                    for c in range(3):
-                        top = np.float32(back[y0, c0, c]) + wx * (np.float32(back[y0, c1, c]) - np.float32(back[y0, c0, c]))
-                        bot = np.float32(back[y1, c0, c]) + wx * (np.float32(back[y1, c1, c]) - np.float32(back[y1, c0, c]))
-                        v = np.float32(fg[y, x, c]) * p - (top + wy * (bot - top)) * q
-                        out[y, x, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)) + np.float32(0.5))
-
-
 def bilinear_columns(width: int, small_width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each of ``width`` columns: the two columns of a ``small_width`` picture it lies
     between and the weight of the second (pixel centres aligned, as OpenCV's bilinear scale)."""
@@ -270,6 +227,20 @@ def premultiply(small, alpha, lut, bloom, plain, held, weight):
                 v = lut[small[y, x, c]] * gain
                 plain[y, x, c] = v
                 held[y, x, c] = v * b
+
+
+@njit(**_JIT)
+def premultiply_person(plain, alpha, held, weight):
+    """The mirror of :func:`premultiply` for the person (clean edges): ``held`` the values
+    :func:`premultiply` left in ``plain`` weighted by how surely the pixel is the person (an
+    eighth of room already gives it no weight), ``weight`` that weight."""
+    h, w = alpha.shape
+    for y in range(h):
+        for x in range(w):
+            p = max(np.float32(0.0), np.float32(1.0) - np.float32(255 - np.int32(alpha[y, x])) * np.float32(8.0 / 255.0))
+            weight[y, x] = p
+            for c in range(3):
+                held[y, x, c] = plain[y, x, c] * p
 
 
 @njit(**_JIT)
@@ -406,11 +377,11 @@ def _every_kernel() -> list:
         lambda: blend_tinted(rgb, gain, rgb, u, rgb.copy()),
         lambda: blend_tinted(rgb, gain, rgb, u, rgb.copy(), u),
         lambda: person_mean(rgb, u, np.zeros(3, np.float32)),
-        lambda: unmix(rgb, u, u, rgb, *bilinear_columns(2, 2), rgb.copy()),
         lambda: premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy()),
         lambda: normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01)),
+        lambda: premultiply_person(frgb, u, frgb.copy(), f.copy()),
     ] + [sample for _, sample in _STAGE_KERNELS]
 
 
-KERNELS = (smooth_matte, image_change, blend, blend_color, blend_wrap, blend_tinted, person_mean, unmix,
-           premultiply, normalise)
+KERNELS = (smooth_matte, image_change, blend, blend_color, blend_wrap, blend_tinted, person_mean,
+           premultiply, premultiply_person, normalise)

@@ -1,0 +1,189 @@
+"""Clean edges: the person's own colour at their soft edge, for a cut-out or a new background.
+
+A camera pixel at a soft edge (hair, a blurred rim) mixes the person and the room behind them,
+``I = a*F + (1-a)*B``; laid over a new background as it is, the old room shows through as a
+fringe. Two local estimates are made as the blur makes the room, at reduced size by normalised
+Gaussian averages (:class:`vcam.defocus.Defocus`): the room with the person left out, ``B0``,
+and the person with the room left out, ``F0``. Around each block of the edge, how far the sure
+room pixels stray from ``B0`` (``sB``: the room's texture, the camera's noise and compression,
+all that the estimate misses) and the sure person pixels from ``F0`` (``sF``) are measured. The
+pixel's residual ``r = I - a*F0 - (1-a)*B0`` is then shared between person and room by those
+spreads, the likeliest ``F`` and ``B`` given ``I`` for Gaussian priors about ``F0`` and ``B0``
+(the person's spread is taken as at least ``PERSON_SPREAD_FLOOR``: their colour at the edge is
+never known as surely as a plain wall's)::
+
+    F = F0 + a*sF*r / (a*a*sF + (1-a)*(1-a)*sB)
+
+On a plain wall (``sB`` small) that takes the wall out whole, ``F = (I - (1-a)*B0) / a``. Over
+a busy room (shelves, a shop front: ``sB`` large) ``F`` stays near ``F0``: taking ``B0`` out
+there would lay the room's texture, magnified by ``1/a``, over the new background, which is
+what a real room showed (issue 25) when only ``B0`` was known.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from numba import njit
+
+from vcam import kernels
+from vcam.defocus import Defocus
+
+CLEAN_EDGE_REACH = 8.0  # how far (Gaussian sigma, pixels at 720p) the old room and the person are looked for
+CLEAN_EDGE_SIGMA_SMALL = 1.0   # ... at a size reduced until that sigma is 1 to 2 pixels
+POOL = 2                 # blocks (8 px at 720p) around a soft one whose sure pixels give its spreads
+SPREAD_LEAST = 4         # sure pixels a block needs for its own spread (else the frame's mean)
+SPREAD_FLOOR = 3.0       # the least spread of the room (squared 8-bit levels, summed over three channels)
+PERSON_SPREAD_FLOOR = 3 * 24.0 ** 2   # ... and of the person: a colour at the edge (a strand of hair,
+                         # a collar) may be 24 levels from their inside's even where that is flat
+SURE_LOW, SURE_HIGH = 8, 247   # alpha within 1/32 of sure: not unmixed, and counted as sure
+
+_JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
+
+
+@njit(inline="always", **_JIT)
+def _rows(back, person, y, sy, c_lo, c_hi, row_b, row_f):
+    """Columns ``c_lo`` to ``c_hi`` of ``back`` and ``person`` (reduced size) interpolated to
+    full-size row ``y`` (pixel centres aligned, as OpenCV's bilinear scale), into ``row_b`` and
+    ``row_f`` (float32, reduced width x 3): a row's horizontal lerps then need no more loads."""
+    bh = back.shape[0]
+    fy = max(np.float32(0.0), (np.float32(y) + np.float32(0.5)) * sy - np.float32(0.5))
+    y0 = min(int(fy), bh - 1)
+    y1 = min(y0 + 1, bh - 1)
+    wy = fy - np.float32(y0)
+    for cc in range(c_lo, c_hi + 1):
+        for c in range(3):
+            t = np.float32(back[y0, cc, c])
+            row_b[cc, c] = t + wy * (np.float32(back[y1, cc, c]) - t)
+            t = np.float32(person[y0, cc, c])
+            row_f[cc, c] = t + wy * (np.float32(person[y1, cc, c]) - t)
+
+
+@njit(**_JIT)
+def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b, row_f, out):
+    """The person's own colour into ``out`` (which holds a copy of ``fg``), by the rule of the
+    module's docstring. ``back``, ``person``: ``B0`` and ``F0`` at reduced size, sampled
+    bilinearly (``x0s``, ``x1s``, ``wxs``: each column's two columns there and the weight of the
+    second, :func:`vcam.kernels.bilinear_columns`; ``row_b``, ``row_f``: float32, reduced width
+    x 3, for a row's samples). The spreads ``sB`` and ``sF`` of a block are the mean squared
+    distances (summed over the channels) from their estimate of the sure pixels of the blocks
+    within ``POOL`` of it, sampled on every other row, every other pixel (``sums``: float32,
+    reduced height x width x 4, per block the two sums and their counts; ``near``: uint8,
+    reduced height x width, the blocks sampled); with fewer than ``SPREAD_LEAST`` there, the
+    frame's mean.
+
+    Only the blocks whose reduced alpha ``small_alpha`` (an area average) is neither 0 nor 255
+    are visited, and only their partly transparent pixels written: those more than 1/32 from
+    sure (nearer, unmixing would change the composite by under 1/32 of the contrast between
+    person and room), which a block holding one never averages to: a few per cent of the frame."""
+    h, w = alpha.shape
+    bh, bw = back.shape[0], back.shape[1]
+    sy = np.float32(bh / h)
+    total = np.zeros(4, np.float32)   # the frame's sums and counts, for the fallback
+    for by in range(bh):              # near: the blocks within POOL of a soft one
+        for bx in range(bw):
+            near[by, bx] = 0
+    for by in range(bh):
+        for bx in range(bw):
+            s = small_alpha[by, bx]
+            if s != 0 and s != 255:
+                for ny in range(max(0, by - POOL), min(bh, by + POOL + 1)):
+                    for nx in range(max(0, bx - POOL), min(bw, bx + POOL + 1)):
+                        near[ny, nx] = 1
+    for by in range(bh):
+        ys, ye = (by * h) // bh, ((by + 1) * h) // bh
+        for bx in range(bw):
+            for i in range(4):
+                sums[by, bx, i] = np.float32(0.0)
+            if near[by, bx] == 0:
+                continue
+            xs, xe = (bx * w) // bw, ((bx + 1) * w) // bw
+            for y in range(ys, ye, 2):   # every other row and column: a sample
+                _rows(back, person, y, sy, x0s[xs], x1s[xe - 1], row_b, row_f)
+                for x in range(xs + (y // 2) % 2, xe, 2):     # ... in a chequer across the rows
+                    a = alpha[y, x]
+                    if SURE_LOW <= a <= SURE_HIGH:
+                        continue
+                    row = row_b if a < SURE_LOW else row_f
+                    c0, c1, wx = x0s[x], x1s[x], wxs[x]
+                    d = np.float32(0.0)
+                    for c in range(3):
+                        e = np.float32(fg[y, x, c]) - (row[c0, c] + wx * (row[c1, c] - row[c0, c]))
+                        d += e * e
+                    i = 0 if a < SURE_LOW else 2
+                    sums[by, bx, i] += d
+                    sums[by, bx, i + 1] += np.float32(1.0)
+            for i in range(4):
+                total[i] += sums[by, bx, i]
+    fallback_b = total[0] / total[1] if total[1] > 0 else np.float32(SPREAD_FLOOR)
+    fallback_f = total[2] / total[3] if total[3] > 0 else np.float32(PERSON_SPREAD_FLOOR)
+    least = np.float32(SPREAD_LEAST)
+    for by in range(bh):
+        ys, ye = (by * h) // bh, ((by + 1) * h) // bh
+        for bx in range(bw):
+            s = small_alpha[by, bx]
+            if s == 0 or s == 255:
+                continue
+            acc_b = np.float32(0.0)
+            n_b = np.float32(0.0)
+            acc_f = np.float32(0.0)
+            n_f = np.float32(0.0)
+            for ny in range(max(0, by - POOL), min(bh, by + POOL + 1)):
+                for nx in range(max(0, bx - POOL), min(bw, bx + POOL + 1)):
+                    acc_b += sums[ny, nx, 0]
+                    n_b += sums[ny, nx, 1]
+                    acc_f += sums[ny, nx, 2]
+                    n_f += sums[ny, nx, 3]
+            sb = max(acc_b / n_b if n_b >= least else fallback_b, np.float32(SPREAD_FLOOR))
+            sf = max(acc_f / n_f if n_f >= least else fallback_f, np.float32(PERSON_SPREAD_FLOOR))
+            xs, xe = (bx * w) // bw, ((bx + 1) * w) // bw
+            for y in range(ys, ye):
+                _rows(back, person, y, sy, x0s[xs], x1s[xe - 1], row_b, row_f)
+                for x in range(xs, xe):
+                    a8 = alpha[y, x]
+                    if a8 < SURE_LOW or a8 > SURE_HIGH:
+                        continue
+                    a = np.float32(a8) * np.float32(1.0 / 255.0)
+                    b = np.float32(1.0) - a
+                    k = a * sf / (a * a * sf + b * b * sb)
+                    c0, c1, wx = x0s[x], x1s[x], wxs[x]
+                    for c in range(3):
+                        f0 = row_f[c0, c] + wx * (row_f[c1, c] - row_f[c0, c])
+                        b0 = row_b[c0, c] + wx * (row_b[c1, c] - row_b[c0, c])
+                        v = f0 + k * (np.float32(fg[y, x, c]) - a * f0 - b * b0)
+                        out[y, x, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)) + np.float32(0.5))
+
+
+def _sample() -> None:
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    u = np.zeros((2, 2), np.uint8)
+    row = np.zeros((2, 3), np.float32)
+    unmix(rgb, u, u, rgb, rgb, *kernels.bilinear_columns(2, 2), np.zeros((2, 2, 4), np.float32), u.copy(), row,
+          row.copy(),
+          rgb.copy())
+
+
+kernels.register(unmix, _sample)
+
+
+class CleanEdge:
+    """``clean(frame, alpha, dst)``: the frame with its soft edge cleaned, into ``dst``, for
+    frames of ``size``; the buffers are made here once."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self._estimate = Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True,
+                                 least=CLEAN_EDGE_SIGMA_SMALL, person=True)
+        small = self._estimate.small_alpha.shape
+        self._columns = kernels.bilinear_columns(size[0], small[1])
+        self._sums = np.empty(small + (4,), np.float32)
+        self._near = np.empty(small, np.uint8)
+        self._rows = (np.empty((small[1], 3), np.float32), np.empty((small[1], 3), np.float32))
+        self.fg = np.empty((size[1], size[0], 3), np.uint8)   # for the blends that still follow
+
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, dst: np.ndarray,
+                 halvings: Optional[kernels.Halvings] = None) -> np.ndarray:
+        np.copyto(dst, frame)
+        back = self._estimate.small(frame, alpha, halvings)
+        person = self._estimate.person()
+        unmix(frame, alpha, self._estimate.small_alpha, back, person, *self._columns, self._sums, self._near, *self._rows, dst)
+        return dst
