@@ -79,7 +79,10 @@ def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b
     h, w = alpha.shape
     bh, bw = back.shape[0], back.shape[1]
     sy = np.float32(bh / h)
-    total = np.zeros(4, np.float32)   # the frame's sums and counts, for the fallback
+    total_b = np.float32(0.0)   # the frame's sums and counts, for the fallback
+    count_b = np.float32(0.0)
+    total_f = np.float32(0.0)
+    count_f = np.float32(0.0)
     for by in range(bh):              # near: the blocks within POOL of a soft one
         for bx in range(bw):
             near[by, bx] = 0
@@ -113,10 +116,12 @@ def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b
                     i = 0 if a < SURE_LOW else 2
                     sums[by, bx, i] += d
                     sums[by, bx, i + 1] += np.float32(1.0)
-            for i in range(4):
-                total[i] += sums[by, bx, i]
-    fallback_b = total[0] / total[1] if total[1] > 0 else np.float32(SPREAD_FLOOR)
-    fallback_f = total[2] / total[3] if total[3] > 0 else np.float32(PERSON_SPREAD_FLOOR)
+            total_b += sums[by, bx, 0]
+            count_b += sums[by, bx, 1]
+            total_f += sums[by, bx, 2]
+            count_f += sums[by, bx, 3]
+    fallback_b = total_b / count_b if count_b > 0 else np.float32(SPREAD_FLOOR)
+    fallback_f = total_f / count_f if count_f > 0 else np.float32(PERSON_SPREAD_FLOOR)
     least = np.float32(SPREAD_LEAST)
     for by in range(bh):
         ys, ye = (by * h) // bh, ((by + 1) * h) // bh
@@ -158,17 +163,16 @@ def _sample() -> None:
     rgb = np.zeros((2, 2, 3), np.uint8)
     u = np.zeros((2, 2), np.uint8)
     row = np.zeros((2, 3), np.float32)
-    unmix(rgb, u, u, rgb, rgb, *kernels.bilinear_columns(2, 2), np.zeros((2, 2, 4), np.float32), u.copy(), row,
-          row.copy(),
-          rgb.copy())
+    unmix(rgb, u, u, rgb, rgb, *kernels.bilinear_columns(2, 2), np.zeros((2, 2, 4), np.float32), u.copy(),
+          row, row.copy(), rgb.copy())
 
 
 kernels.register(unmix, _sample)
 
 
 class CleanEdge:
-    """``clean(frame, alpha, dst)``: the frame with its soft edge cleaned, into ``dst``, for
-    frames of ``size``; the buffers are made here once."""
+    """Called with a frame of ``size``, its alpha and ``dst``: the frame with its soft edge
+    cleaned, into ``dst`` (which it returns); the buffers are made here once."""
 
     def __init__(self, size: tuple[int, int]) -> None:
         self._estimate = Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True,
@@ -185,5 +189,6 @@ class CleanEdge:
         np.copyto(dst, frame)
         back = self._estimate.small(frame, alpha, halvings)
         person = self._estimate.person()
-        unmix(frame, alpha, self._estimate.small_alpha, back, person, *self._columns, self._sums, self._near, *self._rows, dst)
+        unmix(frame, alpha, self._estimate.small_alpha, back, person, *self._columns, self._sums, self._near,
+              *self._rows, dst)
         return dst
