@@ -426,4 +426,3 @@ def test_clean_edges_take_the_old_background_out_of_a_soft_edge(tmp_path, effect
         errors[clean] = np.abs(out.astype(np.float32) - truth)[rim].mean()
         assert np.array_equal(np.asarray(out)[alpha == 255].astype(np.uint8), camera[alpha == 255])   # the person as shot
     assert errors[True] < 0.35 * errors[False], errors
-
