@@ -110,8 +110,8 @@ ROOM_MARGIN = 12        # px kept clear of the photo's person when its room is c
 
 NAMED = {
     "raw": ("The general selfie model's own matte of the whole frame (the reference of issue 4): no crop "
-            "following, no temporal smoothing, the edge where the model puts it",
-            lambda: Settings(segment=SegmentSettings(backend="onnx", model="general", follow=False),
+            "following, no temporal smoothing, the model run on every frame, the edge where the model puts it",
+            lambda: Settings(segment=SegmentSettings(backend="onnx", model="general", follow=False, skip_still=False),
                              matte=MatteSettings(smoothing=0.0, threshold=0.5, softness=1.0))),
     "default": ("Settings() as shipped, live (model auto on a CPU: the selfie model)", Settings),
     "files": ("Settings() as shipped, as vcam process runs them: model auto picked per picture or "

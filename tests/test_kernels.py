@@ -247,3 +247,42 @@ def test_shared_halvings_equal_the_downscalers_and_follow_the_picture_asked():
     frame[...] = other                                                # the same buffer, new content
     halvings.next_frame()
     np.testing.assert_array_equal(halvings.level(frame, 2), small)
+
+
+# --- image_change -------------------------------------------------------------------------------
+
+def _change(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+    gain = np.empty(a.shape[:2], np.float32)
+    previous = a.copy()
+    floor = kernels.image_change(b, previous, gain, np.float32(0.2), np.float32(0.75), np.float32(1.0),
+                                 np.float32(3.0), np.zeros(256, np.int32))
+    np.testing.assert_array_equal(previous, b)          # the previous picture becomes this one
+    return float(floor), gain
+
+
+def test_image_change_takes_the_frames_noise_floor_off_and_counts_the_rest():
+    rng = np.random.default_rng(0)
+    room = rng.integers(40, 200, (90, 160, 3)).astype(np.int16)
+    for sigma, low, high in ((0.0, 1.0, 1.0), (2.0, 1.0, 3.0), (6.0, 3.0, 3.0)):
+        a = np.clip(room + rng.normal(0, sigma, room.shape), 0, 255).astype(np.uint8)
+        b = np.clip(room + rng.normal(0, sigma, room.shape), 0, 255).astype(np.uint8)
+        b[30:60, 50:80] = np.clip(b[30:60, 50:80].astype(np.int16) + 60, 0, 255)   # something moved
+        floor, gain = _change(a, b)
+        assert low <= floor <= high, (sigma, floor)
+        assert gain.min() >= 0.0 and gain.max() <= 1.0
+        assert gain[32:58, 52:78].min() == 1.0                                     # it moved, in full
+        if sigma == 0.0:
+            assert gain[:30].max() == 0.0                                          # no noise: nothing else
+    quiet, loud = (_change(np.full((50, 50, 3), 100, np.uint8),
+                           np.clip(100 + np.random.default_rng(1).normal(0, s, (50, 50, 3)), 0, 255).astype(np.uint8))[0]
+                   for s in (1.0, 4.0))
+    assert quiet < loud                                  # a noisier camera raises the floor
+
+
+def test_image_change_sees_a_change_of_colour_at_the_same_brightness():
+    a = np.zeros((20, 20, 3), np.uint8)
+    a[:] = (90, 140, 60)
+    b = a.copy()
+    b[:, 10:] = (180, 90, 90)                           # the same grey, another colour
+    _, gain = _change(a, b)
+    assert gain[:, 10:].min() == 1.0 and gain[:, :10].max() == 0.0

@@ -20,15 +20,35 @@ _JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
 
 
 @njit(**_JIT)
-def image_change(gray, previous, gain, inv_tau):
-    """How much the picture moved at each pixel since the last frame, 0 (still) to 1 (a change
-    of 1/``inv_tau`` grey levels or more), into ``gain``; ``previous`` becomes ``gray``."""
-    h, w = gray.shape
+def image_change(small, previous, gain, inv_tau, noise_share, noise_min, noise_max, counts):
+    """How much the picture (RGB) moved at each pixel since the last frame, 0 (still) to 1, into
+    ``gain``; ``previous`` becomes ``small``. A pixel's change is its largest channel's (a red
+    shirt over a green wall of the same brightness moves in colour, not in grey). The camera's
+    noise and compression change every pixel a little, still or not: the frame's median change
+    times ``noise_share``, held within [``noise_min``, ``noise_max``] levels, is taken off first,
+    and what is left counts in full at 1/``inv_tau`` levels. ``counts`` (256 integers) is scratch
+    for the median. Returns the noise floor taken off."""
+    h, w = gain.shape
+    counts[:] = 0
     for y in range(h):
         for x in range(w):
-            d = abs(np.float32(gray[y, x]) - np.float32(previous[y, x]))
-            gain[y, x] = min(d * inv_tau, np.float32(1.0))
-            previous[y, x] = gray[y, x]
+            d = 0
+            for c in range(3):
+                d = max(d, abs(np.int32(small[y, x, c]) - np.int32(previous[y, x, c])))
+                previous[y, x, c] = small[y, x, c]
+            counts[d] += 1
+            gain[y, x] = np.float32(d)
+    half, seen, median = (h * w) // 2, 0, 0
+    for level in range(256):
+        seen += counts[level]
+        if seen > half:
+            median = level
+            break
+    floor = min(max(np.float32(median) * noise_share, noise_min), noise_max)
+    for y in range(h):
+        for x in range(w):
+            gain[y, x] = min(max(gain[y, x] - floor, np.float32(0.0)) * inv_tau, np.float32(1.0))
+    return floor
 
 
 @njit(**_JIT)
@@ -367,7 +387,8 @@ def _every_kernel() -> list:
     frgb = np.zeros((2, 2, 3), np.float32)
     return [
         lambda: smooth_matte(f, f.copy(), f.copy(), u, 0.5, 0.25, 0.5, 1.0, True),
-        lambda: image_change(u, u.copy(), f.copy(), np.float32(0.1)),
+        lambda: image_change(rgb, rgb.copy(), f.copy(), np.float32(0.1), np.float32(0.5), np.float32(1.0),
+                             np.float32(3.0), np.zeros(256, np.int32)),
         lambda: blend(rgb, rgb, u, rgb.copy()),
         lambda: blend(rgb, rgb, u, rgb.copy(), u),
         lambda: blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy()),

@@ -18,13 +18,19 @@ from vcam.config import MatteSettings
 # matte's own change, or (picture_motion) by the picture's, which tells stillness far more surely.
 MAX_KEEP = 0.9
 MAX_KEEP_PICTURE = 0.95
-# Grey levels of change (on the frame halved to about PICTURE_WIDTH pixels wide) that count as
-# moving. Coarser or less sensitive, a low-contrast edge (fair hair over a pale wall) moves without
-# counting as motion, and the matte it leaves behind fades over several frames: a trail. These
-# values keep moving edges sharp without letting more flicker through on still ones (README,
-# "Smoothing at matte resolution").
+# Levels of change (the largest of a pixel's three channels, on the frame halved to about
+# PICTURE_WIDTH pixels wide, past the noise floor below) that count as moving. Coarser or less
+# sensitive, a low-contrast edge (fair hair over a pale wall) moves without counting as motion, and
+# the matte it leaves behind fades over several frames: a trail.
 PICTURE_MOVES = 5.0
 PICTURE_WIDTH = 320
+# The camera's noise and compression change a still pixel too, and a change that lets the matte
+# move lets its flicker through: this share of each frame's median change (most of a frame is
+# still), held within these levels, is taken off every pixel's change first (README, "Smoothing at
+# matte resolution"). A noisier camera raises the floor; a shaken one cannot raise it past NOISE_MAX.
+NOISE_SHARE = 0.75
+NOISE_MIN = 1.0
+NOISE_MAX = 3.0
 
 
 class Matte:
@@ -52,16 +58,19 @@ class Matte:
             self._k = k if size[0] >> k and size[1] >> k else None   # a shared halving fits exactly
             self._shrink = kernels.Downscaler(size, (w, h))
             self._small_rgb = np.empty((h, w, 3), np.uint8)
-            self._gray = np.empty((h, w), np.uint8)
-            self._previous = None
+            self._previous = np.empty((h, w, 3), np.uint8)
+            self._seen = False
             self._coarse = np.zeros((h, w), np.float32)
+            self._counts = np.zeros(256, np.int32)
         small = (halvings.level(frame, self._k) if halvings is not None and self._k is not None
                  else self._shrink(frame, self._small_rgb))
-        cv2.cvtColor(small, cv2.COLOR_RGB2GRAY, dst=self._gray)
-        if self._previous is None:
-            self._previous = self._gray.copy()
+        if not self._seen:
+            np.copyto(self._previous, small)
+            self._seen = True
             return False
-        kernels.image_change(self._gray, self._previous, self._coarse, np.float32(1.0 / PICTURE_MOVES))
+        kernels.image_change(small, self._previous, self._coarse, np.float32(1.0 / PICTURE_MOVES),
+                             np.float32(NOISE_SHARE), np.float32(NOISE_MIN), np.float32(NOISE_MAX),
+                             self._counts)
         if self._change.shape != shape:
             self._change = np.empty(shape, np.float32)
         cv2.resize(self._coarse, shape[::-1], dst=self._change, interpolation=cv2.INTER_LINEAR)
