@@ -1,6 +1,6 @@
 """Matte quality on real people, through vcam's own Engine, for several settings in one run.
 
-    python benchmarks/quality.py                          # raw and default, all three sets, table
+    python benchmarks/quality.py                          # raw and default, every set, table
     python benchmarks/quality.py --set images --limit 10  # a quick look
     python benchmarks/quality.py --compare raw,default,matte.smoothing=0.3 --json
 
@@ -14,7 +14,7 @@ model picked per file), settings JSON files (as saved by ``Settings.save``), or
 overrides of the defaults such as ``matte.smoothing=0.3+matte.motion=0.1``.
 
 The evaluation material is read from ``../shared/eval`` beside the repository (``--eval``) and
-never copied (see its README). Five sets:
+never copied (see its README). Six sets:
 
 images     portraits/images/*.jpg against portraits/masks/*.png (resized to the picture, nearest;
            > 127 is person). Mean and median IoU of alpha >= 0.5; boundary F at tolerances of 0.8%
@@ -28,6 +28,10 @@ stillness  clips/*.mp4 with temporal state carried through each clip: mean |alph
            contour ("edge"). Lower is stiller. The band follows the outline, not the soft pixels,
            so hardening the matte cannot hide flicker. The clip's figure pools its frames; the
            mean row weighs the clips equally.
+noisy      the stillness set on the clips made noisier, as a dim webcam's picture is: each frame gets
+           Gaussian noise (NOISY_SIGMA: 5 levels in brightness, 3 in each channel, new every frame,
+           seeded), then the clip is coded again with H.264 at CRF NOISY_CRF (23), into a
+           temporary folder that is removed after. The same measures.
 motion     synthetic sequences with exact truth at 640x480, 90 frames (30 fps): a portrait is cut
            out with its true mask and composited (premultiplied, bilinear) over a background made
            from another portrait's surroundings (person inpainted, blurred, mirrored), with sensor
@@ -52,7 +56,7 @@ rooms      the composite set with the people in rooms as photographed: the wides
            room behind the edge keeps its texture; every frame through JPEG at ROOM_JPEG (80), a
            webcam's MJPG, on top of the sensor noise. The same measures and reference rows.
 
-A full run of two configurations takes about 1.5 minutes on the 2-core development machine (each
+A full run of two configurations takes about 3 minutes on the 2-core development machine (each
 more configuration about half a minute); progress goes to standard error, and ``--json`` prints
 one JSON document on standard output.
 """
@@ -78,7 +82,7 @@ from vcam.segment import choice
 from vcam.sources import VideoSource
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
-SETS = ("images", "stillness", "motion", "composite", "rooms")
+SETS = ("images", "stillness", "noisy", "motion", "composite", "rooms")
 
 BF_LOOSE = 0.008        # boundary F tolerances, share of the diagonal
 BF_TIGHT = 0.0025
@@ -98,6 +102,8 @@ COMPOSITE_SOFT = 2.0    # px: the composite set's true alpha has its edge blurre
 COMPOSITE_BAND = 0.01   # its error is taken within this share of the diagonal of the true outline
 COMPOSITE_MOTIONS = ("sweep", "still")
 ROOM_JPEG = 80          # the rooms set's frames go through JPEG at this quality (a webcam's MJPG)
+NOISY_SIGMA = (5.0, 3.0)   # the noisy set's camera noise: levels of brightness, and of each channel
+NOISY_CRF = 23          # ... then H.264 at this quality
 EXACT_LABEL = "exact alpha"   # the composite set's reference rows: the true alpha, no model
 # Portraits moved in the motion set, in order of use (webcam-like framing; long and loose hair,
 # glasses, a raised arm, two people), and portraits whose surroundings, with the person
@@ -273,10 +279,48 @@ def run_images(runners: list[Runner], eval_dir: Path, limit: Optional[int], phot
 
 # -- stillness --------------------------------------------------------------------------------
 
-def run_stillness(runners: list[Runner], eval_dir: Path, limit: Optional[int], max_frames: Optional[int]) -> dict:
+def _clips(eval_dir: Path, limit: Optional[int]) -> list[Path]:
     clips = sorted((eval_dir / "clips").glob("*.mp4"))[:limit]
     if not clips:
         raise VcamError(f"no clips under {eval_dir / 'clips'}", "check --eval")
+    return clips
+
+
+def noisy_copy(clip: Path, out: Path, seed: int, max_frames: Optional[int] = None) -> Path:
+    """``clip`` (its first ``max_frames``) with a dim webcam's noise on every frame (NOISY_SIGMA),
+    coded again with H.264 at NOISY_CRF into ``out`` (a folder), under the same name."""
+    import av
+
+    rng = np.random.default_rng(seed)
+    target = out / clip.name
+    with av.open(str(clip)) as src, av.open(str(target), "w") as dst:
+        video = src.streams.video[0]
+        stream = dst.add_stream("libx264", rate=video.average_rate)
+        stream.width, stream.height, stream.pix_fmt = video.width, video.height, "yuv420p"
+        stream.options = {"crf": str(NOISY_CRF)}
+        for n, frame in enumerate(src.decode(video)):
+            if max_frames is not None and n >= max_frames:
+                break
+            rgb = frame.to_ndarray(format="rgb24").astype(np.float32)
+            rgb += rng.normal(0.0, NOISY_SIGMA[0], rgb.shape[:2]).astype(np.float32)[..., None]
+            rgb += rng.normal(0.0, NOISY_SIGMA[1], rgb.shape).astype(np.float32)
+            noisy = av.VideoFrame.from_ndarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), format="rgb24")
+            for packet in stream.encode(noisy):
+                dst.mux(packet)
+        for packet in stream.encode():
+            dst.mux(packet)
+    return target
+
+
+def run_noisy(runners: list[Runner], eval_dir: Path, limit: Optional[int], max_frames: Optional[int]) -> dict:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vcam-noisy-") as folder:
+        clips = [noisy_copy(clip, Path(folder), seed, max_frames) for seed, clip in enumerate(_clips(eval_dir, limit))]
+        return run_stillness(runners, clips, max_frames)
+
+
+def run_stillness(runners: list[Runner], clips: list[Path], max_frames: Optional[int]) -> dict:
     result: dict[str, dict] = {r.label: {"clips": {}} for r in runners}
     for clip in clips:
         source = VideoSource(clip, live=False)
@@ -628,8 +672,10 @@ def render(report: dict) -> str:
                 for c, r in res.items() for part, v in r["by_size"].items()]
         parts.append(_table(f"images by size (model auto takes MODNet for files from {side}, 640x480)",
                             ["config", "pictures", "count", "IoU mean", "BF 0.25%", "MAE"], rows))
-    if "stillness" in report:
-        res = report["stillness"]
+    for name, what in (("stillness", "stillness"), ("noisy", "noisy: the stillness set with a dim webcam's noise, H.264")):
+        if name not in report:
+            continue
+        res = report[name]
         rows = []
         for c, r in res.items():
             for clip, v in r["clips"].items():
@@ -639,7 +685,7 @@ def render(report: dict) -> str:
             rows.append([c, "mean", "", "", _fmt(None if r["mean"]["all"] is None else 1000 * r["mean"]["all"], 2),
                          _fmt(None if r["mean"]["edge"] is None else 1000 * r["mean"]["edge"], 2),
                          _pct(r["mean"]["model_share"])])
-        parts.append(_table("stillness: mean |alpha change| x 1000 where the picture is still (lower is stiller); "
+        parts.append(_table(f"{what}: mean |alpha change| x 1000 where the picture is still (lower is stiller); "
                             "model %: frames the model ran on",
                             ["config", "clip", "frames", "still px", "all", "edge band", "model %"], rows))
     if "motion" in report:
@@ -723,7 +769,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         start = time.perf_counter()
         steps: dict[str, Callable[[], dict]] = {
             "images": lambda: run_images(runners, args.eval, args.limit, args.photo),
-            "stillness": lambda: run_stillness(runners, args.eval, args.limit, args.frames),
+            "stillness": lambda: run_stillness(runners, _clips(args.eval, args.limit), args.frames),
+            "noisy": lambda: run_noisy(runners, args.eval, args.limit, args.frames),
             "motion": lambda: run_motion(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
             "composite": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
             "rooms": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES, rooms=True),

@@ -308,3 +308,30 @@ def test_still_edges_flicker_under_two_fifths_of_the_raw_models_on_every_real_cl
         live = still["default"]["clips"][clip]
         assert raw["model_share"] == 1.0                      # the raw model ran on every frame
         assert live["edge"] <= 0.4 * raw["edge"], (clip, live["edge"], raw["edge"])
+
+
+def test_the_noisy_set_codes_each_clip_again_with_a_dim_webcams_noise(quality, tmp_path):
+    import av
+
+    clip = tmp_path / "in" / "still.mp4"
+    clip.parent.mkdir()
+    picture = np.zeros((64, 96, 3), np.uint8)
+    picture[:, 40:] = (180, 120, 90)
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for _ in range(8):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    (tmp_path / "out").mkdir()
+    noisy = quality.noisy_copy(clip, tmp_path / "out", seed=0)
+    assert noisy == tmp_path / "out" / "still.mp4"
+    with av.open(str(clip)) as a, av.open(str(noisy)) as b:
+        before = [f.to_ndarray(format="rgb24").astype(np.int16) for f in a.decode(video=0)]
+        after = [f.to_ndarray(format="rgb24").astype(np.int16) for f in b.decode(video=0)]
+    assert len(after) == len(before) == 8 and after[0].shape == before[0].shape
+    changes = [np.abs(x - y).mean() for x, y in zip(after[1:], after[:-1])]
+    assert min(changes) > 1.0                                 # the noise is new every frame
+    assert np.abs(np.mean(after, axis=0) - np.mean(before, axis=0)).mean() < 4.0   # the picture kept
