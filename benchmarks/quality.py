@@ -67,11 +67,13 @@ import dataclasses
 import json
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+import av
 import cv2
 import numpy as np
 import quality_metrics as qm
@@ -289,8 +291,6 @@ def _clips(eval_dir: Path, limit: Optional[int]) -> list[Path]:
 def noisy_copy(clip: Path, out: Path, seed: int, max_frames: Optional[int] = None) -> Path:
     """``clip`` (its first ``max_frames``) with a dim webcam's noise on every frame (NOISY_SIGMA),
     coded again with H.264 at NOISY_CRF into ``out`` (a folder), under the same name."""
-    import av
-
     rng = np.random.default_rng(seed)
     target = out / clip.name
     with av.open(str(clip)) as src, av.open(str(target), "w") as dst:
@@ -313,8 +313,6 @@ def noisy_copy(clip: Path, out: Path, seed: int, max_frames: Optional[int] = Non
 
 
 def run_noisy(runners: list[Runner], eval_dir: Path, limit: Optional[int], max_frames: Optional[int]) -> dict:
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="vcam-noisy-") as folder:
         clips = [noisy_copy(clip, Path(folder), seed, max_frames) for seed, clip in enumerate(_clips(eval_dir, limit))]
         return run_stillness(runners, clips, max_frames)
