@@ -341,23 +341,30 @@ def test_without_mediapipe_its_backend_is_one_error_with_the_way_out():
         assert "no wheel for Python 3." in info.value.fix
 
 
-def test_a_low_contrast_edge_that_moves_leaves_no_trail():
-    """Guided smoothing: fair hair over a pale wall differs by a few grey levels; where such an
-    edge moved away, the picture moved too, so the matte it left behind goes at once."""
+def _left_behind(wall: tuple, person: tuple) -> np.ndarray:
+    """A person of colour ``person`` moving right at 24 px a frame over a wall of colour ``wall``
+    (640x360), the model's matte following their edge: the alpha where they were a frame or two
+    ago, after 12 frames through the default (picture-guided) smoothing."""
     w, h = 640, 360
-    wall, person = np.full((h, w, 3), 200, np.uint8), np.full((h, w, 3), 206, np.uint8)   # 6 levels apart
     small = (144, 256)
     matte = Matte(MatteSettings())            # the defaults: guided by the picture, smoothing 0.95
     x = 200
     for _ in range(12):
-        frame = wall.copy()
-        frame[:, x:x + 160] = person[:, x:x + 160]
+        frame = np.empty((h, w, 3), np.uint8)
+        frame[:] = wall
+        frame[:, x:x + 160] = person
         raw = np.zeros(small, np.float32)
         raw[:, round(x * 256 / w):round((x + 160) * 256 / w)] = 1.0   # the model follows the edge
         alpha = matte.update(raw, (w, h), frame)
         x += 24                                # 24 px per frame to the right
     now = x - 24                               # the last frame's left edge
-    left_behind = alpha[:, now - 40:now - 6]   # where the person was a frame or two ago
+    return alpha[:, now - 40:now - 6]
+
+
+def test_a_low_contrast_edge_that_moves_leaves_no_trail():
+    """Guided smoothing: fair hair over a pale wall differs by a few grey levels; where such an
+    edge moved away, the picture moved too, so the matte it left behind goes at once."""
+    left_behind = _left_behind((200, 200, 200), (206, 206, 206))   # 6 levels apart
     assert left_behind.max() <= 13, left_behind.max()   # under 5%: no fading ghost of the edge
 
 
@@ -396,22 +403,8 @@ def test_camera_noise_does_not_let_the_models_flicker_through():
 def test_an_edge_that_moves_in_colour_alone_leaves_no_trail():
     """A red sweater over a green wall of the same brightness: in grey the picture hardly moves
     where the edge went; in colour it does, so the matte left behind goes at once."""
-    w, h = 640, 360
-    wall, person = np.zeros((h, w, 3), np.uint8), np.zeros((h, w, 3), np.uint8)
-    wall[:] = (90, 140, 60)                    # grey 116
-    person[:] = (180, 90, 90)                  # grey 117
-    grey = cv2.cvtColor(np.stack([wall[0, :1], person[0, :1]]), cv2.COLOR_RGB2GRAY)
-    assert abs(int(grey[0, 0]) - int(grey[1, 0])) <= 1
-    small = (144, 256)
-    matte = Matte(MatteSettings())
-    x = 200
-    for _ in range(12):
-        frame = wall.copy()
-        frame[:, x:x + 160] = person[:, x:x + 160]
-        raw = np.zeros(small, np.float32)
-        raw[:, round(x * 256 / w):round((x + 160) * 256 / w)] = 1.0
-        alpha = matte.update(raw, (w, h), frame)
-        x += 24
-    now = x - 24
-    left_behind = alpha[:, now - 40:now - 6]
+    wall, person = (90, 140, 60), (180, 90, 90)
+    grey = cv2.cvtColor(np.array([[wall, person]], np.uint8), cv2.COLOR_RGB2GRAY)
+    assert abs(int(grey[0, 0]) - int(grey[0, 1])) <= 1            # grey 116 and 117
+    left_behind = _left_behind(wall, person)
     assert left_behind.max() <= 13, left_behind.max()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -311,8 +312,6 @@ def test_still_edges_flicker_under_two_fifths_of_the_raw_models_on_every_real_cl
 
 
 def test_the_noisy_set_codes_each_clip_again_with_a_dim_webcams_noise(quality, tmp_path):
-    import av
-
     clip = tmp_path / "in" / "still.mp4"
     clip.parent.mkdir()
     picture = np.zeros((64, 96, 3), np.uint8)

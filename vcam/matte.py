@@ -58,15 +58,13 @@ class Matte:
             self._k = k if size[0] >> k and size[1] >> k else None   # a shared halving fits exactly
             self._shrink = kernels.Downscaler(size, (w, h))
             self._small_rgb = np.empty((h, w, 3), np.uint8)
-            self._previous = np.empty((h, w, 3), np.uint8)
-            self._seen = False
+            self._previous = None
             self._coarse = np.zeros((h, w), np.float32)
             self._counts = np.zeros(256, np.int32)
         small = (halvings.level(frame, self._k) if halvings is not None and self._k is not None
                  else self._shrink(frame, self._small_rgb))
-        if not self._seen:
-            np.copyto(self._previous, small)
-            self._seen = True
+        if self._previous is None:   # the first frame: nothing to compare with yet
+            self._previous = small.copy()
             return False
         kernels.image_change(small, self._previous, self._coarse, np.float32(1.0 / PICTURE_MOVES),
                              np.float32(NOISE_SHARE), np.float32(NOISE_MIN), np.float32(NOISE_MAX),
