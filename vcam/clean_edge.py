@@ -32,6 +32,7 @@ from vcam.defocus import Defocus
 CLEAN_EDGE_REACH = 8.0  # how far (Gaussian sigma, pixels at 720p) the old room and the person are looked for
 CLEAN_EDGE_SIGMA_SMALL = 1.0   # ... at a size reduced until that sigma is 1 to 2 pixels
 POOL = 2                 # blocks (8 px at 720p) around a soft one whose sure pixels give its spreads
+SAMPLE_ROWS = 4          # ... sampled on every 4th row of a block
 SPREAD_LEAST = 4         # sure pixels a block needs for its own spread (else the frame's mean)
 SPREAD_FLOOR = 3.0       # the least spread of the room (squared 8-bit levels, summed over three channels)
 PERSON_SPREAD_FLOOR = 3 * 24.0 ** 2   # ... and of the person: a colour at the edge (a strand of hair,
@@ -60,22 +61,19 @@ def _rows(back, person, y, sy, c_lo, c_hi, row_b, row_f):
 
 
 @njit(**_JIT)
-def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b, row_f, out):
-    """The person's own colour into ``out`` (which holds a copy of ``fg``), by the rule of the
-    module's docstring. ``back``, ``person``: ``B0`` and ``F0`` at reduced size, sampled
-    bilinearly (``x0s``, ``x1s``, ``wxs``: each column's two columns there and the weight of the
-    second, :func:`vcam.kernels.bilinear_columns`; ``row_b``, ``row_f``: float32, reduced width
-    x 3, for a row's samples). The spreads ``sB`` and ``sF`` of a block are the mean squared
-    distances (summed over the channels) from their estimate of the sure pixels of the blocks
-    within ``POOL`` of it, sampled on every other row, every other pixel (``sums``: float32,
-    reduced height x width x 4, per block the two sums and their counts; ``near``: uint8,
-    reduced height x width, the blocks sampled); with fewer than ``SPREAD_LEAST`` there, the
-    frame's mean.
-
-    Only the blocks whose reduced alpha ``small_alpha`` (an area average) is neither 0 nor 255
-    are visited, and only their partly transparent pixels written: those more than 1/32 from
-    sure (nearer, unmixing would change the composite by under 1/32 of the contrast between
-    person and room), which a block holding one never averages to: a few per cent of the frame."""
+def spreads(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b, row_f):
+    """Pass 1 of the rule of the module's docstring: into ``sums`` (float32, reduced height x
+    width x 4), per block the summed squared distances (over the channels) of its sure room pixels
+    from ``B0`` and of its sure person pixels from ``F0``, and their counts, for the blocks within
+    ``POOL`` of a soft one (``near``: uint8, reduced height x width, marks them); returns the
+    frame's mean of each (the spreads where a block has too few sure pixels near it). ``back``,
+    ``person``: ``B0`` and ``F0`` at reduced size, sampled bilinearly (``x0s``, ``x1s``, ``wxs``:
+    each column's two columns there and the weight of the second,
+    :func:`vcam.kernels.bilinear_columns`; ``row_b``, ``row_f``: float32, reduced width x 3, for
+    a row's samples). A block is sampled on every ``SAMPLE_ROWS``-th row (the rows of neighbouring
+    blocks offset by half that), every other pixel of it, chequered from row to row: a spread is
+    a mean over many blocks' samples, and sampling half as densely left the cut-outs' error as it
+    was (README, "Clean colour at the edge")."""
     h, w = alpha.shape
     bh, bw = back.shape[0], back.shape[1]
     sy = np.float32(bh / h)
@@ -101,9 +99,9 @@ def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b
             if near[by, bx] == 0:
                 continue
             xs, xe = (bx * w) // bw, ((bx + 1) * w) // bw
-            for y in range(ys, ye, 2):   # every other row and column: a sample
+            for y in range(ys + (bx % 2) * (SAMPLE_ROWS // 2), ye, SAMPLE_ROWS):
                 _rows(back, person, y, sy, x0s[xs], x1s[xe - 1], row_b, row_f)
-                for x in range(xs + (y // 2) % 2, xe, 2):     # ... in a chequer across the rows
+                for x in range(xs + (y // 2) % 2, xe, 2):
                     a = alpha[y, x]
                     if SURE_LOW <= a <= SURE_HIGH:
                         continue
@@ -122,6 +120,22 @@ def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b
             count_f += sums[by, bx, 3]
     fallback_b = total_b / count_b if count_b > 0 else np.float32(SPREAD_FLOOR)
     fallback_f = total_f / count_f if count_f > 0 else np.float32(PERSON_SPREAD_FLOOR)
+    return fallback_b, fallback_f
+
+
+@njit(**_JIT)
+def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, fallback_b, fallback_f, row_b, row_f, out):
+    """Pass 2: the person's own colour into ``out`` (which holds a copy of ``fg``), by the rule of
+    the module's docstring, with the sums of :func:`spreads` (and its fallbacks where a block has
+    fewer than ``SPREAD_LEAST`` sure pixels within ``POOL`` of it).
+
+    Only the blocks whose reduced alpha ``small_alpha`` (an area average) is neither 0 nor 255
+    are visited, and only their partly transparent pixels written: those more than 1/32 from
+    sure (nearer, unmixing would change the composite by under 1/32 of the contrast between
+    person and room), which a block holding one never averages to: a few per cent of the frame."""
+    h, w = alpha.shape
+    bh, bw = back.shape[0], back.shape[1]
+    sy = np.float32(bh / h)
     least = np.float32(SPREAD_LEAST)
     for by in range(bh):
         ys, ye = (by * h) // bh, ((by + 1) * h) // bh
@@ -159,20 +173,27 @@ def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row_b
                         out[y, x, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)) + np.float32(0.5))
 
 
-def _sample() -> None:
+def _sample() -> tuple:
     rgb = np.zeros((2, 2, 3), np.uint8)
     u = np.zeros((2, 2), np.uint8)
     row = np.zeros((2, 3), np.float32)
-    unmix(rgb, u, u, rgb, rgb, *kernels.bilinear_columns(2, 2), np.zeros((2, 2, 4), np.float32), u.copy(),
-          row, row.copy(), rgb.copy())
+    sums = np.zeros((2, 2, 4), np.float32)
+    columns = kernels.bilinear_columns(2, 2)
+    fallbacks = spreads(rgb, u, u, rgb, rgb, *columns, sums, u.copy(), row, row.copy())
+    unmix(rgb, u, u, rgb, rgb, *columns, sums, *fallbacks, row, row.copy(), rgb.copy())
+    return fallbacks
 
 
+kernels.register(spreads, _sample)
 kernels.register(unmix, _sample)
 
 
 class CleanEdge:
     """Called with a frame of ``size``, its alpha and ``dst``: the frame with its soft edge
-    cleaned, into ``dst`` (which it returns); the buffers are made here once."""
+    cleaned, into ``dst`` (which it returns); the buffers are made here once. ``still``: nothing
+    moved outside the person since the last frame (``vcam.still``, which also bounds how many
+    frames in a row may say so): the room, the person's colour beside it and the spreads
+    estimated then still hold, and only the unmixing runs."""
 
     def __init__(self, size: tuple[int, int]) -> None:
         self._estimate = Defocus(size, CLEAN_EDGE_REACH, bokeh=False, halo_free=True,
@@ -182,13 +203,20 @@ class CleanEdge:
         self._sums = np.empty(small + (4,), np.float32)
         self._near = np.empty(small, np.uint8)
         self._rows = (np.empty((small[1], 3), np.float32), np.empty((small[1], 3), np.float32))
+        self._held: Optional[tuple] = None   # (B0, F0, fallbacks) of the last frame estimated
         self.fg = np.empty((size[1], size[0], 3), np.uint8)   # for the blends that still follow
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray, dst: np.ndarray,
-                 halvings: Optional[kernels.Halvings] = None) -> np.ndarray:
+                 halvings: Optional[kernels.Halvings] = None, *, still: bool = False) -> np.ndarray:
         np.copyto(dst, frame)
-        back = self._estimate.small(frame, alpha, halvings)
-        person = self._estimate.person()
-        unmix(frame, alpha, self._estimate.small_alpha, back, person, *self._columns, self._sums, self._near,
+        estimate = self._estimate
+        if self._held is None or not still:
+            back = estimate.small(frame, alpha, halvings)
+            person = estimate.person()
+            fallbacks = spreads(frame, alpha, estimate.small_alpha, back, person, *self._columns, self._sums,
+                                self._near, *self._rows)
+            self._held = (back, person, fallbacks)
+        back, person, (fallback_b, fallback_f) = self._held
+        unmix(frame, alpha, estimate.small_alpha, back, person, *self._columns, self._sums, fallback_b, fallback_f,
               *self._rows, dst)
         return dst

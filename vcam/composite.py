@@ -175,16 +175,17 @@ class Compositor:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into
         ``out``; ``halvings``: the frame's, shared with the other stages. ``still``: nothing
         moved since the last frame defocused (``vcam.still``, which also bounds how many frames
-        in a row may say so): a blur effect keeps the room it defocused then."""
+        in a row may say so): a blur effect keeps the room it defocused then, clean edges the
+        estimates they made then."""
         effect = self.settings.effect
         if effect in AS_IS_EFFECTS:   # a cut-out is the frame itself, made RGBA by the caller
             if self._clean is not None:    # ... its soft edge cleaned straight into the output
-                self._clean(frame, alpha, out, halvings)
+                self._clean(frame, alpha, out, halvings, still=still)
             else:
                 np.copyto(out, frame)
             return
         if self._clean is not None:
-            frame = self._clean(frame, alpha, self._clean.fg, halvings)
+            frame = self._clean(frame, alpha, self._clean.fg, halvings, still=still)
         if effect == "color" and not self._pictured:
             kernels.blend_color(frame, self._color, alpha, out,
                                 self._shadow.update(alpha) if self._shadow is not None else None)
