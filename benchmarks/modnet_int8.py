@@ -34,13 +34,13 @@ FRAMES = 20
 PERCENTILE = 99.999
 
 
-def calibration_frames(count: int = FRAMES, seed: int = 0) -> list[np.ndarray]:
-    """RGB uint8 frames of ``SIZE`` from the astronaut: the same every run."""
+def calibration_frames(count: int = FRAMES, seed: int = 0, size: tuple[int, int] = SIZE) -> list[np.ndarray]:
+    """RGB uint8 frames of ``size`` from the astronaut: the same every run."""
     from skimage.data import astronaut
 
     picture = astronaut()
     rng = np.random.default_rng(seed)
-    w, h = SIZE
+    w, h = size
     frames = []
     for _ in range(count):
         img = picture[:, ::-1] if rng.random() < 0.5 else picture
@@ -56,14 +56,23 @@ def calibration_frames(count: int = FRAMES, seed: int = 0) -> list[np.ndarray]:
         y0 = int(np.clip(rng.uniform(0.3, 0.7) * H - ch / 2, 0, H - ch))
         crop = np.ascontiguousarray(img[y0:y0 + ch, x0:x0 + cw])
         grow = crop.shape[1] < w or crop.shape[0] < h
-        f = cv2.resize(crop, SIZE, interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA).astype(np.float32)
+        f = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA).astype(np.float32)
         f = f * rng.uniform(0.6, 1.3) + rng.uniform(-25, 25) + rng.normal(0, 2, f.shape)
         frames.append(np.clip(f, 0, 255).astype(np.uint8))
     return frames
 
 
-def quantize(source: Path, target: Path) -> str:
-    """Write ``target``; return its SHA-256."""
+def modnet_feeds() -> list[dict[str, np.ndarray]]:
+    """The calibration frames as vcam's MODNet adapter feeds them: RGB / 127.5 - 1, NCHW."""
+    return [{"input": (f.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(2 / 255) - np.float32(1))}
+            for f in calibration_frames()]
+
+
+def quantize(source: Path, target: Path, feeds: list[dict[str, np.ndarray]] | None = None,
+             opset: int | None = 13, about: str = f"percentile {PERCENTILE} on {FRAMES} astronaut frames") -> str:
+    """Write ``target``, ``source`` statically quantized (QDQ, per-channel int8 weights, uint8
+    activations, percentile ranges from ``feeds``: MODNet's by default), moved to ``opset``
+    first where given; return its SHA-256."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -71,17 +80,16 @@ def quantize(source: Path, target: Path) -> str:
 
     class Frames(CalibrationDataReader):
         def __init__(self) -> None:
-            # as vcam's MODNet adapter feeds it: RGB / 127.5 - 1, NCHW
-            self._feeds = iter([{"input": (f.transpose(2, 0, 1)[None].astype(np.float32) * np.float32(2 / 255)
-                                           - np.float32(1))} for f in calibration_frames()])
+            self._feeds = iter(modnet_feeds() if feeds is None else feeds)
 
         def get_next(self):
             return next(self._feeds, None)
 
     with tempfile.TemporaryDirectory() as tmp:
-        op13, pre = Path(tmp) / "op13.onnx", Path(tmp) / "pre.onnx"
-        onnx.save(version_converter.convert_version(onnx.load(str(source)), 13), str(op13))
-        quant_pre_process(str(op13), str(pre), skip_symbolic_shape=True)
+        moved, pre = Path(tmp) / "moved.onnx", Path(tmp) / "pre.onnx"
+        model = onnx.load(str(source))
+        onnx.save(version_converter.convert_version(model, opset) if opset else model, str(moved))
+        quant_pre_process(str(moved), str(pre), skip_symbolic_shape=True)
         partial = target.with_name(target.name + ".partial")
         try:   # written whole under a partial name, then renamed
             quantize_static(str(pre), str(partial), Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
@@ -91,8 +99,7 @@ def quantize(source: Path, target: Path) -> str:
             model = onnx.load(str(partial))
             digest = hashlib.sha256(source.read_bytes()).hexdigest()
             for key, value in (("vcam.source", source.name), ("vcam.source_sha256", digest),
-                               ("vcam.quantization", f"QDQ int8 weights per channel, uint8 activations, "
-                                                     f"percentile {PERCENTILE} on {FRAMES} astronaut frames")):
+                               ("vcam.quantization", f"QDQ int8 weights per channel, uint8 activations, {about}")):
                 model.metadata_props.add(key=key, value=value)
             onnx.save(model, str(partial))
             partial.replace(target)

@@ -580,6 +580,24 @@ def run_motion(runners: list[Runner], eval_dir: Path, limit: Optional[int], fram
     return result
 
 
+def composite_frames(subject: Subject, background: np.ndarray, si: int, mi: int, motion: str, frames: int,
+                     rooms: bool) -> Iterator[tuple]:
+    """The composite (or ``rooms``) set's sequence of subject ``si`` and motion ``mi``: each
+    frame (RGB uint8) with its true alpha, the person's true colour, the new background (float32
+    RGB), the band where the error is taken (within ``COMPOSITE_BAND`` of the true outline) and
+    the true composite over the new background."""
+    fw, fh = MOTION_SIZE
+    reach = max(1, round(COMPOSITE_BAND * qm.diagonal((fh, fw))))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    new = _gradient(1000 + si).astype(np.float32)
+    for picture, alpha, person in sequence(subject, background, motion, frames, seed=200 * si + mi,
+                                           soft=COMPOSITE_SOFT, colour=True, jpeg=ROOM_JPEG if rooms else None):
+        mask = (alpha >= 0.5).astype(np.uint8)
+        band = (cv2.dilate(mask, disc) - cv2.erode(mask, disc)) > 0
+        a = alpha[..., None]
+        yield picture, alpha, person, new, band, person * a + new * (1.0 - a)
+
+
 def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], frames: int,
                   rooms: bool = False) -> dict:
     """The cut-out laid over a new background, against the truth laid over it: mean absolute
@@ -591,8 +609,6 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
     if not material:
         raise VcamError(f"no portrait under {eval_dir / 'portraits'} suits the composite set", "check --eval")
     fw, fh = MOTION_SIZE
-    reach = max(1, round(COMPOSITE_BAND * qm.diagonal((fh, fw))))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     # The exact alpha through the compositor itself, with and without clean edges: what the
     # colour estimate does where the matte is right, apart from the matte's own error
     exact = {EXACT_LABEL: Compositor(EffectSettings("cutout", clean_edges=False), MOTION_SIZE),
@@ -600,19 +616,13 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
     rgb = np.empty((fh, fw, 3), np.uint8)
     rows: dict[str, list[dict]] = {label: [] for label in [r.label for r in runners] + list(exact)}
     for si, (subject, background) in enumerate(material):
-        new = _gradient(1000 + si).astype(np.float32)
         for mi, motion in enumerate(COMPOSITE_MOTIONS):
             errors: dict[str, list[float]] = {label: [] for label in rows}
             for r in runners:
                 r.reset()
-            for picture, alpha, person in sequence(subject, background, motion, frames, seed=200 * si + mi,
-                                                   soft=COMPOSITE_SOFT, colour=True,
-                                                   jpeg=ROOM_JPEG if rooms else None):
-                mask = (alpha >= 0.5).astype(np.uint8)
-                band = (cv2.dilate(mask, disc) - cv2.erode(mask, disc)) > 0
+            for picture, alpha, person, new, band, truth in composite_frames(subject, background, si, mi,
+                                                                             motion, frames, rooms):
                 mixed = (alpha > 0.02) & (alpha < 0.98)   # the truly mixed pixels, as in hair
-                a = alpha[..., None]
-                truth = person * a + new * (1.0 - a)
                 cutouts = [(r.label, *r.cutout(picture)) for r in runners]
                 a8 = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
                 for label, compositor in exact.items():

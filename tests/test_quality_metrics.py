@@ -295,6 +295,40 @@ def test_clean_edges_are_no_worse_than_the_cameras_colour_in_a_real_room():
     assert exact < 0.8 * rooms["exact alpha"]["mean"]["band_error"]
 
 
+def test_the_band_classes_split_every_pixel_once():
+    import band_error
+
+    truth = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.5, 0.01, 0.99], np.float32)
+    guess = np.array([0.0, 0.04, 0.3, 1.0, 0.97, 0.6, 0.9, 0.2, 0.95], np.float32)
+    masks = band_error.classes(truth, guess)
+    assert np.array_equal(np.sum(masks, axis=0), np.ones(truth.size))   # each pixel in exactly one class
+    named = dict(zip(band_error.CLASSES, masks))
+    assert named["mixed"].tolist() == [False] * 6 + [True, False, False]
+    assert named["spill out"].tolist() == [False, False, True] + [False] * 4 + [True, False]
+    assert named["spill in"].tolist() == [False] * 5 + [True, False, False, False]
+    assert named["right"].tolist() == [True, True, False, True, True, False, False, False, True]
+
+
+@pytest.mark.skipif(not (EVAL / "portraits").is_dir(), reason=f"no evaluation material at {EVAL}")
+def test_the_band_error_split_adds_up_to_quality_pys_band_error():
+    """``benchmarks/band_error.py`` splits the rooms set's band error by class and colour: its
+    classes add up to the figure ``quality.py`` gives for the same run, and without clean edges
+    vcam's colour is the camera's own."""
+    run = [sys.executable, "--set", "rooms", "--limit", "1", "--frames", "4", "--compare", "effect.clean_edges=false",
+           "--json"]
+    split = subprocess.run([run[0], str(BENCHMARKS / "band_error.py"), *run[1:]], capture_output=True, text=True,
+                           timeout=600)
+    whole = subprocess.run([run[0], str(BENCHMARKS / "quality.py"), *run[1:]], capture_output=True, text=True,
+                           timeout=600)
+    assert split.returncode == 0 and whole.returncode == 0, split.stderr + whole.stderr
+    rows = json.loads(split.stdout)["effect.clean_edges=false"]
+    band = json.loads(whole.stdout)["rooms"]["effect.clean_edges=false"]["mean"]["band_error"]
+    assert sum(rows[c]["vcam"] for c in ("mixed", "spill out", "spill in", "right")) == pytest.approx(band, rel=1e-4)
+    assert rows["band"]["vcam"] == pytest.approx(band, rel=1e-4)
+    assert rows["band"]["camera"] == pytest.approx(band, rel=1e-4)
+    assert rows["band"]["true"] < band
+
+
 @pytest.mark.skipif(not (EVAL / "clips").is_dir(), reason=f"no evaluation material at {EVAL}")
 def test_still_edges_flicker_under_two_fifths_of_the_raw_models_on_every_real_clip():
     """Issue 25's stillness on real camera noise and compression: where the picture is still, the
