@@ -162,7 +162,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     if any(s % 32 or not 32 <= s < SIDE for s in args.sides):
         ap.error(f"each side must be a multiple of 32 under {SIDE}")
     source = models_dir() / BUNDLED_MODELS["general"]
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        args.out.joinpath(".written").touch()
+        args.out.joinpath(".written").unlink()
+    except OSError as exc:
+        ap.error(f"cannot write the variants into {args.out}: {exc.strerror}; give --out a folder you can write")
     files = {f"bundled, {SIDE}x{SIDE}": source,
              "bundled landscape, 256x144": models_dir() / BUNDLED_MODELS["landscape"]}
     for side in args.sides:
