@@ -47,7 +47,8 @@ def classes(alpha: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, ...]:
 def run(runner: quality.Runner, eval_dir: Path, limit: Optional[int], frames: int, rooms: bool) -> dict:
     material = quality.motion_material(eval_dir, limit, rooms)
     if not material:
-        raise SystemExit(f"no portrait under {eval_dir / 'portraits'} suits the set")
+        raise SystemExit(f"error: no portrait under {eval_dir / 'portraits'} suits the set: "
+                         "pass --eval PATH, the folder of ../shared/eval")
     total = np.zeros((len(CLASSES), len(COLOURS)))
     count = 0
     for si, (subject, background) in enumerate(material):
