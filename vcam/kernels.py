@@ -367,7 +367,8 @@ _STAGE_KERNELS: list[tuple[Callable, Callable[[], object]]] = []
 
 def register(kernel: Callable, sample: Callable[[], object]) -> None:
     """A stage's own Numba kernel, warmed up by :func:`warm_up` with ``sample`` (one call on tiny
-    arrays). A stage module registers its kernels when imported."""
+    arrays; kernels that run together may share one, which runs once). A stage module registers
+    its kernels when imported."""
     if all(k is not kernel for k, _ in _STAGE_KERNELS):
         _STAGE_KERNELS.append((kernel, sample))
 
@@ -401,7 +402,7 @@ def _every_kernel() -> list:
         lambda: premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy()),
         lambda: normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01)),
         lambda: premultiply_person(frgb, u, frgb.copy(), f.copy()),
-    ] + [sample for _, sample in _STAGE_KERNELS]
+    ] + list(dict.fromkeys(sample for _, sample in _STAGE_KERNELS))   # a sample shared by kernels runs once
 
 
 KERNELS = (smooth_matte, image_change, blend, blend_color, blend_wrap, blend_tinted, person_mean,
