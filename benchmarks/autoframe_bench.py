@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from vcam import EffectSettings, Engine, FramingSettings, Settings
-from vcam.autoframe import AutoFrame
+from vcam.effects.autoframe import AutoFrame
 
 FPS = 30.0
 

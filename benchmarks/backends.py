@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from vcam import EffectSettings, SegmentSettings, Settings, bench, segment
-from vcam.sources import DemoSource
+from vcam.live.sources import DemoSource
 
 HERE = Path(__file__).resolve().parent
 EVAL = HERE.parent.parent / "shared" / "eval" / "portraits"

@@ -3,11 +3,11 @@
     python benchmarks/crop_sampling.py [--resolution 1280x720] [--rounds 5]
 
 On frames of the demo scene (the public-domain portrait, swaying) at ``--resolution``, with the
-live box the real ``Framer`` settles on, each step is timed as vcam does it and as it did before,
+live box the real ``FollowCrop`` settles on, each step is timed as vcam does it and as it did before,
 interleaved round by round (one OpenCV thread, as on 2 cores): the way into the model (a plain
 resize of the aligned box against ``cv2.warpAffine`` of it), the input scaled to [0, 1] (NumPy),
-the way back (``vcam.segment.sampling.sample_matte`` against ``cv2.warpAffine``), the model
-alone, and the whole ``Framer.segment``. Medians in ms, with their range over the rounds. The
+the way back (``vcam.segment.follow_sampling.sample_matte`` against ``cv2.warpAffine``), the model
+alone, and the whole ``FollowCrop.segment``. Medians in ms, with their range over the rounds. The
 figures are in the README ("Measuring speed").
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 import timing
 
 from vcam import CaptureSettings, Settings, bench
+from vcam.live.sources import PreloadedSource, open_source
 from vcam.segment.build import build
-from vcam.segment.sampling import sample_matte, taps
-from vcam.sources import PreloadedSource, open_source
+from vcam.segment.follow_sampling import sample_matte, taps
 
 FRAMES = 60
 
@@ -74,7 +74,7 @@ def steps(size: tuple[int, int]) -> tuple[dict, object]:
             lambda i: cv2.warpAffine(matte, back, framer.work_size, dst=work, flags=cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0),
         "the model alone (OnnxSegmenter.segment)": lambda i: inner.segment(into),
-        "Framer.segment, all of it": lambda i: framer.segment(frame(i)),
+        "FollowCrop.segment, all of it": lambda i: framer.segment(frame(i)),
     }, framer
 
 

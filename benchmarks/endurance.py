@@ -38,7 +38,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from vcam import CaptureSettings, EffectSettings, MatteSettings, OutputSettings, Pipeline, SegmentSettings, Settings, open_source
-from vcam.resources import backgrounds
+from vcam.system.resources import backgrounds
 
 WARM_UP = 500                     # soak frames before the first memory reading
 GAP_BOUNDS = (1.5, 2.0, 3.0, 5.0)  # gaps counted when longer than these many frame intervals

@@ -2,7 +2,7 @@
 
     python benchmarks/looks.py            # figures for the README (JSON)
 
-- costs: the compositor alone (``vcam.composite.Compositor.apply``) at 1280x720 on one thread
+- costs: the compositor alone (``vcam.effects.composite.Compositor.apply``) at 1280x720 on one thread
   (OpenCV and Numba single-threaded), median milliseconds of 200 calls after warm-up, each look
   against the effect it adds to, measured in turns in one run (the machine's noise shared):
   portrait against blur, a shadow on a colour and on a new background against none, a gradient
@@ -40,22 +40,23 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from studio_light import copy_ms  # noqa: E402
 
-from vcam import EffectSettings, Engine, Settings, media  # noqa: E402
-from vcam.composite import Compositor  # noqa: E402
-from vcam.resources import assets_dir, demo_image  # noqa: E402
-from vcam.shadow import Shadow  # noqa: E402
-from vcam.style import available, paint_all, stylize  # noqa: E402
+from vcam import EffectSettings, Engine, Settings, scaling  # noqa: E402
+from vcam.effects.composite import Compositor  # noqa: E402
+from vcam.effects.shadow import Shadow  # noqa: E402
+from vcam.effects.style import available, paint_all, stylize  # noqa: E402
+from vcam.fileio import pictures  # noqa: E402
+from vcam.system.resources import assets_dir, demo_image  # noqa: E402
 
 SIZE = (1280, 720)
 
 
 def person() -> tuple[np.ndarray, np.ndarray]:
     """A 720p frame: the demo portrait (and its matte from vcam's engine) over the office picture."""
-    portrait = media.load_image(demo_image())
+    portrait = pictures.load_image(demo_image())
     engine = Engine(Settings(effect=EffectSettings("cutout")))
     matte = engine.process(portrait, np.empty_like(portrait), {}, photo=True).astype(np.float32) / 255
     engine.close()
-    room = media.cover_fit(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), *SIZE).astype(np.float32)
+    room = scaling.cover_fit(pictures.load_image(assets_dir() / "backgrounds" / "office.jpg"), *SIZE).astype(np.float32)
     scale = 600 / portrait.shape[0]
     p = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32)
     a = cv2.resize(matte, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -71,7 +72,7 @@ def costs(frame: np.ndarray, alpha: np.ndarray, rounds: int = 5, calls: int = 40
     cv2.setNumThreads(1)
     with tempfile.TemporaryDirectory() as tmp:
         bg = Path(tmp) / "bg.png"
-        cv2.imwrite(str(bg), cv2.cvtColor(media.cover_fit(media.load_image(assets_dir() / "backgrounds" / "seaside.jpg"),
+        cv2.imwrite(str(bg), cv2.cvtColor(scaling.cover_fit(pictures.load_image(assets_dir() / "backgrounds" / "seaside.jpg"),
                                                           *SIZE), cv2.COLOR_RGB2BGR))
         looks = {
             "blur": EffectSettings("blur"),
@@ -135,7 +136,7 @@ def shadows(frame: np.ndarray, alpha: np.ndarray) -> dict:
 
 
 def styles() -> dict:
-    picture = media.cover_fit(media.load_image(assets_dir() / "backgrounds" / "forest.jpg"), *SIZE)
+    picture = scaling.cover_fit(pictures.load_image(assets_dir() / "backgrounds" / "forest.jpg"), *SIZE)
     result = {}
     for name in available()[:4]:
         t0 = time.perf_counter()
@@ -147,7 +148,7 @@ def styles() -> dict:
 def painted_room(frame: np.ndarray, alpha: np.ndarray) -> dict:
     """A blur with a style: the frame that starts the painting live (against a plain blur's, in
     turns), how long the painting takes on its thread, and the style previews of the panel."""
-    from vcam.room import plate
+    from vcam.effects.painted_room import plate
     from vcam.ui.gallery import THUMB
     from vcam.ui.looks import PAINT_SCALE
 
@@ -171,7 +172,7 @@ def painted_room(frame: np.ndarray, alpha: np.ndarray) -> dict:
         t0 = time.perf_counter()
         stylize(room, name)
         result[f"paint_{name}_s_720p"] = round(time.perf_counter() - t0, 3)
-    big = media.cover_fit(frame, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
+    big = scaling.cover_fit(frame, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
     t0 = time.perf_counter()
     paint_all(big, ("none",) + available())
     result["panel_previews_ms"] = round(1000 * (time.perf_counter() - t0), 1)

@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 
 from vcam import CaptureSettings, Settings, VcamError, bench
-from vcam.sources import PreloadedSource, open_source
+from vcam.live.sources import PreloadedSource, open_source
 
 PEER_STEPS = ("segment", "mask", "blur", "blend", "convert")
 PEER_MODELS = ("auto", "mediapipe", "onnx")
@@ -108,8 +108,8 @@ class _OnnxModel:
     def __init__(self) -> None:
         import onnxruntime as ort
 
-        from vcam.resources import models_dir
         from vcam.segment.onnx import BUNDLED
+        from vcam.system.resources import models_dir
 
         # Pool threads that sleep when idle: spinning ones would take a core from the peer's
         # OpenCV steps, which MediaPipe's model pass does not.

@@ -23,8 +23,9 @@ from typing import Optional
 
 import peer_reference as peer
 
-from vcam import Settings, VcamError, bench, verify
-from vcam.stats import STAGES
+from vcam import Settings, VcamError, bench
+from vcam.fileio import atomic
+from vcam.live.stats import STAGES
 
 BEGIN, END = "<!-- performance -->", "<!-- /performance -->"
 RESOLUTIONS = ("640x480", "1280x720", "1920x1080")
@@ -133,7 +134,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(block)
         if args.write is not None:
             text = args.write.read_text(encoding="utf-8")
-            verify.write_file(args.write, replace_block(text, block).encode("utf-8"))
+            atomic.write_file(args.write, replace_block(text, block).encode("utf-8"))
     except (VcamError, OSError) as exc:
         print(f"performance_table: {exc}", file=sys.stderr)
         return 2

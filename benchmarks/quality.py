@@ -78,10 +78,11 @@ import cv2
 import numpy as np
 import quality_metrics as qm
 
-from vcam import EffectSettings, Engine, MatteSettings, SegmentSettings, Settings, VcamError, media
-from vcam.composite import Compositor
+from vcam import EffectSettings, Engine, MatteSettings, SegmentSettings, Settings, VcamError, scaling
+from vcam.effects.composite import Compositor
+from vcam.fileio import pictures
+from vcam.live.sources import VideoSource
 from vcam.segment import choice
-from vcam.sources import VideoSource
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 SETS = ("images", "stillness", "noisy", "motion", "composite", "rooms")
@@ -226,7 +227,7 @@ def _portraits(eval_dir: Path) -> list[tuple[Path, Path]]:
 
 
 def _load_pair(image: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
-    rgb = media.load_image(image)
+    rgb = pictures.load_image(image)
     truth = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
     if truth is None:
         raise VcamError(f"cannot read mask {mask}", "check the evaluation folder")
@@ -430,8 +431,8 @@ def _background(image: Path, mask: Path) -> np.ndarray:
     ``BACKGROUND_BLUR``, mirrored."""
     rgb, truth = _load_pair(image, mask)
     fw, fh = MOTION_SIZE
-    rgb = media.cover_fit(rgb, fw, fh)
-    hole = (media.cover_fit(truth.astype(np.uint8) * 255, fw, fh) > 0).astype(np.uint8)
+    rgb = scaling.cover_fit(rgb, fw, fh)
+    hole = (scaling.cover_fit(truth.astype(np.uint8) * 255, fw, fh) > 0).astype(np.uint8)
     hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31)))
     small = (fw // 4, fh // 4)
     filled = cv2.inpaint(cv2.resize(rgb, small, interpolation=cv2.INTER_AREA),

@@ -13,8 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vcam import EffectSettings, Engine, FramingSettings, LightSettings, SegmentSettings, Settings, media
-from vcam.resources import assets_dir, demo_image
+from vcam import EffectSettings, Engine, FramingSettings, LightSettings, SegmentSettings, Settings, scaling
+from vcam.fileio import pictures
+from vcam.system.resources import assets_dir, demo_image
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"
 
@@ -42,7 +43,7 @@ def save(name: str, image: np.ndarray) -> None:
 
 
 def main() -> None:
-    portrait = media.load_image(demo_image())
+    portrait = pictures.load_image(demo_image())
     small = cv2.resize(portrait, (384, 384), interpolation=cv2.INTER_AREA)
     dusk = str(assets_dir() / "backgrounds" / "dusk.jpg")
     effects = [
@@ -87,7 +88,7 @@ def main() -> None:
     # Auto-frame: the person sits low and to one side of a 1280x720 camera picture; the framed
     # picture after one second of video (30 frames), and with blur on the framed picture.
     mask = render_alpha(portrait)
-    room = media.cover_fit(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), 1280, 720)
+    room = scaling.cover_fit(pictures.load_image(assets_dir() / "backgrounds" / "office.jpg"), 1280, 720)
     scale = 540 / portrait.shape[0]
     person = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32)
     alpha = cv2.resize(mask, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)[..., None]
@@ -123,7 +124,7 @@ def main() -> None:
 
     # Relight: the portrait laid into a dim room under cool light (the office background at 0.45
     # of its light, blue raised and red lowered), then replaced by the warm dusk background.
-    cool = cv2.resize(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), (384, 384),
+    cool = cv2.resize(pictures.load_image(assets_dir() / "backgrounds" / "office.jpg"), (384, 384),
                       interpolation=cv2.INTER_AREA).astype(np.float32)
     matte = cv2.resize(mask, (384, 384), interpolation=cv2.INTER_AREA)[..., None]
     room = (small.astype(np.float32) * matte + cool * (1 - matte)) * np.float32((0.38, 0.45, 0.6))
@@ -140,7 +141,7 @@ def main() -> None:
     # Looks: the portrait in the office room; blur and portrait there; a shadow on a colour and a
     # gradient; a styled background; the room itself painted; a cut-out with its shadow over a
     # checkerboard.
-    office = cv2.resize(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), (384, 384),
+    office = cv2.resize(pictures.load_image(assets_dir() / "backgrounds" / "office.jpg"), (384, 384),
                         interpolation=cv2.INTER_AREA).astype(np.float32)
     in_room = np.clip(small.astype(np.float32) * matte + office * (1 - matte) + 0.5, 0, 255).astype(np.uint8)
     forest = str(assets_dir() / "backgrounds" / "forest.jpg")

@@ -4,17 +4,17 @@
 
 Real photos say how a person's light follows their scene's: ``../shared/eval/portraits`` (58
 people with masks, never copied into the repository) is fitted here, each person's light against
-their own scene's, as vcam measures a light (:func:`vcam.relight.light_of` of a mean colour: log
+their own scene's, as vcam measures a light (:func:`vcam.light.relight.light_of` of a mean colour: log
 brightness, log red/green, log blue/green; the scene is the photo outside the mask). The fit is
 printed on all photos and on each half (odd and even in name order), to show how far the slopes
-in ``vcam.relight.RELIGHT_SLOPES`` can be trusted.
+in ``vcam.light.relight.RELIGHT_SLOPES`` can be trusted.
 
 Then every person is laid over every other photo's scene (the other person filled with that
 scene's mean colour: a background without anyone in it), as ``--effect replace`` does, and the
 person's light is compared with what a real photo in that scene would show (the fit's line):
 
 - ``naive``: the person as the camera saw them (today's replace);
-- ``relit``: through ``vcam.relight.Relight`` at strength 1;
+- ``relit``: through ``vcam.light.relight.Relight`` at strength 1;
 - ``own photos``: the real photos' own scatter about the line (the best a composite can expect).
 
 The figure is the root mean square of that miss, per part of the light, in log units (0.1 is
@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vcam.relight import RELIGHT_SLOPES, Relight, light_of  # noqa: E402
+from vcam.light.relight import RELIGHT_SLOPES, Relight, light_of  # noqa: E402
 
 PORTRAITS = ROOT.parent / "shared" / "eval" / "portraits"
 WIDTH = 384          # photos are measured at this width (their light does not depend on size)

@@ -41,8 +41,8 @@ import numpy as np
 import timing
 from modnet_int8 import PERCENTILE, calibration_frames, quantize
 
-from vcam import private
-from vcam.resources import BUNDLED_MODELS, models_dir
+from vcam.system import telemetry
+from vcam.system.resources import BUNDLED_MODELS, models_dir
 
 SIDE = 256               # the bundled model's input side
 CALIBRATION = 40         # frames for the int8 ranges
@@ -50,7 +50,7 @@ COMPARE = 10             # further frames to compare the int8 matte on
 
 
 def _session(ort, path: Path, profile: Optional[Path] = None):
-    private.onnxruntime_opened(ort)
+    telemetry.onnxruntime_opened(ort)
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = 1, 1
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 import timing
 
-from vcam.resources import BUNDLED_MODELS, demo_image, models_dir
 from vcam.segment.onnx import default_threads
+from vcam.system.resources import BUNDLED_MODELS, demo_image, models_dir
 
 VARIANTS = {
     "vcam": {},
@@ -52,9 +52,9 @@ def session(ort, path: str, threads: int, spin: bool = False, level: str = "all"
 def measure(model: str, rounds: int) -> dict[str, dict[str, list[float]]]:
     import onnxruntime as ort
 
-    from vcam import private
+    from vcam.system import telemetry
 
-    private.onnxruntime_opened(ort)
+    telemetry.onnxruntime_opened(ort)
     path = str(models_dir() / BUNDLED_MODELS[model])
     sessions = {}
     for name, change in VARIANTS.items():

@@ -11,7 +11,7 @@ noisy", so the true picture is known). Every figure comes from the real engine
 (``vcam.Engine``, the selfie model, ``--effect none`` so the output is the lit picture):
 
 - low light on the dark clip: the person's exposure as vcam meters it (the upper quartile of the
-  luma over the matte, 0 to 1: ``vcam.lowlight.LOW_METER``), when it first enters 0.45-0.55 and
+  luma over the matte, 0 to 1: ``vcam.light.lowlight.LOW_METER``), when it first enters 0.45-0.55 and
   whether it stays; the person's mean luma beside it; on the still clip, the largest frame-to-frame
   change of that brightness once settled; on the well-lit clip, the mean difference from the
   input in grey levels;
@@ -46,10 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vcam import EffectSettings, Engine, LightSettings, SegmentSettings, Settings  # noqa: E402
-from vcam.denoise import Denoise  # noqa: E402
-from vcam.keylight import KeyLight  # noqa: E402
-from vcam.lowlight import LowLight  # noqa: E402
-from vcam.relight import Relight  # noqa: E402
+from vcam.light.denoise import Denoise  # noqa: E402
+from vcam.light.keylight import KeyLight  # noqa: E402
+from vcam.light.lowlight import LowLight  # noqa: E402
+from vcam.light.relight import Relight  # noqa: E402
 
 CLIPS = ROOT.parent / "shared" / "eval" / "clips"
 KITCHEN = CLIPS / "talking-head-kitchen.mp4"
@@ -82,7 +82,7 @@ print(json.dumps(1000 * statistics.median(times)))
 def clip_frames(limit: int) -> tuple[list[np.ndarray], float, str]:
     """The kitchen clip's frames (RGB), its rate and what it is; the demo without the eval folder."""
     if KITCHEN.is_file():
-        from vcam.decode import VideoReader
+        from vcam.fileio.video_reader import VideoReader
 
         reader = VideoReader(KITCHEN, "clip")
         frames = []
@@ -91,7 +91,7 @@ def clip_frames(limit: int) -> tuple[list[np.ndarray], float, str]:
         fps = reader.fps
         reader.close()
         return frames, fps, f"{KITCHEN.name} (real webcam-like clip)"
-    from vcam.sources import DemoSource
+    from vcam.live.sources import DemoSource
 
     demo = DemoSource(*SIZE, live=False)
     frames = []

@@ -35,7 +35,7 @@ EVAL = ROOT.parent / "shared" / "eval" / "clips" / "talking-head-kitchen.mp4"
 def _frames_of(source: Path, size: tuple[int, int]):
     """The source's frames scaled to cover ``size``, looping forever, as RGB."""
     sys.path.insert(0, str(ROOT))
-    from vcam.media import cover_fit
+    from vcam.scaling import cover_fit
 
     while True:
         with av.open(str(source)) as c:
@@ -45,7 +45,7 @@ def _frames_of(source: Path, size: tuple[int, int]):
 
 def _demo_frames(size: tuple[int, int], fps: float):
     sys.path.insert(0, str(ROOT))
-    from vcam.sources import DemoSource
+    from vcam.live.sources import DemoSource
 
     demo = DemoSource(*size, fps, live=False)
     out = np.empty((size[1], size[0], 3), np.uint8)

@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import animation
-from vcam.animation import frame_count, read_animation, write_animation
 from vcam.errors import VcamError
+from vcam.fileio import animation
+from vcam.fileio.animation import frame_count, read_animation, write_animation
 
 av = pytest.importorskip("av")
 
@@ -413,5 +413,5 @@ def test_frames_of_the_wrong_type_or_shape_are_a_value_error(tmp_path, frames, a
 
 
 def test_importing_the_module_does_not_import_pyav():
-    code = "import sys, vcam.animation; sys.exit('av' in sys.modules)"
+    code = "import sys, vcam.fileio.animation; sys.exit('av' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1]).returncode == 0

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from helpers import SweptPortrait, count_frames, head_middle
 
-from vcam import VcamError, autoframe
+from vcam import VcamError
 from vcam.config import CaptureSettings, EffectSettings, FramingSettings, MatteSettings, OutputSettings, SegmentSettings, Settings
+from vcam.effects import autoframe
 from vcam.engine import Engine
-from vcam.pipeline import Pipeline
+from vcam.live.pipeline import Pipeline
 
 W, H = 1280, 720
 FPS = 30.0
@@ -148,14 +149,14 @@ def test_the_zoom_is_held_where_the_camera_resolves_too_little(portrait, caplog)
     out = np.empty((360, 640, 3), np.uint8)
     picture, _ = small.frame(0.35 * 640)
     try:
-        with caplog.at_level(logging.WARNING, logger="vcam.autoframe"):
+        with caplog.at_level(logging.WARNING, logger="vcam.effects.autoframe"):
             for _ in range(20):
                 engine.process(picture, out, {})
         crop = engine.autoframe.crop
     finally:
         engine.close()
     assert crop[2] == pytest.approx(640)                        # 360 rows: no room to zoom at all
-    said = [r.getMessage() for r in caplog.records if r.name == "vcam.autoframe"]
+    said = [r.getMessage() for r in caplog.records if r.name == "vcam.effects.autoframe"]
     assert len(said) == 1 and "held at 1.0x" in said[0] and "--width 1280 --height 720" in said[0]
     assert autoframe.max_zoom((1920, 1080)) == pytest.approx(3.0)
 

@@ -14,8 +14,8 @@ from skimage import data
 from vcam import bench
 from vcam.config import Settings
 from vcam.errors import VcamError
-from vcam.sources import Source
-from vcam.stats import OPTIONAL, PROCESSING
+from vcam.live.sources import Source
+from vcam.live.stats import OPTIONAL, PROCESSING
 
 
 def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -118,7 +118,7 @@ def test_parse_resolution():
 
 
 def test_preloaded_frames_are_the_sources_own_scaled_and_replayed_in_a_loop(tmp_path):
-    from vcam.sources import PreloadedSource, VideoSource
+    from vcam.live.sources import PreloadedSource, VideoSource
 
     path = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (96, 64))

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam.capture import Capture
 from vcam.config import CaptureSettings
 from vcam.errors import VcamError
-from vcam.sources import DemoSource, ImageSource, PreloadedSource, VideoSource, open_source
+from vcam.live.capture import Capture
+from vcam.live.sources import DemoSource, ImageSource, PreloadedSource, VideoSource, open_source
 
 W, H = 48, 32
 

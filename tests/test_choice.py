@@ -125,9 +125,9 @@ def test_a_half_found_person_is_blended_smoothly():
 @pytest.mark.skipif(not (EVAL / "portraits" / "images" / "246.jpg").is_file(), reason="no ../shared/eval")
 def test_a_group_in_a_street_is_not_lost_to_modnet():
     """Eval photo 246 (five people, small, in a street): MODNet alone finds almost none of them."""
-    from vcam import media
+    from vcam.fileio import pictures
 
-    rgb = media.load_image(EVAL / "portraits" / "images" / "246.jpg")
+    rgb = pictures.load_image(EVAL / "portraits" / "images" / "246.jpg")
     truth = cv2.imread(str(EVAL / "portraits" / "masks" / "246.png"), cv2.IMREAD_GRAYSCALE)
     truth = cv2.resize(truth, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST) > 127
     scores = {}

@@ -1,4 +1,4 @@
-"""Clean edges (vcam.clean_edge): the person's own colour at a soft edge, over a plain wall and
+"""Clean edges (vcam.effects.clean_edge): the person's own colour at a soft edge, over a plain wall and
 over a busy room."""
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import kernels
-from vcam.clean_edge import CleanEdge, spreads, unmix
-from vcam.composite import Compositor
+from vcam import scaling
 from vcam.config import EffectSettings
+from vcam.effects.clean_edge import CleanEdge, spreads, unmix
+from vcam.effects.composite import Compositor
 
 
 def soft_edge(h: int = 64, w: int = 96) -> np.ndarray:
@@ -26,7 +26,7 @@ def run_unmix(camera: np.ndarray, alpha: np.ndarray, room: tuple, person: tuple)
     small_alpha = cv2.resize(alpha, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
     out = camera.copy()
     back, front = np.full(small, room, np.uint8), np.full(small, person, np.uint8)
-    columns = kernels.bilinear_columns(w, w // 4)
+    columns = scaling.bilinear_columns(w, w // 4)
     sums = np.empty(small[:2] + (4,), np.float32)
     rows = (np.empty((w // 4, 3), np.float32), np.empty((w // 4, 3), np.float32))
     fallbacks = spreads(camera, alpha, small_alpha, back, front, *columns, sums, np.empty(small[:2], np.uint8), *rows)

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam.composite import Compositor
 from vcam.config import EffectSettings
+from vcam.effects.composite import Compositor
 from vcam.errors import VcamError
 
 W, H = 48, 32

@@ -11,8 +11,9 @@ from typing import Optional
 import pytest
 from helpers import HAS_MEDIAPIPE, V4L2_CTL
 
-from vcam import doctor, packages
+from vcam import doctor
 from vcam.doctor import MODPROBE, Check, Roots
+from vcam.system import packages
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="v4l2loopback is Linux only")
 
@@ -153,8 +154,6 @@ def test_no_camera_is_a_problem(tmp_path):
     assert len(bad) == 1 and "no camera" in bad[0].what and bad[0].fix
 
 
-
-
 def test_v4l2_ctl_modes_are_summarized():
     assert doctor.summarize_modes(V4L2_CTL) == "MJPG 1280x720@30 640x480@30; YUYV 640x480@60"
 
@@ -240,7 +239,7 @@ def test_mediapipe_is_reported_as_it_is():
 def test_a_module_built_for_numpy_1_beside_numpy_2_is_named_with_its_fix():
     import numpy
 
-    from vcam import packages
+    from vcam.system import packages
 
     old_opencv = [("opencv-contrib-python", "4.8.0.74")]
     if numpy.__version__.startswith("1."):
@@ -276,12 +275,12 @@ def test_a_library_that_cannot_load_is_one_line_and_doctor_names_it(tmp_path):
 def test_the_video_library_and_its_encoders_are_reported():
     import av
 
-    from vcam import encode
+    from vcam.fileio import video_writer
 
     checks = doctor.check_video()
     text = " | ".join(c.what for c in checks)
     assert f"PyAV {av.__version__} with FFmpeg" in text
-    for codec in encode.CODECS.values():
+    for codec in video_writer.CODECS.values():
         assert codec.encoder in text
     assert "an H.264 frame encodes and decodes" in text
     assert failures(checks) == [] and all(c.ok for c in checks)

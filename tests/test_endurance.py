@@ -128,8 +128,8 @@ def test_a_closed_pipeline_is_freed_without_the_cycle_collector(arrival_backends
     import gc
     import weakref
 
-    from vcam.pipeline import Pipeline
-    from vcam.sources import open_source
+    from vcam.live.pipeline import Pipeline
+    from vcam.live.sources import open_source
 
     settings = endurance.settings_for(320, 240, 30.0, endurance.BACKEND_I420, pacing=False)
     pipeline = Pipeline(settings, source=open_source(settings.capture, live=False), max_frames=3)
@@ -149,7 +149,7 @@ def test_a_closed_pipeline_is_freed_without_the_cycle_collector(arrival_backends
 
 
 def test_a_closed_pool_lets_go_of_its_frames():
-    from vcam.handoff import FramePool
+    from vcam.live.mailbox import FramePool
 
     pool = FramePool((4, 4, 3), count=2)
     out = pool.acquire()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from vcam.segment.framing import Framer
+from vcam.segment.follow import FollowCrop
 from vcam.segment.onnx import OnnxSegmenter
 
 W, H = 960, 540
@@ -14,7 +14,7 @@ W, H = 960, 540
 
 @pytest.fixture(scope="module")
 def framer():
-    f = Framer(OnnxSegmenter())
+    f = FollowCrop(OnnxSegmenter())
     yield f
     f.close()
 
@@ -60,7 +60,7 @@ def test_a_small_person_is_segmented_better_on_the_crop(framer, person):
 
 
 def test_photo_passes_give_one_steady_matte_and_the_tiles_only_touch_the_edge(framer, person):
-    from vcam.segment import framing
+    from vcam.segment import follow
 
     frame, truth = scene(person, 360)
     first = framer.segment_photo(frame).copy()
@@ -69,11 +69,11 @@ def test_photo_passes_give_one_steady_matte_and_the_tiles_only_touch_the_edge(fr
     np.testing.assert_array_equal(framer.segment_photo(frame), first)   # no state carried over
     # Without the tiles: the matte differs from the crop passes' mean only near the outline,
     # and by at most TILE_SAY anywhere.
-    say, framing.TILE_SAY = framing.TILE_SAY, 0.0
+    say, follow.TILE_SAY = follow.TILE_SAY, 0.0
     try:
         crops = framer.segment_photo(frame).copy()
     finally:
-        framing.TILE_SAY = say
+        follow.TILE_SAY = say
     moved = np.abs(first - crops)
     assert 0.0 < moved.max() <= say + 1e-6
     edge = cv2.resize(truth.astype(np.uint8), (512, 288), interpolation=cv2.INTER_AREA)
@@ -116,9 +116,9 @@ def test_nobody_there_means_the_whole_frame_is_watched(framer, person):
                                  (-30.5, -12.0, 700.0, 500.0),     # past every edge
                                  (400.0, 20.0, 80.0, 340.0)])      # mirrored (a photo's pass)
 def test_the_matte_of_the_crop_is_placed_as_warp_affine_places_it(box):
-    """vcam.segment.sampling against cv2.warpAffine (INTER_LINEAR, zero outside): the same
+    """vcam.segment.follow_sampling against cv2.warpAffine (INTER_LINEAR, zero outside): the same
     taps, within warpAffine's 1/32-pixel weights."""
-    from vcam.segment.sampling import sample_matte, taps
+    from vcam.segment.follow_sampling import sample_matte, taps
 
     rng = np.random.default_rng(3)
     x0, y0, x1, y1 = box
@@ -137,7 +137,7 @@ def test_the_followed_box_is_aligned_so_a_plain_resize_samples_it_as_the_warp_do
     """The live box is moved by under a pixel so that cv2.resize of whole frame pixels takes the
     same samples as the warp of the box (within their fixed-point weights), at a third of the cost."""
     seg = OnnxSegmenter()
-    framer = Framer(seg)
+    framer = FollowCrop(seg)
     try:
         frame = cv2.resize(data.astronaut(), (1280, 720), interpolation=cv2.INTER_AREA)
         framer.segment(frame)

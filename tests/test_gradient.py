@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam.composite import Compositor
 from vcam.config import EffectSettings, Settings, parse_colors
+from vcam.effects.composite import Compositor
+from vcam.effects.gradient import gradient
 from vcam.errors import VcamError
-from vcam.gradient import gradient
 
 RED, BLUE = (220, 30, 30), (20, 40, 200)
 
@@ -84,7 +84,7 @@ def test_the_compositor_puts_the_gradient_behind_the_person():
 
 
 def test_vcam_process_makes_a_gradient_background_and_refuses_a_bad_colour(tmp_path):
-    from vcam.resources import demo_image
+    from vcam.system.resources import demo_image
 
     cv2.imwrite(str(tmp_path / "me.png"), cv2.resize(cv2.imread(str(demo_image())), (160, 160)))
     def vcam(*args):

@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from vcam.handoff import Frame, FramePool, Mailbox, run_thread
+from vcam.live.mailbox import Frame, FramePool, Mailbox, run_thread
 
 SHAPE = (32, 48, 3)
 

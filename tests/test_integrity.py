@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from helpers import count_frames, ctrl_c_default
 
-from vcam import verify
 from vcam.config import MatteSettings, SegmentSettings
 from vcam.errors import VcamError
-from vcam.sinks import VideoFileSink, VirtualCameraSink
+from vcam.fileio import user_paths, video_check, write_errors
+from vcam.live.sinks import VideoFileSink, VirtualCameraSink
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -115,7 +115,7 @@ def test_write_errors_name_their_cause():
 
     for code, words in ((errno.ENOSPC, "the disk is full"), (errno.EACCES, "permission denied"),
                         (errno.EROFS, "read-only"), (errno.EIO, "Input/output error")):
-        err = verify.write_error("x.png", OSError(code, os.strerror(code)))
+        err = write_errors.write_error("x.png", OSError(code, os.strerror(code)))
         assert str(err).startswith("cannot write x.png: ") and words in str(err) and err.fix
 
 
@@ -156,11 +156,11 @@ def test_same_file_sees_links(tmp_path):
     a.write_text("x")
     (tmp_path / "h.txt").hardlink_to(a) if hasattr(Path, "hardlink_to") else os.link(a, tmp_path / "h.txt")
     (tmp_path / "s.txt").symlink_to(a)
-    assert verify.same_file(a, tmp_path / "h.txt") and verify.same_file(a, tmp_path / "s.txt")
-    assert verify.same_file(tmp_path / "new.mp4", tmp_path / "sub" / ".." / "new.mp4")   # neither exists
-    assert not verify.same_file(a, tmp_path / "b.txt")
+    assert user_paths.same_file(a, tmp_path / "h.txt") and user_paths.same_file(a, tmp_path / "s.txt")
+    assert user_paths.same_file(tmp_path / "new.mp4", tmp_path / "sub" / ".." / "new.mp4")   # neither exists
+    assert not user_paths.same_file(a, tmp_path / "b.txt")
     with pytest.raises(VcamError, match="is also an input"):
-        verify.refuse_inputs(tmp_path / "s.txt", [None, "demo", str(a)])
+        user_paths.refuse_inputs(tmp_path / "s.txt", [None, "demo", str(a)])
 
 
 # -- damaged and short inputs ------------------------------------------------------------------
@@ -288,13 +288,13 @@ def test_a_video_sink_checks_what_it_wrote(tmp_path):
     sink.close()
     assert count_frames(tmp_path / "v.mp4", (48, 64, 3)) == 7
     with pytest.raises(VcamError, match="holds 7 of the 9 frames written"):
-        verify.check_video(tmp_path / "v.mp4", tmp_path / "v.mp4", 9, (64, 48))
+        video_check.check_video(tmp_path / "v.mp4", tmp_path / "v.mp4", 9, (64, 48))
     with pytest.raises(VcamError, match="came out 64x48, not 62x48"):
-        verify.check_video(tmp_path / "v.mp4", tmp_path / "v.mp4", 7, (62, 48))
+        video_check.check_video(tmp_path / "v.mp4", tmp_path / "v.mp4", 7, (62, 48))
 
 
 def test_rotation_metadata_is_honoured_in_every_reader(tmp_path):
-    from vcam.decode import VideoReader
+    from vcam.fileio.video_reader import VideoReader
 
     rotated = DATA / "rotated-90.mp4"
     reader = VideoReader(rotated)

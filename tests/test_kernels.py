@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from vcam import kernels
+from vcam import jit, kernels, scaling
 
 H, W = 32, 48
 
@@ -150,7 +150,7 @@ def test_smooth_matte_output_stays_in_range_for_random_sequences():
                                       ((200, 130), (48, 32)), ((97, 61), (48, 32)),
                                       ((60, 40), (48, 32)), ((24, 16), (48, 32))])
 def test_downscaler_gives_the_asked_size_and_keeps_a_flat_image_flat(src, dst):
-    shrink = kernels.Downscaler(src, dst)
+    shrink = scaling.Downscaler(src, dst)
     img = np.full((src[1], src[0], 3), (10, 130, 250), np.uint8)
     out = np.zeros((dst[1], dst[0], 3), np.uint8)
     result = shrink(img, out)
@@ -162,14 +162,14 @@ def test_downscaler_gives_the_asked_size_and_keeps_a_flat_image_flat(src, dst):
 def test_downscaler_same_size_is_an_exact_copy():
     img = random_rgb(15)
     out = np.zeros_like(img)
-    kernels.Downscaler((W, H), (W, H))(img, out)
+    scaling.Downscaler((W, H), (W, H))(img, out)
     np.testing.assert_array_equal(out, img)
 
 
 def test_downscaler_whole_factor_is_the_block_mean():
     img = random_rgb(16, 4 * H, 4 * W)
     out = np.zeros((H, W, 3), np.uint8)
-    kernels.Downscaler((4 * W, 4 * H), (W, H))(img, out)
+    scaling.Downscaler((4 * W, 4 * H), (W, H))(img, out)
     mean = img.reshape(H, 4, W, 4, 3).astype(np.float64).mean(axis=(1, 3))
     # within rounding (one level: a cascade of halvings may round twice), and no overall shift
     assert np.abs(out - mean).max() <= 1.0 + 1e-9
@@ -183,13 +183,13 @@ def test_downscaler_does_not_alias_a_fine_checkerboard(src):
     board = (((x + y) % 2) * 255).astype(np.uint8)
     img = np.repeat(board[..., None], 3, axis=2)
     out = np.zeros((H, W, 3), np.uint8)
-    kernels.Downscaler(src, (W, H))(img, out)
+    scaling.Downscaler(src, (W, H))(img, out)
     # every output pixel averages many squares: mid grey, not black or white stripes (aliasing)
     assert out.min() >= 110 and out.max() <= 145
 
 
 def test_warm_up_runs():
-    kernels.warm_up()
+    jit.warm_up()
     # and the kernels still work afterwards on fresh shapes
     out = np.zeros((2, 3, 3), np.uint8)
     kernels.blend_color(np.zeros((2, 3, 3), np.uint8), np.array([1, 2, 3], np.uint8),
@@ -219,7 +219,7 @@ def test_a_process_that_compiled_the_kernels_says_so_only_once(tmp_path):
     """The panel warms the kernels up at every pipeline start (a restart, a resume): after a
     first run compiled them, the later warm-ups in the same process compile nothing and say nothing."""
     script = ("import logging; logging.basicConfig(format='%(message)s'); from vcam import kernels; "
-              "kernels.warm_up(); kernels.warm_up()")
+              "jit.warm_up(); jit.warm_up()")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
@@ -228,7 +228,7 @@ def test_a_process_that_compiled_the_kernels_says_so_only_once(tmp_path):
 
 
 def test_shared_halvings_equal_the_downscalers_and_follow_the_picture_asked():
-    from vcam.kernels import Downscaler, Halvings
+    from vcam.scaling import Downscaler, Halvings
 
     rng = np.random.default_rng(5)
     frame = rng.integers(0, 256, (721, 1283, 3), np.uint8)        # odd sides: the last row and column go

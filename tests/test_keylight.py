@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import keylight
-from vcam.keylight import KEY_GAIN, KeyLight
+from vcam.light import keylight
+from vcam.light.keylight import KEY_GAIN, KeyLight
 
 W, H = 320, 180
 HEAD = (0.5, 0.33, 0.09, 0.17)   # centre x, y, half-width, half-height, shares of the frame
@@ -206,9 +206,9 @@ def test_bad_input_is_refused(scene):
 
 
 def test_the_kernels_are_registered_for_warm_up():
-    from vcam import kernels
+    from vcam import jit
 
-    registered = [k for k, _ in kernels._STAGE_KERNELS]
+    registered = jit.registered()
     assert keylight.light in registered and keylight.light_in_place in registered
 
 

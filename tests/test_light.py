@@ -16,7 +16,7 @@ from vcam import bench
 from vcam.config import EffectSettings, LightSettings, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.sources import DemoSource
+from vcam.live.sources import DemoSource
 
 SIZE = (320, 240)
 
@@ -60,7 +60,7 @@ def person_mean(picture: np.ndarray, alpha: np.ndarray) -> float:
 
 
 def person_meter(picture: np.ndarray, alpha: np.ndarray) -> float:
-    """The exposure vcam meters: the person's upper-quartile luma (vcam.lowlight.LOW_METER)."""
+    """The exposure vcam meters: the person's upper-quartile luma (vcam.light.lowlight.LOW_METER)."""
     grey = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
     return float(np.percentile(grey[alpha > 128], 75)) / 255
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import lowlight
-from vcam.lowlight import LowLight
+from vcam.light import lowlight
+from vcam.light.lowlight import LowLight
 
 W, H = 320, 180
 FPS = 30.0

@@ -16,8 +16,8 @@ from helpers import count_frames
 
 from vcam.config import SegmentSettings
 from vcam.errors import VcamError
-from vcam.resources import BUNDLED_MODELS, models_dir
 from vcam.segment import create
+from vcam.system.resources import BUNDLED_MODELS, models_dir
 
 MODNET_SHA256 = "07c308cf0fc7e6e8b2065a12ed7fc07e1de8febb7dc7839d7b7f15dd66584df9"
 TEST_MODELS = Path(os.environ["VCAM_TEST_MODELS"]) if os.environ.get("VCAM_TEST_MODELS") else None

@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import media, verify
-from vcam.decode import VideoReader
+from vcam import scaling
 from vcam.errors import VcamError
+from vcam.fileio import atomic, pictures
+from vcam.fileio.video_reader import VideoReader
 
 H, W = 32, 48
 
@@ -31,7 +32,7 @@ def test_load_colour_png_is_rgb(tmp_path):
     rgb = random_rgb(1)
     rgb[0, 0] = (255, 0, 0)
     assert cv2.imwrite(str(tmp_path / "c.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    img = media.load_image(tmp_path / "c.png")
+    img = pictures.load_image(tmp_path / "c.png")
     assert img.dtype == np.uint8 and img.shape == (H, W, 3)
     np.testing.assert_array_equal(img, rgb)
     assert tuple(img[0, 0]) == (255, 0, 0)
@@ -40,7 +41,7 @@ def test_load_colour_png_is_rgb(tmp_path):
 def test_load_grey_png_gives_three_equal_channels(tmp_path):
     grey = np.random.default_rng(2).integers(0, 256, (H, W), dtype=np.uint8)
     assert cv2.imwrite(str(tmp_path / "g.png"), grey)
-    img = media.load_image(tmp_path / "g.png")
+    img = pictures.load_image(tmp_path / "g.png")
     assert img.shape == (H, W, 3) and img.dtype == np.uint8
     for c in range(3):
         np.testing.assert_array_equal(img[..., c], grey)
@@ -52,7 +53,7 @@ def test_load_16_bit_grey_png_keeps_the_high_byte(tmp_path):
     grey16[0, 0] = 65535
     grey16[0, 1] = 255                            # 255/65535 of full scale: black in 8 bits
     assert cv2.imwrite(str(tmp_path / "g16.png"), grey16)
-    img = media.load_image(tmp_path / "g16.png")
+    img = pictures.load_image(tmp_path / "g16.png")
     assert img.dtype == np.uint8 and img.shape == (H, W, 3)
     expected = k.astype(np.uint8)
     expected[0, 0], expected[0, 1] = 255, 0
@@ -65,7 +66,7 @@ def test_load_16_bit_colour_png_is_rgb(tmp_path):
     bgr16[..., 2] = 65535                         # red, in OpenCV's BGR order
     bgr16[..., 1] = 128 * 257
     assert cv2.imwrite(str(tmp_path / "c16.png"), bgr16)
-    img = media.load_image(tmp_path / "c16.png")
+    img = pictures.load_image(tmp_path / "c16.png")
     assert img.dtype == np.uint8
     assert np.all(img == (255, 128, 0))
 
@@ -77,7 +78,7 @@ def test_load_bgra_png_drops_alpha_and_is_rgb(tmp_path):
     bgra[..., 2] = 200     # R
     bgra[..., 3] = np.arange(W, dtype=np.uint8)[None, :] * 5
     assert cv2.imwrite(str(tmp_path / "a.png"), bgra)
-    img = media.load_image(tmp_path / "a.png")
+    img = pictures.load_image(tmp_path / "a.png")
     assert img.shape == (H, W, 3) and img.dtype == np.uint8
     assert np.all(img == (200, 20, 10))
 
@@ -88,7 +89,7 @@ def test_load_float_tiff_scales_0_1_to_0_255(tmp_path):
     bgr[..., 1] = 0.5
     bgr[..., 0] = -0.25      # out of range: clipped
     assert cv2.imwrite(str(tmp_path / "f.tiff"), bgr)
-    img = media.load_image(tmp_path / "f.tiff")
+    img = pictures.load_image(tmp_path / "f.tiff")
     assert img.dtype == np.uint8
     assert np.all(img[..., 0] == 255) and np.all(img[..., 2] == 0)
     assert np.all(np.abs(img[..., 1].astype(int) - 127) <= 1)
@@ -99,7 +100,7 @@ def test_load_jpeg_is_close_to_what_was_written(tmp_path):
     rgb[:, : W // 2] = (230, 30, 30)
     rgb[:, W // 2:] = (30, 30, 230)
     assert cv2.imwrite(str(tmp_path / "p.jpg"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
-    img = media.load_image(tmp_path / "p.jpg")
+    img = pictures.load_image(tmp_path / "p.jpg")
     assert np.abs(img[:, 2: W // 2 - 2].astype(int) - rgb[:, 2: W // 2 - 2]).max() < 25
     assert np.abs(img[:, W // 2 + 2:].astype(int) - rgb[:, W // 2 + 2:]).max() < 25
 
@@ -112,7 +113,7 @@ def test_load_jpeg_applies_its_exif_orientation(tmp_path):
     exif = im.getexif()
     exif[0x0112] = 6                               # Orientation 6: turn 90 degrees clockwise to view
     im.save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=95)
-    img = media.load_image(tmp_path / "phone.jpg")
+    img = pictures.load_image(tmp_path / "phone.jpg")
     assert img.shape == (40, 20, 3)                # upright: 20 wide, 40 tall
     assert img[:8, :, 0].min() > 200 and img[:8, :, 1:].max() < 50    # the red band is now on top
     assert img[12:, :, 0].max() < 50
@@ -136,17 +137,17 @@ def test_load_bad_files_raise_one_clear_error(tmp_path, kind, message):
     elif kind == "text":
         path.write_text("just words\n")
     with pytest.raises(VcamError) as info:
-        media.load_image(path, "background")
+        pictures.load_image(path, "background")
     text = str(info.value)
     assert text.startswith("background ") and path.name in text and message in text
     assert info.value.fix
 
 
 def test_load_refuses_a_picture_over_the_pixel_limit(tmp_path):
-    side = int(media.MAX_PIXELS ** 0.5) + 1
+    side = int(pictures.MAX_PIXELS ** 0.5) + 1
     assert cv2.imwrite(str(tmp_path / "huge.png"), np.zeros((side, side), np.uint8))
     with pytest.raises(VcamError, match="megapixels"):
-        media.load_image(tmp_path / "huge.png")
+        pictures.load_image(tmp_path / "huge.png")
 
 
 # --- write_image ---------------------------------------------------------------------------------
@@ -155,14 +156,14 @@ def test_load_refuses_a_picture_over_the_pixel_limit(tmp_path):
 def test_write_then_load_is_lossless_for_rgb(tmp_path, suffix):
     rgb = random_rgb(4)
     path = tmp_path / f"out{suffix}"
-    media.write_image(path, rgb)
-    np.testing.assert_array_equal(media.load_image(path), rgb)
+    pictures.write_image(path, rgb)
+    np.testing.assert_array_equal(pictures.load_image(path), rgb)
     assert files_in(tmp_path) == [path.name]     # nothing partial left beside it
 
 
 def test_write_grey_and_rgba(tmp_path):
     grey = np.random.default_rng(5).integers(0, 256, (H, W), dtype=np.uint8)
-    media.write_image(tmp_path / "m.png", grey)
+    pictures.write_image(tmp_path / "m.png", grey)
     back = cv2.imread(str(tmp_path / "m.png"), cv2.IMREAD_UNCHANGED)
     assert back.ndim == 2
     np.testing.assert_array_equal(back, grey)
@@ -170,7 +171,7 @@ def test_write_grey_and_rgba(tmp_path):
     rgba = np.zeros((H, W, 4), np.uint8)
     rgba[...] = (250, 60, 5, 0)
     rgba[:, W // 2:, 3] = 255
-    media.write_image(tmp_path / "cut.png", rgba)
+    pictures.write_image(tmp_path / "cut.png", rgba)
     bgra = cv2.imread(str(tmp_path / "cut.png"), cv2.IMREAD_UNCHANGED)
     assert bgra.shape == (H, W, 4)
     np.testing.assert_array_equal(bgra[..., :3], np.broadcast_to((5, 60, 250), (H, W, 3)))
@@ -180,23 +181,23 @@ def test_write_grey_and_rgba(tmp_path):
 
 def test_write_replaces_an_existing_file_whole(tmp_path):
     path = tmp_path / "out.png"
-    media.write_image(path, np.zeros((H, W, 3), np.uint8))
+    pictures.write_image(path, np.zeros((H, W, 3), np.uint8))
     newer = random_rgb(6)
-    media.write_image(path, newer)
-    np.testing.assert_array_equal(media.load_image(path), newer)
+    pictures.write_image(path, newer)
+    np.testing.assert_array_equal(pictures.load_image(path), newer)
     assert files_in(tmp_path) == ["out.png"]
 
 
 def test_write_with_an_unknown_suffix_fails_and_leaves_nothing(tmp_path):
     with pytest.raises(VcamError, match="cannot write") as info:
-        media.write_image(tmp_path / "out.xyz", random_rgb(7))
+        pictures.write_image(tmp_path / "out.xyz", random_rgb(7))
     assert ".png" in info.value.fix
     assert files_in(tmp_path) == []
 
 
 def test_write_into_a_missing_folder_fails_and_leaves_nothing(tmp_path):
     with pytest.raises(VcamError, match="cannot write"):
-        media.write_image(tmp_path / "no" / "such" / "out.png", random_rgb(8))
+        pictures.write_image(tmp_path / "no" / "such" / "out.png", random_rgb(8))
     assert files_in(tmp_path) == []
 
 
@@ -204,16 +205,16 @@ def test_write_into_a_missing_folder_fails_and_leaves_nothing(tmp_path):
 def test_write_into_an_unwritable_folder_fails():
     # /proc refuses new files even to root, so this holds whoever runs the tests.
     with pytest.raises(VcamError, match="cannot write"):
-        media.write_image(Path("/proc/vcam-test-out.png"), random_rgb(9))
+        pictures.write_image(Path("/proc/vcam-test-out.png"), random_rgb(9))
 
 
 def test_failed_write_leaves_the_previous_file_untouched(tmp_path):
     path = tmp_path / "out.png"
     before = random_rgb(10)
-    media.write_image(path, before)
+    pictures.write_image(path, before)
     with pytest.raises(VcamError):
-        media.write_image(path, np.zeros((H, W, 2), np.uint8))    # the encoder refuses 2 channels
-    np.testing.assert_array_equal(media.load_image(path), before)
+        pictures.write_image(path, np.zeros((H, W, 2), np.uint8))    # the encoder refuses 2 channels
+    np.testing.assert_array_equal(pictures.load_image(path), before)
     assert files_in(tmp_path) == ["out.png"]
 
 
@@ -222,14 +223,14 @@ def test_write_over_a_folder_fails_and_cleans_up_its_partial_file(tmp_path):
     target.mkdir()
     (target / "keep.txt").write_text("x")
     with pytest.raises(VcamError, match="cannot write"):
-        media.write_image(target, random_rgb(11))
+        pictures.write_image(target, random_rgb(11))
     assert files_in(tmp_path) == ["taken.png"]          # the encoded partial file was removed
     assert files_in(target) == ["keep.txt"]
 
 
 def test_partial_name_is_hidden_beside_the_target_and_keeps_the_suffix(tmp_path):
     target = tmp_path / "photo.final.jpg"
-    a, b = verify.partial_name(target), verify.partial_name(target)
+    a, b = atomic.partial_name(target), atomic.partial_name(target)
     assert a.parent == tmp_path and a.name.startswith(".") and a.suffix == ".jpg"
     assert a != b
 
@@ -240,13 +241,13 @@ def test_partial_name_is_hidden_beside_the_target_and_keeps_the_suffix(tmp_path)
                                       ((10, 10), (48, 32)), ((30, 90), (100, 40)), ((1920, 1080), (64, 36))])
 def test_cover_fit_gives_the_asked_size(src, dst):
     img = random_rgb(12, src[1], src[0])
-    out = media.cover_fit(img, *dst)
+    out = scaling.cover_fit(img, *dst)
     assert out.shape == (dst[1], dst[0], 3) and out.dtype == np.uint8
 
 
 def test_cover_fit_of_the_same_size_is_the_picture():
     img = random_rgb(13)
-    np.testing.assert_array_equal(media.cover_fit(img, W, H), img)
+    np.testing.assert_array_equal(scaling.cover_fit(img, W, H), img)
 
 
 def square_extent(img: np.ndarray) -> tuple[int, int, float, float]:
@@ -265,7 +266,7 @@ def test_cover_fit_keeps_a_centred_square_square_and_centred(src, dst):
     img = np.zeros((sh, sw, 3), np.uint8)
     y0, x0 = (sh - side) // 2, (sw - side) // 2
     img[y0:y0 + side, x0:x0 + side] = 255
-    out = media.cover_fit(img, dw, dh)
+    out = scaling.cover_fit(img, dw, dh)
     w, h, cx, cy = square_extent(out)
     assert abs(w - h) <= 1, f"square became {w}x{h}"
     scale = max(dw / sw, dh / sh)
@@ -279,7 +280,7 @@ def test_cover_fit_crops_the_overhang_evenly():
     img[:, :100] = (255, 0, 0)
     img[:, 100:200] = (0, 255, 0)
     img[:, 200:] = (0, 0, 255)
-    out = media.cover_fit(img, 100, 100)
+    out = scaling.cover_fit(img, 100, 100)
     assert np.all(out == (0, 255, 0))
 
 
@@ -333,7 +334,7 @@ HEADERS = {
 def test_header_sizes_are_read_without_decoding(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(HEADERS[name](321, 123))
-    assert media.picture_size(path) == (321, 123)
+    assert pictures.picture_size(path) == (321, 123)
 
 
 @pytest.mark.parametrize("name", list(HEADERS))
@@ -341,7 +342,7 @@ def test_a_header_declaring_20000x20000_is_refused_before_decoding(tmp_path, nam
     path = tmp_path / name
     path.write_bytes(HEADERS[name](20000, 20000))   # a few dozen bytes: only the header says it is huge
     with pytest.raises(VcamError, match="megapixels") as info:
-        media.load_image(path, "background")
+        pictures.load_image(path, "background")
     assert "20000x20000" in str(info.value) and "400 megapixels" in str(info.value) and info.value.fix
 
 
@@ -349,15 +350,15 @@ def test_a_header_declaring_20000x20000_is_refused_before_decoding(tmp_path, nam
 def test_real_files_give_their_size_from_the_header(tmp_path, ext):
     path = tmp_path / f"pic{ext}"
     assert cv2.imwrite(str(path), np.full((37, 53, 3), 90, np.uint8))
-    assert media.picture_size(path) == (53, 37)
-    assert media.load_image(path).shape == (37, 53, 3)
+    assert pictures.picture_size(path) == (53, 37)
+    assert pictures.load_image(path).shape == (37, 53, 3)
 
 
 def test_a_zero_sized_header_is_refused(tmp_path):
     path = tmp_path / "none.png"
     path.write_bytes(_png_header(0, 10))
     with pytest.raises(VcamError, match="0x10"):
-        media.load_image(path)
+        pictures.load_image(path)
 
 
 @pytest.mark.parametrize("ext", [".png", ".jpg"])
@@ -365,7 +366,7 @@ def test_a_zero_byte_picture_is_refused(tmp_path, ext):
     path = tmp_path / f"empty{ext}"
     path.write_bytes(b"")
     with pytest.raises(VcamError, match="empty"):
-        media.load_image(path)
+        pictures.load_image(path)
 
 
 @pytest.mark.parametrize("ext, keep", [(".png", 12), (".png", 0.5), (".jpg", 40), (".jpg", 0.5),
@@ -380,7 +381,7 @@ def test_a_truncated_picture_is_refused(tmp_path, astronaut_rgb, ext, keep):
     # refused from its header, or, where the header is whole, as data that does not decode
     refused = "cannot be read as a picture|cannot be decoded: the file is damaged or cut short"
     with pytest.raises(VcamError, match=refused) as info:
-        media.load_image(cut, "background")
+        pictures.load_image(cut, "background")
     assert "cut" in str(info.value) and info.value.fix
 
 
@@ -416,8 +417,8 @@ def test_tiff_orientation_is_applied_as_opencv_applies_it(tmp_path, orientation,
     stored = random_rgb(14, 20, 40)                  # 40 wide, 20 tall, no symmetry
     path = tmp_path / f"o{orientation}.tif"
     path.write_bytes(_tiff(stored, orientation, order))
-    assert media.picture_size(path) == (40, 20)      # the header tells the size as stored
-    np.testing.assert_array_equal(media.load_image(path), VIEWED[orientation](stored))
+    assert pictures.picture_size(path) == (40, 20)      # the header tells the size as stored
+    np.testing.assert_array_equal(pictures.load_image(path), VIEWED[orientation](stored))
 
 
 def _exif(orientation: int) -> bytes:
@@ -447,7 +448,7 @@ def test_jpeg_exif_orientation_is_applied_as_imread_applies_it(tmp_path, orienta
     stored = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     expected = cv2.imread(str(path), cv2.IMREAD_COLOR)
     np.testing.assert_array_equal(expected, VIEWED[orientation](stored))   # what imread did
-    np.testing.assert_array_equal(media.load_image(path), cv2.cvtColor(expected, cv2.COLOR_BGR2RGB))
+    np.testing.assert_array_equal(pictures.load_image(path), cv2.cvtColor(expected, cv2.COLOR_BGR2RGB))
 
 
 # --- a picture's alpha ---------------------------------------------------------------------------
@@ -456,8 +457,8 @@ def test_load_image_alpha_gives_the_alpha_and_the_same_colour_as_load_image(tmp_
     bgra = np.dstack((cv2.cvtColor(random_rgb(16), cv2.COLOR_RGB2BGR),
                       np.random.default_rng(17).integers(0, 256, (H, W), dtype=np.uint8)))
     assert cv2.imwrite(str(tmp_path / "a.png"), bgra)
-    rgb, alpha = media.load_image_alpha(tmp_path / "a.png")
-    np.testing.assert_array_equal(rgb, media.load_image(tmp_path / "a.png"))
+    rgb, alpha = pictures.load_image_alpha(tmp_path / "a.png")
+    np.testing.assert_array_equal(rgb, pictures.load_image(tmp_path / "a.png"))
     np.testing.assert_array_equal(rgb, cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB))
     assert alpha.dtype == np.uint8 and alpha.shape == (H, W)
     np.testing.assert_array_equal(alpha, bgra[..., 3])
@@ -468,7 +469,7 @@ def test_load_image_alpha_scales_16_bit_alpha_to_8_bit(tmp_path):
     bgra16 = np.dstack((np.full((H, W, 3), 40 * 257, np.uint16), k * 257))
     bgra16[0, 0, 3], bgra16[0, 1, 3] = 65535, 255     # full, and 255/65535 of full: transparent in 8 bits
     assert cv2.imwrite(str(tmp_path / "a16.png"), bgra16)
-    rgb, alpha = media.load_image_alpha(tmp_path / "a16.png")
+    rgb, alpha = pictures.load_image_alpha(tmp_path / "a16.png")
     expected = k.astype(np.uint8)
     expected[0, 0], expected[0, 1] = 255, 0
     assert alpha.dtype == np.uint8
@@ -480,9 +481,9 @@ def test_load_image_alpha_scales_16_bit_alpha_to_8_bit(tmp_path):
 def test_load_image_alpha_is_none_for_a_picture_without_alpha(tmp_path, name):
     img = random_rgb(19)
     assert cv2.imwrite(str(tmp_path / name), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if "grey" in name else img)
-    rgb, alpha = media.load_image_alpha(tmp_path / name)
+    rgb, alpha = pictures.load_image_alpha(tmp_path / name)
     assert alpha is None
-    np.testing.assert_array_equal(rgb, media.load_image(tmp_path / name))
+    np.testing.assert_array_equal(rgb, pictures.load_image(tmp_path / name))
 
 
 def test_the_alpha_of_an_oriented_png_turns_with_its_colour(tmp_path):
@@ -490,10 +491,10 @@ def test_the_alpha_of_an_oriented_png_turns_with_its_colour(tmp_path):
     stored_alpha = np.random.default_rng(21).integers(0, 256, (20, 40), dtype=np.uint8)
     path = tmp_path / "turned.png"
     path.write_bytes(_png_with_exif(np.dstack((cv2.cvtColor(stored_rgb, cv2.COLOR_RGB2BGR), stored_alpha)), 6))
-    rgb, alpha = media.load_image_alpha(path)
+    rgb, alpha = pictures.load_image_alpha(path)
     np.testing.assert_array_equal(rgb, VIEWED[6](stored_rgb))            # upright: 20 wide, 40 tall
     np.testing.assert_array_equal(alpha, VIEWED[6](stored_alpha))
-    np.testing.assert_array_equal(rgb, media.load_image(path))
+    np.testing.assert_array_equal(rgb, pictures.load_image(path))
 
 
 @pytest.mark.parametrize("effect", ["matte", "cutout"])
@@ -526,7 +527,7 @@ def test_a_gif_claiming_12000x12000_is_refused_before_a_frame_is_decoded(tmp_pat
     path = tmp_path / "huge.gif"
     path.write_bytes(_gif_header(12000, 12000))
     assert path.stat().st_size < 64
-    assert media.picture_size(path) == (12000, 12000)
+    assert pictures.picture_size(path) == (12000, 12000)
     with pytest.raises(VcamError, match="megapixels") as info:
         VideoReader(path, "background")
     assert "background" in str(info.value) and "12000x12000 (144 megapixels), over 64 megapixels" in str(info.value)

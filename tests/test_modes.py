@@ -14,10 +14,10 @@ from helpers import V4L2_CTL, V4L2_CTL_C920
 
 from vcam import VcamError
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
-from vcam.devices import mode_note, nearest_mode, parse_v4l2_modes
-from vcam.pipeline import Pipeline
-from vcam.sinks import VirtualCameraSink
-from vcam.sources import CameraSource
+from vcam.live.devices import mode_note, nearest_mode, parse_v4l2_modes
+from vcam.live.pipeline import Pipeline
+from vcam.live.sinks import VirtualCameraSink
+from vcam.live.sources import CameraSource
 
 TIMEOUT = 60.0
 C920 = parse_v4l2_modes(V4L2_CTL_C920)
@@ -114,7 +114,7 @@ def test_a_camera_opened_again_keeps_its_mode_and_tells_it_once(tmp_path, record
     settings = Settings(capture=CaptureSettings(source=str(path), width=640, height=480, fps=30.0),
                         effect=EffectSettings("none"),
                         output=OutputSettings(target="virtual", backend="recording", pacing=False))
-    caplog.set_level("WARNING", logger="vcam.sources")
+    caplog.set_level("WARNING", logger="vcam.live.sources")
     first = CameraSource(str(path), 640, 480, 30.0, modes={}, api=cv2.CAP_FFMPEG)
     with Pipeline(settings, source=first) as pipeline:
         cam = recording_backend.instances[-1]

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from helpers import count_frames
 
-from vcam import media, verify
-from vcam.decode import VideoReader
+from vcam.fileio import atomic, file_names
+from vcam.fileio.video_reader import VideoReader
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="names of any bytes, and /proc/self/fd, are Linux's")
@@ -120,7 +120,7 @@ def test_a_video_is_written_into_a_folder_whose_name_is_not_utf8(tmp_path, odd_v
 
 
 def test_a_video_reader_reads_such_a_file_through_a_descriptor_it_closes(tmp_path, odd_video):
-    name, fd = media.video_file(odd_video)
+    name, fd = file_names.video_file(odd_video)
     assert name == f"/proc/self/fd/{fd}" and os.path.samefile(name, odd_video)
     os.close(fd)
     plain = tmp_path / "plain.avi"
@@ -138,30 +138,30 @@ def test_a_video_reader_reads_such_a_file_through_a_descriptor_it_closes(tmp_pat
 
 
 def test_a_plain_name_is_given_to_opencv_as_it_is(tmp_path):
-    assert media.video_file(tmp_path / "café.mp4") == (str(tmp_path / "café.mp4"), None)   # UTF-8 is fine
-    assert media.opencv_name(tmp_path / f"{ODD}.mp4") is None
+    assert file_names.video_file(tmp_path / "café.mp4") == (str(tmp_path / "café.mp4"), None)   # UTF-8 is fine
+    assert file_names.opencv_name(tmp_path / f"{ODD}.mp4") is None
 
 
 def test_the_ascii_partial_name_is_hidden_beside_the_target(tmp_path):
     target = tmp_path / f"{ODD}.mp4"
-    a, b = verify.ascii_partial_name(target), verify.ascii_partial_name(target)
+    a, b = atomic.ascii_partial_name(target), atomic.ascii_partial_name(target)
     assert a.parent == tmp_path and a.name.startswith(".") and a.name.isascii() and a.suffix == ".mp4"
     assert a != b
-    assert verify.ascii_partial_name(tmp_path / f"x.{ODD}").suffix == ""   # a suffix that is not ASCII is left out
+    assert atomic.ascii_partial_name(tmp_path / f"x.{ODD}").suffix == ""   # a suffix that is not ASCII is left out
 
 
 CHECK_VIDEO = """
 import sys
 from pathlib import Path
 from vcam import verify
-verify.check_video(Path(sys.argv[1]), Path(sys.argv[1]), 6, (96, 64))
+video_check.check_video(Path(sys.argv[1]), Path(sys.argv[1]), 6, (96, 64))
 print("checked")
 """
 
 CAMERA = """
 import sys
-from vcam.sources import CameraSource
-from vcam.decode import VideoReader
+from vcam.live.sources import CameraSource
+from vcam.fileio.video_reader import VideoReader
 from vcam.errors import VcamError
 try:
     CameraSource(sys.argv[1], 64, 48, 30.0)
@@ -175,7 +175,7 @@ import numpy as np
 from vcam import media
 from vcam.errors import VcamError
 try:
-    media.encode_image(sys.argv[1], np.zeros((4, 4, 3), np.uint8))
+    pictures.encode_image(sys.argv[1], np.zeros((4, 4, 3), np.uint8))
 except VcamError as exc:
     print("refused:", exc.fix)
 """

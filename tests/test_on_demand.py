@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
-from vcam.pipeline import Pipeline
-from vcam.readers import readers
-from vcam.sources import Source
+from vcam.live.camera_readers import readers
+from vcam.live.pipeline import Pipeline
+from vcam.live.sources import Source
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 

@@ -16,9 +16,9 @@ from helpers import HAS_MEDIAPIPE, cuda_listed_but_broken, needs_mediapipe
 from vcam.config import EffectSettings, MatteSettings, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.resources import models_dir
 from vcam.segment import create
 from vcam.segment.onnx import BUNDLED, PROVIDERS, OnnxSegmenter, default_threads
+from vcam.system.resources import models_dir
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402

@@ -9,7 +9,7 @@ from pyvirtualcam.util import encode_fourcc
 
 from vcam.config import OutputSettings
 from vcam.errors import VcamError
-from vcam.sinks import NullSink, VideoFileSink, VirtualCameraSink, open_sink
+from vcam.live.sinks import NullSink, VideoFileSink, VirtualCameraSink, open_sink
 
 
 class I420Backend:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from test_integrity import leftovers, make_video, vcam, vcam_lines
 
-from vcam import paths, verify
 from vcam.errors import VcamError
+from vcam.fileio import atomic, user_paths
 
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file kinds and modes")
 
@@ -59,7 +59,7 @@ def test_no_output_replaces_a_device(tmp_path):
     said_once(vcam("ui", "--screenshot", str(device), cwd=tmp_path), "is a device")
     assert stat.S_ISCHR(os.stat(device).st_mode)
     with pytest.raises(VcamError, match="never replaces"):
-        verify.install(tmp_path / "nothing-yet", device)   # the last line of defence, at the rename
+        atomic.install(tmp_path / "nothing-yet", device)   # the last line of defence, at the rename
 
 
 @POSIX
@@ -68,7 +68,7 @@ def test_a_socket_is_not_an_output(tmp_path):
     with socket.socket(socket.AF_UNIX) as s:
         s.bind(str(path))
         with pytest.raises(VcamError, match="socket"):
-            paths.output_file(path)
+            user_paths.output_file(path)
 
 
 def test_a_folder_as_the_recording_is_refused_before_the_first_frame(tmp_path):
@@ -111,9 +111,9 @@ def test_a_name_over_255_bytes_is_one_line(tmp_path, astronaut_png, where):
 
 def test_partial_names_fit_beside_a_long_name(tmp_path):
     final = tmp_path / ("n" * 250 + ".png")
-    partial = verify.partial_name(final)
+    partial = atomic.partial_name(final)
     assert len(os.fsencode(partial.name)) <= 255 and partial.suffix == ".png"
-    verify.write_file(final, b"whole")
+    atomic.write_file(final, b"whole")
     assert final.read_bytes() == b"whole"
 
 
@@ -161,7 +161,7 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path, astronaut_png):
     fresh = tmp_path / "fresh.png"   # a new file gets the umask
     old = os.umask(0o027)
     try:
-        verify.write_file(fresh, b"new")
+        atomic.write_file(fresh, b"new")
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o640
@@ -220,14 +220,14 @@ def test_a_failed_input_leaves_no_folder_behind(tmp_path):
 
 
 def test_make_folders_says_what_it_made(tmp_path):
-    made = paths.make_folders(tmp_path / "x" / "y")
+    made = user_paths.make_folders(tmp_path / "x" / "y")
     assert made == [tmp_path / "x", tmp_path / "x" / "y"] and (tmp_path / "x" / "y").is_dir()
-    assert paths.make_folders(tmp_path / "x" / "y") == []
+    assert user_paths.make_folders(tmp_path / "x" / "y") == []
 
 
 def test_a_name_with_a_nul_character_is_one_error(tmp_path):
     """Only a settings file can give one (JSON has \\u0000); os.stat raises ValueError on it."""
-    for check in (paths.input_file, paths.output_file):
+    for check in (user_paths.input_file, user_paths.output_file):
         with pytest.raises(VcamError, match="NUL character"):
             check(tmp_path / "a\x00.jpg", "background")
 
@@ -235,4 +235,4 @@ def test_a_name_with_a_nul_character_is_one_error(tmp_path):
 def test_a_name_with_a_lone_surrogate_is_one_error(tmp_path):
     """A settings file's "\\ud800": no file system encoding takes it, and it is said as such."""
     with pytest.raises(VcamError, match="no file name can hold"):
-        paths.input_file(tmp_path / "\ud800.jpg", "background")
+        user_paths.input_file(tmp_path / "\ud800.jpg", "background")

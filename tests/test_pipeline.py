@@ -12,7 +12,7 @@ from pyvirtualcam.util import encode_fourcc
 
 from vcam import VcamError
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
-from vcam.pipeline import Pipeline
+from vcam.live.pipeline import Pipeline
 
 GREEN = (0, 177, 64)
 TIMEOUT = 60.0   # generous: only a hung pipeline ever gets near it

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vcam.composite import Compositor
 from vcam.config import EffectSettings
-from vcam.portrait import PORTRAIT_NEAR, Portrait
+from vcam.effects.composite import Compositor
+from vcam.effects.portrait import PORTRAIT_NEAR, Portrait
 
 W, H = 640, 360
 EDGES = (220, 260, 300, 340, 380, 420)   # the planes: x from 220 (next to the person) outwards

@@ -2,7 +2,7 @@
 
 ONNX Runtime's Python package writes a device id and an events database under
 ``~/.cache/Microsoft/DeveloperTools/.onnxruntime/`` on import and sends telemetry, unless
-``ORT_DISABLE_TELEMETRY=1`` is set before the import (vcam/private.py). Each command runs here as
+``ORT_DISABLE_TELEMETRY=1`` is set before the import (vcam/system/telemetry.py). Each command runs here as
 a real process with an empty home folder, which must still be empty afterwards; where strace is
 installed, the same runs are traced and must make no network connection at all.
 """

@@ -8,9 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from vcam import kernels, media
-from vcam.composite import Compositor
+from vcam import kernels
 from vcam.config import EffectSettings, MatteSettings
+from vcam.effects.composite import Compositor
+from vcam.fileio import pictures
 from vcam.matte import Matte
 
 FEW = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,8 +168,8 @@ def expected_rgb(img: np.ndarray) -> np.ndarray:
 def test_to_rgb8_gives_rgb_uint8_of_the_same_size_or_a_value_error(img):
     if img.size == 0 or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)):
         with pytest.raises(ValueError, match="grey, BGR or BGRA"):
-            media.to_rgb8(img)
+            pictures.to_rgb8(img)
         return
-    out = media.to_rgb8(img)
+    out = pictures.to_rgb8(img)
     assert out.dtype == np.uint8 and out.shape == (img.shape[0], img.shape[1], 3)
     assert np.all(np.abs(out.astype(np.float64) - expected_rgb(img)) <= 1.0)

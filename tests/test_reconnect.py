@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from vcam import VcamError
-from vcam.capture import Capture
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
-from vcam.output import unavailable_card
-from vcam.pipeline import Pipeline
-from vcam.sources import Source
+from vcam.live.capture import Capture
+from vcam.live.pipeline import Pipeline
+from vcam.live.publisher import unavailable_card
+from vcam.live.sources import Source
 
 SIZE = (320, 240)
 RED, BLUE = (200, 30, 30), (30, 30, 200)

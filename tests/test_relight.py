@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import relight
 from vcam.config import EffectSettings, LightSettings, SegmentSettings, Settings
 from vcam.engine import Engine
-from vcam.relight import Relight, light_of, relight_gains
-from vcam.sources import DemoSource
+from vcam.light import relight
+from vcam.light.relight import Relight, light_of, relight_gains
+from vcam.live.sources import DemoSource
 
 W, H = 320, 180
 FPS = 30.0

@@ -11,11 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import Engine, Settings, media, style
-from vcam.composite import Compositor
+from vcam import Engine, Settings, scaling
 from vcam.config import EffectSettings
-from vcam.resources import assets_dir
-from vcam.room import PAINTED_BLUR, PaintedRoom, plate
+from vcam.effects import style
+from vcam.effects.composite import Compositor
+from vcam.effects.painted_room import PAINTED_BLUR, PaintedRoom, plate
+from vcam.fileio import pictures
+from vcam.system.resources import assets_dir
 
 W, H = 192, 108
 RED = (230, 20, 20)
@@ -24,7 +26,7 @@ RED = (230, 20, 20)
 def scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A textured room (a picture) and a red person standing in it, with their alpha."""
     rng = np.random.default_rng(seed)
-    room = media.cover_fit(media.load_image(assets_dir() / "backgrounds" / "office.jpg"), W, H)
+    room = scaling.cover_fit(pictures.load_image(assets_dir() / "backgrounds" / "office.jpg"), W, H)
     room = np.ascontiguousarray(np.roll(room, int(rng.integers(0, W)), axis=1)[:, :, ::-1])
     room = np.clip(room.astype(np.int16) // 2 + 60, 0, 255).astype(np.uint8)   # no red as bright as the person
     alpha = np.zeros((H, W), np.uint8)

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam.composite import Compositor
 from vcam.config import EffectSettings
+from vcam.effects.composite import Compositor
+from vcam.effects.shadow import Shadow
 from vcam.errors import VcamError
-from vcam.shadow import Shadow
 
 W, H = 320, 240
 
@@ -107,7 +107,7 @@ def test_shadow_settings_are_checked_and_the_cli_says_where_a_shadow_can_fall(tm
             EffectSettings("color", **bad)
     with pytest.raises(ValueError, match="softness"):
         Shadow((W, H), 1.0, softness=2.0)
-    from vcam.resources import demo_image
+    from vcam.system.resources import demo_image
 
     cv2.imwrite(str(tmp_path / "me.png"), cv2.resize(cv2.imread(str(demo_image())), (160, 160)))
     cuts = {}

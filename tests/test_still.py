@@ -1,14 +1,14 @@
-"""The model skipped where nothing near the person's outline moved (vcam.still), through the real
+"""The model skipped where nothing near the person's outline moved (vcam.segment.still_gate), through the real
 Engine and the bundled model on NASA's astronaut portrait (public domain)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vcam import kernels
+from vcam import scaling
 from vcam.config import EffectSettings, SegmentSettings, Settings
 from vcam.engine import Engine
-from vcam.still import MAX_AGE, MOVES, WARM, StillGate
+from vcam.segment.still_gate import MAX_AGE, MOVES, WARM, StillGate
 
 FRAMES = 30
 
@@ -104,7 +104,7 @@ def test_a_new_source_or_a_photo_runs_the_model_at_once(still_clip):
 
 def test_the_gate_counts_a_change_of_moves_levels_and_leaves_out_the_inside():
     """The gate alone, on made pictures: a flat grey room with a square person in the middle."""
-    halvings = kernels.Halvings()
+    halvings = scaling.Halvings()
     frame = np.full((360, 640, 3), 100, np.uint8)
     matte = np.zeros((90, 160), np.float32)
     matte[20:70, 50:110] = 1.0
@@ -133,7 +133,7 @@ def test_the_gate_counts_a_change_of_moves_levels_and_leaves_out_the_inside():
 
 
 def test_the_stats_line_says_how_often_the_model_ran():
-    from vcam.stats import Stats, format_line
+    from vcam.live.stats import Stats, format_line
 
     snap = Stats().snapshot()
     snap.update(segmenter="onnx/general cpu", model_share=0.25)

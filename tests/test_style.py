@@ -10,15 +10,16 @@ import cv2
 import numpy as np
 import pytest
 
-from vcam import media, style
-from vcam.composite import Compositor
 from vcam.config import CLASSICAL_STYLES, EffectSettings
+from vcam.effects import style
+from vcam.effects.composite import Compositor
 from vcam.errors import VcamError
-from vcam.resources import demo_image
+from vcam.fileio import pictures
+from vcam.system.resources import demo_image
 
 
 def picture(w: int = 200, h: int = 150) -> np.ndarray:
-    return cv2.resize(media.load_image(demo_image()), (w, h), interpolation=cv2.INTER_AREA)
+    return cv2.resize(pictures.load_image(demo_image()), (w, h), interpolation=cv2.INTER_AREA)
 
 
 @pytest.mark.parametrize("name", CLASSICAL_STYLES)

@@ -24,10 +24,12 @@ from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from vcam import VcamError, devices, resources
+from vcam import VcamError
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
-from vcam.pipeline import Pipeline
-from vcam.sources import Source
+from vcam.live import devices
+from vcam.live.pipeline import Pipeline
+from vcam.live.sources import Source
+from vcam.system import resources
 from vcam.ui.app import ExceptionHook, _wait, dispose
 from vcam.ui.controller import Controller
 from vcam.ui.panel import Panel
@@ -561,7 +563,7 @@ def test_opencv_qt_plugin_paths_are_undone_but_a_users_own_kept(monkeypatch):
     """OpenCV's GUI build points Qt at its own plugins on import; PySide6 cannot load them."""
     import cv2
 
-    from vcam.qtenv import undo_opencv_qt_paths
+    from vcam.system.qtenv import undo_opencv_qt_paths
 
     opencv_plugins = os.path.join(os.path.dirname(os.path.abspath(cv2.__file__)), "qt", "plugins")
     monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", opencv_plugins)

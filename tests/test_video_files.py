@@ -669,10 +669,11 @@ def test_a_full_disk_leaves_no_partial_file_and_the_earlier_output_untouched(tmp
 
 
 def test_the_codec_names_settings_take_are_the_writer_table():
-    from vcam import config, encode
+    from vcam import config
+    from vcam.fileio import video_writer
 
-    assert set(config.VIDEO_CODECS) == set(encode.CODECS)
-    assert set(encode.DEFAULT_CODEC.values()) | set(encode.ALPHA_CODEC.values()) <= set(encode.CODECS)
+    assert set(config.VIDEO_CODECS) == set(video_writer.CODECS)
+    assert set(video_writer.DEFAULT_CODEC.values()) | set(video_writer.ALPHA_CODEC.values()) <= set(video_writer.CODECS)
 
 
 @pytest.mark.skipif(not hasattr(av.container.OutputContainer, "add_mux_stream"),

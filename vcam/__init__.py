@@ -12,10 +12,9 @@ The public surface, for the CLI, the UI, benchmarks and scripts (``from vcam imp
 Everything else is inside a stage and may change. The heavy names are imported when first used,
 so ``import vcam`` stays light.
 """
-from vcam import (
-    private,  # noqa: F401 - first of all: no dependency may phone home
-    quiet,  # noqa: F401 - first: FFmpeg's log level is set before OpenCV uses it
-)
+from vcam.system import telemetry  # noqa: F401 - first of all: no dependency may phone home
+
+# isort: split
 from vcam.config import (
     CaptureSettings,
     EffectSettings,
@@ -32,11 +31,11 @@ __version__ = "0.1.0"
 
 # name -> (module, attribute): imported on first use
 _LAZY = {
-    "Pipeline": ("vcam.pipeline", "Pipeline"),
+    "Pipeline": ("vcam.live.pipeline", "Pipeline"),
     "Engine": ("vcam.engine", "Engine"),
     "Processor": ("vcam.batch", "Processor"),
-    "Source": ("vcam.sources", "Source"),
-    "open_source": ("vcam.sources", "open_source"),
+    "Source": ("vcam.live.sources", "Source"),
+    "open_source": ("vcam.live.sources", "open_source"),
     "Segmenter": ("vcam.segment", "Segmenter"),
     "register_segmenter": ("vcam.segment", "register"),
     "build_segmenter": ("vcam.segment.build", "build"),

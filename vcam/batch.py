@@ -23,15 +23,16 @@ from typing import Callable, Iterable, Optional
 import cv2
 import numpy as np
 
-from vcam import animation, encode, kernels, media, paths, verify
+from vcam import jit
 from vcam.config import ALPHA_EFFECTS, SegmentSettings, Settings
-from vcam.decode import VideoReader
-from vcam.encode import VideoFormat, VideoWriter
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.frame_folder import FRAME_NAME, FrameFolder
-from vcam.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from vcam.fileio import animation, pictures, user_paths, video_reader, video_writer, write_errors
+from vcam.fileio.frame_folder import FRAME_NAME, FrameFolder
+from vcam.fileio.video_reader import VideoReader
+from vcam.fileio.video_writer import VideoFormat, VideoWriter
 from vcam.segment.build import FileModels
+from vcam.system.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _folder_inputs(folder: Path) -> list[Path]:
     """The pictures and videos in ``folder``, by name. Hidden files (macOS's ``._photo.jpg``,
     partial outputs ``.name.partial-*``) and subfolders are left out, and that is said."""
     found, hidden, subfolders = [], 0, 0
-    for entry in paths.input_folder_entries(folder, "input folder"):
+    for entry in user_paths.input_folder_entries(folder, "input folder"):
         try:
             is_dir, is_file = entry.is_dir(), entry.is_file()
         except OSError:
@@ -84,20 +85,20 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
     files: list[Path] = []
     for given in inputs:
         path = Path(given).expanduser()
-        if paths.is_folder(path, "input"):
+        if user_paths.is_folder(path, "input"):
             found = _folder_inputs(path)
             if not found:
                 raise VcamError(f"folder {path} holds no pictures or videos",
                                 f"expected files ending in {', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
             files += found
         elif _is_media(path.name):
-            files.append(paths.input_file(path, "input"))
+            files.append(user_paths.input_file(path, "input"))
         else:
-            paths.input_file(path, "input")   # a missing or unreadable path says so first
+            user_paths.input_file(path, "input")   # a missing or unreadable path says so first
             raise VcamError(f"input {path} is neither a picture nor a video",
                             f"give files ending in {', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)}")
     output = Path(output).expanduser()
-    out_is_folder = paths.is_folder(output, "output")
+    out_is_folder = user_paths.is_folder(output, "output")
     single_file_out = len(files) == 1 and output.suffix and not out_is_folder
     if len(files) > 1 and not out_is_folder and _is_media(output.name):
         raise VcamError(f"{len(files)} inputs go into a folder, and --output {output} is the name of a file",
@@ -112,20 +113,20 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
                 raise VcamError(f"the {effect} of a video is a video or a folder of PNG pictures",
                                 f"give a folder as --output, or a video name such as {output.stem}.webm, not {output}")
             if video:
-                encode.check(output, fmt, alpha=effect == "cutout")
+                video_writer.check(output, fmt, alpha=effect == "cutout")
             if not video and not _is_image(output):
                 raise VcamError(f"cannot write a picture to {output}", "name it .png or .jpg, or give a folder")
         elif video:
             target = (output if len(files) == 1 else output / f.stem) if frames_as_pictures else output / f"{f.stem}.mp4"
             if not frames_as_pictures:
-                encode.check(target, fmt, alpha=False)
+                video_writer.check(target, fmt, alpha=False)
         else:   # a matte or cut-out is a PNG; of a TIFF with several pages, a TIFF with as many
             pages = frames_as_pictures and animation.KINDS.get(f.suffix.lower()) == "tiff" and animation.frame_count(f) > 1
             target = output / (f"{f.stem}{f.suffix}" if pages else f"{f.stem}.png" if frames_as_pictures else f.name)
         if _frame_folder(video, effect, target):
-            paths.output_folder(target)
+            user_paths.output_folder(target)
         else:
-            paths.output_file(target, folder_must_exist=False)
+            user_paths.output_file(target, folder_must_exist=False)
         jobs.append(Job(f, target, video))
     seen: dict[Path, Path] = {}
     kept = [j.input for j in jobs] + [Path(p).expanduser() for p in protected if p]
@@ -136,12 +137,12 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
         seen[key] = j.input
         if _frame_folder(j.video, effect, j.output):
             for k in kept:   # the frames 000000.png... of a folder that holds an input of that name
-                if FRAME_NAME.fullmatch(k.name) and verify.same_file(k.parent, j.output):
+                if FRAME_NAME.fullmatch(k.name) and user_paths.same_file(k.parent, j.output):
                     raise VcamError(f"the frames of {j.input} would overwrite the input {k}",
                                     "choose another output folder so nothing is overwritten")
         else:
             for k in kept:
-                if verify.same_file(j.output, k):
+                if user_paths.same_file(j.output, k):
                     raise VcamError(f"output {j.output} is an input file ({k})",
                                     "choose another output folder so nothing is overwritten")
     return jobs
@@ -149,20 +150,20 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
 
 def _frame_folder(video: bool, effect: str, output: Path) -> bool:
     """Whether a job writes a video's frames as pictures into the folder ``output``."""
-    return video and effect in ALPHA_EFFECTS and output.suffix.lower() not in encode.SUFFIXES
+    return video and effect in ALPHA_EFFECTS and output.suffix.lower() not in video_writer.SUFFIXES
 
 
 def _prepare_folder(folder: Path) -> list[Path]:
     """Make sure ``folder`` exists and is writable; the folders created here, top first."""
-    paths.output_folder(folder)
-    created = paths.make_folders(folder)
+    user_paths.output_folder(folder)
+    created = user_paths.make_folders(folder)
     probe = folder / f".vcam-write-test-{id(folder)}"
     try:
         probe.touch()
         probe.unlink()
     except OSError as exc:
         _remove_empty(created)
-        raise verify.write_error(folder, exc) from None
+        raise write_errors.write_error(folder, exc) from None
     return created
 
 
@@ -181,7 +182,7 @@ class Processor:
         self.effect = settings.effect.effect
         self.progress = progress or (lambda done, total, what: None)
         self.allow_short = allow_short   # keep what a damaged or cut video gave, with a warning
-        kernels.warm_up()
+        jit.warm_up()
         self._engines: dict[SegmentSettings, Engine] = {}   # by model: ``auto`` picks one per file
         self._models = FileModels(self.settings.segment)
         self._engine((0, 0), video=False)   # a bad model or runtime is refused before any file is touched
@@ -262,9 +263,9 @@ class Processor:
             self._animation(job)
             return
         if self.effect in ALPHA_EFFECTS:   # what the picture's own alpha hides stays hidden
-            rgb, own_alpha = media.load_image_alpha(job.input)
+            rgb, own_alpha = pictures.load_image_alpha(job.input)
         else:
-            rgb, own_alpha = media.load_image(job.input), None
+            rgb, own_alpha = pictures.load_image(job.input), None
         if self.settings.capture.mirror:
             rgb = np.ascontiguousarray(rgb[:, ::-1])
             own_alpha = None if own_alpha is None else np.ascontiguousarray(own_alpha[:, ::-1])
@@ -272,7 +273,7 @@ class Processor:
         if self.effect == "cutout" and job.output.suffix.lower() != ".png":
             raise VcamError(f"a cut-out needs transparency: cannot write {job.output}", "name it .png")
         engine = self._engine((rgb.shape[1], rgb.shape[0]), video=False)
-        media.write_image(job.output, self._render(engine, rgb, out, photo=True, own_alpha=own_alpha))
+        pictures.write_image(job.output, self._render(engine, rgb, out, photo=True, own_alpha=own_alpha))
         self.written += 1
         self.outputs += 1
 
@@ -329,7 +330,7 @@ class Processor:
         # a cut-out's frames are encoded as they come (a video, or PNG pictures): one RGBA buffer
         rgba = np.empty((h, w, 4), np.uint8) if self.effect == "cutout" else None
         writer = frames = None
-        if job.output.suffix.lower() in encode.SUFFIXES:
+        if job.output.suffix.lower() in video_writer.SUFFIXES:
             out_settings = self.settings.output
             fmt = VideoFormat(codec=out_settings.codec, crf=out_settings.crf, audio=out_settings.audio)
             writer = VideoWriter(job.output, (w, h), source.rate, time_base=source.time_base, fmt=fmt,
@@ -355,7 +356,7 @@ class Processor:
                 self.progress(n, max(expected, n), job.input.name)
             if n == 0:
                 raise VcamError(f"{job.input} holds no frames that can be decoded", "check that the video plays")
-            short = media.short_read(n, total)
+            short = video_reader.short_read(n, total)
             if short and not self.allow_short:
                 raise VcamError(f"{job.input}: read {n} of {total} frames: the file is damaged or incomplete",
                                 f"nothing was written; repair or export it again, or pass --allow-short to keep "

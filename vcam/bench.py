@@ -22,12 +22,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from vcam import paths
 from vcam.config import OutputSettings, Settings
 from vcam.errors import VcamError
-from vcam.pipeline import Pipeline
-from vcam.sources import PreloadedSource, open_source
-from vcam.stats import OPTIONAL, PROCESSING, STAGES
+from vcam.fileio import user_paths
+from vcam.live.pipeline import Pipeline
+from vcam.live.sources import PreloadedSource, open_source
+from vcam.live.stats import OPTIONAL, PROCESSING, STAGES
 
 Progress = Callable[[int, int, str], None]
 
@@ -181,8 +181,8 @@ def plot(results: list[dict], path: str) -> None:
     """A stacked bar per run, as tall as its processing figure and split by stage (see
     :func:`chart_series`), as a PNG (drawn with Qt, which every install has), written whole or
     not at all."""
-    from vcam.chart import stacked_bars
-    from vcam.media import write_image
+    from vcam.bench_chart import stacked_bars
+    from vcam.fileio.pictures import write_image
 
     check_plot_path(path)
     labels = [f"{r['resolution']}\n{r['effect']}" for r in results]
@@ -195,7 +195,7 @@ def check_plot_path(path: str) -> None:
     """Refuse a chart name that cannot be written before the benchmark runs, not after."""
     if Path(path).suffix.lower() != ".png":
         raise VcamError(f"--plot {path}: the chart is a PNG picture", "give a name ending in .png")
-    paths.output_file(path, "--plot")
+    user_paths.output_file(path, "--plot")
 
 
 def check_preload(count: int, sizes: list[tuple[int, int]]) -> None:

@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Optional
 
-from vcam import __version__, paths, quiet, signals, terminal, verify
+from vcam import __version__
 from vcam.config import (
     BLUR_EFFECTS,
     CLASSICAL_STYLES,
@@ -35,7 +35,9 @@ from vcam.config import (
     parse_colors,
 )
 from vcam.errors import VcamError
+from vcam.fileio import user_paths
 from vcam.segment import choice
+from vcam.system import native_logs, signals, terminal
 
 log = logging.getLogger("vcam")
 
@@ -314,14 +316,14 @@ class _Progress:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from vcam.pipeline import Pipeline
+    from vcam.live.pipeline import Pipeline
 
     if args.frames is not None and args.frames < 1:
         raise VcamError(f"--frames must be at least 1, got {args.frames}", "give a positive count")
     settings = settings_from_args(args)
     if settings.output.target not in ("virtual", "null"):   # checked before the camera opens
-        paths.output_file(settings.output.target, "--output")
-        verify.refuse_inputs(Path(settings.output.target), _input_files(settings), "--output")
+        user_paths.output_file(settings.output.target, "--output")
+        user_paths.refuse_inputs(Path(settings.output.target), _input_files(settings), "--output")
     stop = threading.Event()
     pipeline = Pipeline(settings, max_frames=args.frames)
     with signals.stopping(lambda _signum: stop.set()):
@@ -329,7 +331,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_until_stopped(args: argparse.Namespace, pipeline, stop: threading.Event) -> int:
-    from vcam.stats import format_line
+    from vcam.live.stats import format_line
 
     try:
         pipeline.start()
@@ -384,7 +386,7 @@ def _stop(signum: int) -> None:
 
 def _process(args: argparse.Namespace) -> int:
     from vcam.batch import Processor, plan
-    from vcam.encode import VideoFormat
+    from vcam.fileio.video_writer import VideoFormat
 
     settings = settings_from_args(args)
     out = settings.output
@@ -430,7 +432,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise VcamError(f"--seconds must be 1 to 3600, got {args.seconds}", "give a duration in seconds")
     if args.plot:
         bench.check_plot_path(args.plot)
-        verify.refuse_inputs(Path(args.plot), [args.source, args.background, args.model], "--plot")
+        user_paths.refuse_inputs(Path(args.plot), [args.source, args.background, args.model], "--plot")
     frames = round(args.seconds * args.fps) if args.seconds else args.frames
     base = settings_from_args(args)
     sizes = [bench.parse_resolution(r) for r in args.resolution]
@@ -489,7 +491,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     debug = args.debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if args.verbose else logging.WARNING,
                         format="vcam: %(message)s", stream=sys.stderr)
-    quiet.libraries(debug or args.verbose)
+    native_logs.libraries(debug or args.verbose)
     try:
         return COMMANDS[args.command](args)
     except VcamError as exc:

@@ -9,13 +9,12 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from vcam import verify
 from vcam.errors import VcamError
+from vcam.fileio.atomic import write_json
 
 # The effects, and the groups of them the stages treat alike: one table, read everywhere.
 BLUR_EFFECTS = ("blur", "bokeh", "portrait")    # the room behind, defocused (portrait: more, farther off)
@@ -59,7 +58,7 @@ PROVIDER_NAMES = {
 }
 PROVIDERS = (AUTO,) + tuple(PROVIDER_NAMES)
 GPU_PROVIDERS = tuple(p for p in PROVIDER_NAMES if p != "cpu")
-VIDEO_CODECS = ("h264", "hevc", "vp9", "prores", "mjpeg")                # vcam.encode.CODECS
+VIDEO_CODECS = ("h264", "hevc", "vp9", "prores", "mjpeg")                # vcam.fileio.video_writer.CODECS
 
 NAMED_COLORS = {
     "green": (0, 177, 64),
@@ -138,24 +137,6 @@ def parse_colors(text: str) -> tuple[tuple[int, int, int], Optional[tuple[int, i
     return parse_color(text), None
 
 
-def write_json(path: Path, data: Any, what: str) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (a temporary file renamed over it), so the
-    previous file stays whole until the new one is complete; one :class:`VcamError` on failure."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise VcamError(f"cannot save {what} to {path}: {verify.cause(exc)[0]}", verify.cause(exc)[1]) from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-        verify.install(Path(tmp), path)
-    except OSError as exc:
-        raise VcamError(f"cannot save {what} to {path}: {verify.cause(exc)[0]}", verify.cause(exc)[1]) from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 @dataclass(frozen=True)
 class CaptureSettings:
     """``source``: ``auto`` (first camera, else demo), a camera index, a device path, a video or
@@ -184,9 +165,9 @@ class CaptureSettings:
 class SegmentSettings:
     """``follow``: feed the model a crop that follows the person (more pixels of them, better
     edges) instead of the whole frame; for photos, several crop passes (two paddings, each also
-    mirrored) and edge tiles (see ``vcam.segment.framing``). ``skip_still``: carry the model's
+    mirrored) and edge tiles (see ``vcam.segment.follow``). ``skip_still``: carry the model's
     last matte over frames where nothing near the person's outline moved, for a few frames at most
-    (``vcam.still``); off, the model runs on every frame."""
+    (``vcam.segment.still_gate``); off, the model runs on every frame."""
     backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (README)
     model: str = AUTO                # vcam.segment.choice: by measurement, per file and live
     follow: bool = True
@@ -252,8 +233,8 @@ class EffectSettings:
     ``shadow``: how dark the person's shadow is on a new background, a colour or in a cut-out
     (0: none); ``shadow_angle``: where its light comes from, degrees (0 the front, negative the
     picture's left, positive its right); ``shadow_softness``: 0 a crisp shadow, 1 a broad soft one.
-    ``style``: a replaced background picture painted in a style, once (``vcam.style``); with a
-    blur effect, the room itself painted once, a still behind the person (``vcam.room``)."""
+    ``style``: a replaced background picture painted in a style, once (``vcam.effects.style``); with a
+    blur effect, the room itself painted once, a still behind the person (``vcam.effects.painted_room``)."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
@@ -300,7 +281,7 @@ class EffectSettings:
 @dataclass(frozen=True)
 class FramingSettings:
     """``autoframe``: crop and zoom so the person stays centred, with headroom, followed
-    smoothly (see ``vcam.autoframe``); ``zoom``: how close, 1 (the whole picture) to 4, held
+    smoothly (see ``vcam.effects.autoframe``); ``zoom``: how close, 1 (the whole picture) to 4, held
     where the camera's picture would be magnified past what it resolves."""
     autoframe: bool = False
     zoom: float = 1.5
@@ -316,14 +297,14 @@ class LightSettings:
     """Studio light for calls, each 0 (off) to 1 (strongest):
 
     - ``low_light``: a dark or backlit person brought to a well-exposed level by a tone curve
-      that never clips, eased over time; a well-lit picture is left as it is (``vcam.lowlight``).
+      that never clips, eased over time; a well-lit picture is left as it is (``vcam.light.lowlight``).
     - ``key_light``: a soft light on the face, stopped by the matte at the person's outline
-      (``vcam.keylight``); ``key_angle``: where it comes from, degrees: 0 from the front,
+      (``vcam.light.keylight``); ``key_angle``: where it comes from, degrees: 0 from the front,
       negative from the picture's left, positive from its right.
     - ``denoise``: camera noise averaged away where the picture is still, moving parts left
-      sharp (``vcam.denoise``).
+      sharp (``vcam.light.denoise``).
     - ``relight`` (``replace`` only): the person's exposure and white balance moved from the
-      room's light towards the new background's, by as much as real photos show (``vcam.relight``)."""
+      room's light towards the new background's, by as much as real photos show (``vcam.light.relight``)."""
     low_light: float = 0.0
     key_light: float = 0.0
     key_angle: float = -30.0

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from vcam import devices, packages
-from vcam.devices import VideoDevice, read_text
+from vcam.live import devices
+from vcam.live.devices import VideoDevice, read_text
+from vcam.system import packages
 
 MODPROBE = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vcam"
 RELOAD = f"sudo modprobe -r v4l2loopback && {MODPROBE}"
@@ -221,7 +222,7 @@ def _quiet():
 # -- segmentation and kernels --------------------------------------------------------------------
 def check_segmentation() -> list[Check]:
     from vcam.config import SegmentSettings
-    from vcam.resources import BUNDLED_MODELS, models_dir
+    from vcam.system.resources import BUNDLED_MODELS, models_dir
 
     default = SegmentSettings.backend
     checks = []
@@ -351,7 +352,7 @@ def check_numba() -> list[Check]:
 def check_video() -> list[Check]:
     """PyAV and the FFmpeg inside it: the encoders vcam writes video files with, one frame
     really encoded. Not needed for a call (a warning where something is missing)."""
-    from vcam import encode
+    from vcam.fileio import video_writer
 
     try:
         with _quiet():
@@ -365,7 +366,7 @@ def check_video() -> list[Check]:
         checks.append(Check(False, f"PyAV {av.__version__} is older than {packages.floor_text(packages.FLOORS['av'])}, "
                                    "the oldest vcam is tested with", "pip install -U av", required=False))
     have, missing = [], []
-    for name, codec in encode.CODECS.items():
+    for name, codec in video_writer.CODECS.items():
         (have if _encoder(av, codec.encoder) else missing).append(f"{name} ({codec.encoder})")
     for name in ("aac", "libopus"):
         (have if _encoder(av, name) else missing).append(name)
@@ -374,7 +375,7 @@ def check_video() -> list[Check]:
         checks.append(Check(False, f"this FFmpeg lacks {', '.join(missing)}", "pip install --force-reinstall av "
                                    "(PyAV's wheels have them all)", required=False))
     try:
-        encode.probe_h264()
+        video_writer.probe_h264()
         checks.append(Check(True, "an H.264 frame encodes and decodes"))
     except Exception as exc:
         checks.append(Check(False, f"H.264 does not work ({' '.join(str(exc).split())})",

@@ -14,17 +14,17 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from vcam import kernels, segment
-from vcam.autoframe import AutoFrame
-from vcam.composite import Compositor
+from vcam import scaling, segment
 from vcam.config import FramingSettings, LightSettings, Settings
-from vcam.denoise import Denoise
-from vcam.keylight import KeyLight
-from vcam.lowlight import LowLight
+from vcam.effects.autoframe import AutoFrame
+from vcam.effects.composite import Compositor
+from vcam.light.denoise import Denoise
+from vcam.light.keylight import KeyLight
+from vcam.light.lowlight import LowLight
+from vcam.light.relight import Relight
 from vcam.matte import Matte
-from vcam.relight import Relight
 from vcam.segment.build import build
-from vcam.still import StillGate
+from vcam.segment.still_gate import StillGate
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def share_cores(cores: Optional[int] = None) -> None:
 
 
 class Engine:
-    """``live``: frames are shown as they come (see :class:`~vcam.composite.Compositor`)."""
+    """``live``: frames are shown as they come (see :class:`~vcam.effects.composite.Compositor`)."""
 
     def __init__(self, settings: Settings, *, live: bool = False) -> None:
         share_cores()
@@ -53,7 +53,7 @@ class Engine:
         self._raw: Optional[np.ndarray] = None   # the model's last matte
         self.frames = 0                       # live frames segmented, and the model's passes on them
         self.model_runs = 0
-        self.halvings = kernels.Halvings()   # the frame's, made once and shared by matte and composite
+        self.halvings = scaling.Halvings()   # the frame's, made once and shared by matte and composite
         self.fps = 30.0
         self.autoframe: Optional[AutoFrame] = None
         self._frame_with(settings.framing)
@@ -66,7 +66,7 @@ class Engine:
         self._relight: Optional[Relight] = None   # used where the effect has a backdrop (replace)
         self._denoised: Optional[np.ndarray] = None   # the denoised frame
         self._lit: Optional[np.ndarray] = None        # the frame with light applied
-        self._staged: Optional[tuple[Settings, Optional[segment.Segmenter], Optional[Compositor]]] = None
+        self._pending: Optional[tuple[Settings, Optional[segment.Segmenter], Optional[Compositor]]] = None
         self._lock = threading.Lock()
         self._generation = 0
 
@@ -118,11 +118,11 @@ class Engine:
             self._lit = np.empty((h, w, 3), np.uint8)
         self._light_size = size
 
-    def stage(self, settings: Settings, size: tuple[int, int]) -> None:
+    def prepare_update(self, settings: Settings, size: tuple[int, int]) -> None:
         """Build what ``settings`` changes (raising :class:`~vcam.VcamError` on bad input, with
         nothing changed); it takes effect at the next :meth:`process`."""
         with self._lock:
-            previous = self._staged
+            previous = self._pending
         current = previous[0] if previous else self.settings
         seg = build(settings.segment) if settings.segment != current.segment else None
         try:
@@ -131,21 +131,21 @@ class Engine:
             if seg is not None:
                 seg.close()
             raise
-        if previous is not None:  # staged twice between frames: keep what still applies
+        if previous is not None:  # prepared twice between frames: keep what still applies
             seg = seg or previous[1]
             comp = comp or previous[2]
         with self._lock:
-            previous, self._staged = self._staged, (settings, seg, comp)
+            previous, self._pending = self._pending, (settings, seg, comp)
         for part in previous[1:] if previous else ():
             if part is not None and part is not seg and part is not comp:
                 part.close()
 
-    def _swap_staged(self) -> None:
+    def _apply_pending(self) -> None:
         with self._lock:
-            staged, self._staged = self._staged, None
-        if staged is None:
+            pending, self._pending = self._pending, None
+        if pending is None:
             return
-        settings, seg, comp = staged
+        settings, seg, comp = pending
         if seg is not None:
             self.segmenter.close()
             self.segmenter = seg
@@ -165,8 +165,8 @@ class Engine:
 
     def update(self, settings: Settings, size: tuple[int, int]) -> None:
         """Apply ``settings`` at once (for callers that process frames in their own thread)."""
-        self.stage(settings, size)
-        self._swap_staged()
+        self.prepare_update(settings, size)
+        self._apply_pending()
 
     def reset(self) -> None:
         """Forget temporal state: the next frame is unrelated to the last (another room too)."""
@@ -192,8 +192,8 @@ class Engine:
         (uint8, reused by the next call). A new ``generation`` (source) resets temporal state.
         ``photo``: a still picture, unrelated to the last, segmented with more care than the
         real-time budget allows (no temporal state is used or kept)."""
-        if self._staged is not None:
-            self._swap_staged()
+        if self._pending is not None:
+            self._apply_pending()
         if generation is not None and generation != self._generation:
             self._generation = generation
             self.reset()
@@ -204,7 +204,7 @@ class Engine:
         # matte's motion test, which then trails it); the picture people see is cleaned, lit and
         # composited after.
         # 1. segment: the person, at the model's resolution;
-        #    the model is skipped where its last matte still holds (vcam.still);
+        #    the model is skipped where its last matte still holds (vcam.segment.still_gate);
         t0 = time.perf_counter()
         self.halvings.next_frame()
         skipped = False
@@ -269,8 +269,8 @@ class Engine:
     def close(self) -> None:
         """Release the model and any background video; safe to call twice."""
         with self._lock:
-            staged, self._staged = self._staged, None
-        for part in (staged[1:] if staged else ()) + (self.segmenter, self.compositor):
+            pending, self._pending = self._pending, None
+        for part in (pending[1:] if pending else ()) + (self.segmenter, self.compositor):
             if part is not None:
                 part.close()
         self.compositor = None

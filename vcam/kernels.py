@@ -8,18 +8,18 @@ exactly and 0 the background exactly.
 from __future__ import annotations
 
 import logging
-import time
-from typing import Callable, Optional
+from typing import Callable
 
-import cv2
 import numpy as np
 from numba import njit
 
+from vcam import jit
+from vcam.jit import JIT
+
 log = logging.getLogger(__name__)
-_JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def image_change(small, previous, gain, inv_tau, noise_share, noise_min, noise_max, counts):
     """How much the picture (RGB) moved at each pixel since the last frame, 0 (still) to 1, into
     ``gain``; ``previous`` becomes ``small``. A pixel's change is its largest channel's (a red
@@ -51,7 +51,7 @@ def image_change(small, previous, gain, inv_tau, noise_share, noise_min, noise_m
     return floor
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_picture):
     """Temporal smoothing of a low-resolution matte, in place in ``state``.
 
@@ -88,14 +88,14 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_
             out[y, x] = np.uint8(a * 255.0 + 0.5)
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **JIT)
 def _mix(f, b, a):
     """round((f*a + b*(255-a)) / 255) for 8-bit f, b, a, in 16-bit integers."""
     v = np.uint16(f) * a + np.uint16(b) * (np.uint16(255) - a) + np.uint16(128)
     return np.uint8((v + (v >> np.uint16(8))) >> np.uint16(8))
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **JIT)
 def _scale(v, s):
     """round(v * (255 - s) / 255) for 8-bit v and s, in 16-bit integers (a background value
     under a shadow of opacity s)."""
@@ -103,7 +103,7 @@ def _scale(v, s):
     return np.uint8((x + (x >> np.uint16(8))) >> np.uint16(8))
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def blend(fg, bg, alpha, out, shade=None):
     """out = fg * alpha + bg * (1 - alpha). All C-contiguous; one flat loop the compiler vectorises.
 
@@ -127,7 +127,7 @@ def blend(fg, bg, alpha, out, shade=None):
                 o[3 * i + c] = _mix(f[3 * i + c], _scale(g[3 * i + c], s), a)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def blend_tinted(fg, gain, bg, alpha, out, shade=None):
     """:func:`blend` with the person's values first scaled per channel by ``gain`` (uint32, 3, in
     256ths: 256 leaves a channel as it is), saturating at 255."""
@@ -144,7 +144,7 @@ def blend_tinted(fg, gain, bg, alpha, out, shade=None):
             o[3 * i + c] = _mix(np.uint8(t), b, a)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def person_mean(small, alpha, out):
     """The mean colour of the person (``alpha``-weighted) in ``small`` into ``out`` (float32, 3);
     returns the person's share of the picture. Integer sums: exact, whatever the size."""
@@ -164,7 +164,7 @@ def person_mean(small, alpha, out):
     return np.float32(n / (255 * h * w))
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain, shade=None):
     """A blend with light wrap: along the person's edge (alpha high, its blurred copy ``soft``
     lower), the blurred new background ``glow`` shines onto the person by up to ``strength``, as
@@ -194,15 +194,7 @@ def blend_wrap(fg, bg, glow, alpha, soft, out, strength, gain, shade=None):
             o[j] = np.uint8(fc * af + np.float32(g[j]) * bf + np.float32(0.5))
 
 
-def bilinear_columns(width: int, small_width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each of ``width`` columns: the two columns of a ``small_width`` picture it lies
-    between and the weight of the second (pixel centres aligned, as OpenCV's bilinear scale)."""
-    fx = np.maximum(0.0, (np.arange(width) + 0.5) * (small_width / width) - 0.5)
-    x0 = np.minimum(fx.astype(np.int64), small_width - 1)
-    return x0, np.minimum(x0 + 1, small_width - 1), (fx - x0).astype(np.float32)
-
-
-@njit(**_JIT)
+@njit(**JIT)
 def blend_color(fg, color, alpha, out, shade=None):
     """out = fg * alpha + color * (1 - alpha); ``color`` is an RGB uint8 array of 3; ``shade`` as
     in :func:`blend`."""
@@ -222,7 +214,7 @@ def blend_color(fg, color, alpha, out, shade=None):
                 o[3 * i + c] = _mix(f[3 * i + c], _scale(color[c], s), a)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def premultiply(small, alpha, lut, bloom, plain, held, weight):
     """Prepare a small frame for a background blur that leaves the person out.
 
@@ -249,7 +241,7 @@ def premultiply(small, alpha, lut, bloom, plain, held, weight):
                 held[y, x, c] = v * b
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def premultiply_person(plain, alpha, held, weight):
     """The mirror of :func:`premultiply` for the person (clean edges): ``held`` the values
     :func:`premultiply` left in ``plain`` weighted by how surely the pixel is the person (an
@@ -263,7 +255,7 @@ def premultiply_person(plain, alpha, held, weight):
                 held[y, x, c] = plain[y, x, c] * p
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def normalise(held, weight, plain, lut_back, out, fill):
     """out = blurred background with the person left out: held / weight, falling back on
     ``plain`` where no background is near (deep inside the person, where it is not seen).
@@ -278,108 +270,8 @@ def normalise(held, weight, plain, lut_back, out, fill):
                 out[y, x, c] = lut_back[i]
 
 
-class Downscaler:
-    """Scale frames of one size down to another, fast and without aliasing.
-
-    Halving with a 2x2 block average is OpenCV's fastest scaling path (several times faster
-    than one general area resize of a 720p frame straight to 256x144), so a frame is halved
-    while it stays at least the target size (an odd edge row or column is dropped), and a last
-    short step, if any, reaches the exact size.
-    """
-
-    def __init__(self, src_size: tuple, dst_size: tuple, channels: int = 3) -> None:
-        (w, h), (dw, dh) = src_size, dst_size
-        self.src_size, self.dst_size = (w, h), (dw, dh)
-        self._steps = []   # (crop of the previous image, size, buffer)
-        while w // 2 >= dw and h // 2 >= dh:
-            crop = (slice(0, h - h % 2), slice(0, w - w % 2))
-            w, h = w // 2, h // 2
-            shape = (h, w, channels) if channels > 1 else (h, w)
-            self._steps.append((crop, (w, h), np.empty(shape, np.uint8)))
-        self._last = (w, h) != (dw, dh)
-        if self._steps and not self._last:
-            self._steps[-1] = self._steps[-1][:2] + (None,)   # the last halving writes into dst
-
-    def __call__(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        image = src
-        for i, (crop, size, buf) in enumerate(self._steps):
-            final = i == len(self._steps) - 1 and not self._last
-            image = cv2.resize(image[crop], size, dst=dst if final else buf, interpolation=cv2.INTER_AREA)
-        if self._last:
-            cv2.resize(image, self.dst_size, dst=dst, interpolation=cv2.INTER_AREA)
-        elif not self._steps:
-            np.copyto(dst, src)
-        return dst
-
-
-class Halvings:
-    """A frame halved ``k`` times (2x2 block means, as :class:`Downscaler` halves), each level made
-    at most once per frame and shared by the stages that read a smaller frame (the matte's motion
-    test, the blur behind the person, clean edges). :meth:`next_frame` before each frame; a level
-    asked of another picture (auto-frame's crop) is made afresh for that picture."""
-
-    def __init__(self) -> None:
-        self._frame: Optional[np.ndarray] = None
-        self._shape: tuple[int, ...] = ()
-        self._levels: list[np.ndarray] = []
-        self._made = 0
-
-    def next_frame(self) -> None:
-        self._frame = None
-
-    def level(self, frame: np.ndarray, k: int) -> np.ndarray:
-        if frame is not self._frame:
-            if frame.shape != self._shape:
-                self._levels, self._shape = [], frame.shape
-            self._frame, self._made = frame, 0
-        while len(self._levels) < k:
-            src = frame if not self._levels else self._levels[-1]
-            self._levels.append(np.empty((src.shape[0] // 2, src.shape[1] // 2) + src.shape[2:], np.uint8))
-        for i in range(self._made, k):
-            src = frame if i == 0 else self._levels[i - 1]
-            h, w = src.shape[:2]
-            cv2.resize(src[:h - h % 2, :w - w % 2], (w // 2, h // 2), dst=self._levels[i], interpolation=cv2.INTER_AREA)
-        self._made = max(self._made, k)
-        return frame if k == 0 else self._levels[k - 1]
-
-
-def warm_up() -> None:
-    """Compile (or load from the on-disk cache) every kernel before the first frame. Loading
-    takes about a second; compiling, on a first run or after an upgrade, tens of seconds: when
-    numba compiles (a kernel not found in its cache), the user is told what is going on, and
-    only then (a slow load on a busy machine is no first run, nor is a later call in a process
-    that compiled them, such as the panel's restart)."""
-    start = time.perf_counter()
-    told = False
-    before = _compiled()
-    for run in _every_kernel():
-        run()
-        if not told and _compiled() > before:
-            told = True
-            log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "
-                        "later runs load them from the cache")
-    if told:
-        log.warning("image kernels ready in %.0f s", time.perf_counter() - start)
-
-
-_STAGE_KERNELS: list[tuple[Callable, Callable[[], object]]] = []
-
-
-def register(kernel: Callable, sample: Callable[[], object]) -> None:
-    """A stage's own Numba kernel, warmed up by :func:`warm_up` with ``sample`` (one call on tiny
-    arrays; kernels that run together may share one, which runs once). A stage module registers
-    its kernels when imported."""
-    if all(k is not kernel for k, _ in _STAGE_KERNELS):
-        _STAGE_KERNELS.append((kernel, sample))
-
-
-def _compiled() -> int:
-    """How many kernels numba has compiled in this process rather than load from its cache."""
-    return sum(sum(k.stats.cache_misses.values()) for k in KERNELS + tuple(k for k, _ in _STAGE_KERNELS))
-
-
-def _every_kernel() -> list:
-    """One call of each kernel on tiny arrays, each as a function to run."""
+def _samples() -> list[tuple[Callable, Callable[[], object]]]:
+    """Each kernel here with one call of it on tiny arrays, for :func:`vcam.jit.warm_up`."""
     f = np.zeros((2, 2), np.float32)
     u = np.zeros((2, 2), np.uint8)
     rgb = np.zeros((2, 2, 3), np.uint8)
@@ -387,23 +279,21 @@ def _every_kernel() -> list:
     lut, back = np.zeros(256, np.float32), np.zeros(1024, np.uint8)
     frgb = np.zeros((2, 2, 3), np.float32)
     return [
-        lambda: smooth_matte(f, f.copy(), f.copy(), u, 0.5, 0.25, 0.5, 1.0, True),
-        lambda: image_change(rgb, rgb.copy(), f.copy(), np.float32(0.1), np.float32(0.5), np.float32(1.0),
-                             np.float32(3.0), np.zeros(256, np.int32)),
-        lambda: blend(rgb, rgb, u, rgb.copy()),
-        lambda: blend(rgb, rgb, u, rgb.copy(), u),
-        lambda: blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy()),
-        lambda: blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy(), u),
-        lambda: blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain),
-        lambda: blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain, u),
-        lambda: blend_tinted(rgb, gain, rgb, u, rgb.copy()),
-        lambda: blend_tinted(rgb, gain, rgb, u, rgb.copy(), u),
-        lambda: person_mean(rgb, u, np.zeros(3, np.float32)),
-        lambda: premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy()),
-        lambda: normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01)),
-        lambda: premultiply_person(frgb, u, frgb.copy(), f.copy()),
-    ] + list(dict.fromkeys(sample for _, sample in _STAGE_KERNELS))   # a sample shared by kernels runs once
+        (smooth_matte, lambda: smooth_matte(f, f.copy(), f.copy(), u, 0.5, 0.25, 0.5, 1.0, True)),
+        (image_change, lambda: image_change(rgb, rgb.copy(), f.copy(), np.float32(0.1), np.float32(0.5), np.float32(1.0),
+                                            np.float32(3.0), np.zeros(256, np.int32))),
+        (blend, lambda: (blend(rgb, rgb, u, rgb.copy()), blend(rgb, rgb, u, rgb.copy(), u))),
+        (blend_color, lambda: (blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy()),
+                               blend_color(rgb, np.zeros(3, np.uint8), u, rgb.copy(), u))),
+        (blend_wrap, lambda: (blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain),
+                              blend_wrap(rgb, rgb, rgb, u, u, rgb.copy(), 0.3, gain, u))),
+        (blend_tinted, lambda: (blend_tinted(rgb, gain, rgb, u, rgb.copy()), blend_tinted(rgb, gain, rgb, u, rgb.copy(), u))),
+        (person_mean, lambda: person_mean(rgb, u, np.zeros(3, np.float32))),
+        (premultiply, lambda: premultiply(rgb, u, lut, np.float32(0.0), frgb, frgb.copy(), f.copy())),
+        (normalise, lambda: normalise(frgb, f, frgb, back, rgb.copy(), np.float32(0.01))),
+        (premultiply_person, lambda: premultiply_person(frgb, u, frgb.copy(), f.copy())),
+    ]
 
 
-KERNELS = (smooth_matte, image_change, blend, blend_color, blend_wrap, blend_tinted, person_mean,
-           premultiply, premultiply_person, normalise)
+for _kernel, _sample in _samples():
+    jit.register(_kernel, _sample)

@@ -11,7 +11,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from vcam import kernels
+from vcam import kernels, scaling
 from vcam.config import MatteSettings
 
 # The largest share of the previous matte a still pixel keeps at smoothing=1: judged by the
@@ -40,14 +40,14 @@ class Matte:
         self._small_u8: Optional[np.ndarray] = None
         self._alpha: Optional[np.ndarray] = None
         self._change: Optional[np.ndarray] = None
-        self._shrink: Optional[kernels.Downscaler] = None
+        self._shrink: Optional[scaling.Downscaler] = None
 
     def reset(self) -> None:
         """Forget the previous frames (new source, or the next of unrelated images)."""
         self._state = None
 
     def _picture_change(self, frame: np.ndarray, shape: tuple[int, int],
-                        halvings: Optional[kernels.Halvings] = None) -> bool:
+                        halvings: Optional[scaling.Halvings] = None) -> bool:
         """Fill ``self._change`` (of ``shape``) with how much ``frame`` moved since the last one,
         measured at a size reached by halving alone (cheap: 320x180 for 720p); False when there is
         no previous frame to compare with."""
@@ -56,7 +56,7 @@ class Matte:
             k = max(0, int(np.ceil(np.log2(max(1.0, size[0] / PICTURE_WIDTH)))))
             w, h = max(1, size[0] >> k), max(1, size[1] >> k)
             self._k = k if size[0] >> k and size[1] >> k else None   # a shared halving fits exactly
-            self._shrink = kernels.Downscaler(size, (w, h))
+            self._shrink = scaling.Downscaler(size, (w, h))
             self._small_rgb = np.empty((h, w, 3), np.uint8)
             self._previous = None
             self._coarse = np.zeros((h, w), np.float32)
@@ -75,7 +75,7 @@ class Matte:
         return True
 
     def update(self, raw: np.ndarray, size: tuple[int, int], frame: Optional[np.ndarray] = None,
-               halvings: Optional[kernels.Halvings] = None, *, scaled: bool = True) -> np.ndarray:
+               halvings: Optional[scaling.Halvings] = None, *, scaled: bool = True) -> np.ndarray:
         """Smooth ``raw`` (float32, model resolution) against the previous frames and return an
         uint8 alpha of ``size`` (width, height). The returned buffer is reused by the next call.
         With ``frame`` (RGB, the picture the matte is of), smoothing follows the picture: strong

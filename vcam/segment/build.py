@@ -2,7 +2,7 @@
 
 :func:`build` gives the live segmenter: ``--model auto`` chosen (:mod:`vcam.segment.choice` says
 by which rule; a GPU's MODNet is timed before it is kept), a selfie model inside a
-:class:`~vcam.segment.framing.Framer` when it follows the person, a matting model held to the
+:class:`~vcam.segment.follow.FollowCrop` when it follows the person, a matting model held to the
 selfie model's person by :class:`~vcam.segment.guided.Guided`, and the CPU where a GPU did not
 start. :class:`FileModels` gives the settings a picture or a video is processed with.
 Everything here runs when a model is built, never per frame.
@@ -16,7 +16,7 @@ from typing import Optional
 from vcam import segment
 from vcam.config import AUTO, GPU_PROVIDERS, MATTING_MODEL, SELFIE_MODEL, SegmentSettings
 from vcam.segment import Segmenter, choice
-from vcam.segment.framing import Framer
+from vcam.segment.follow import FollowCrop
 from vcam.segment.guided import Guided
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def build(settings: SegmentSettings) -> Segmenter:
         return _live_auto(settings)
     seg = segment.create(settings)
     if seg.crop_ok:
-        return Framer(seg) if settings.follow else seg
+        return FollowCrop(seg) if settings.follow else seg
     if not settings.guide:
         return seg
     try:
@@ -49,7 +49,7 @@ def build(settings: SegmentSettings) -> Segmenter:
     except BaseException:
         seg.close()
         raise
-    return Guided(seg, Framer(selfie) if settings.follow else selfie)
+    return Guided(seg, FollowCrop(selfie) if settings.follow else selfie)
 
 
 def _live_auto(settings: SegmentSettings) -> Segmenter:

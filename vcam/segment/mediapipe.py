@@ -14,12 +14,12 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from vcam import quiet
 from vcam.config import LANDSCAPE_MODEL, MATTING_MODELS, MODELS, SELFIE_MODEL
 from vcam.errors import VcamError
-from vcam.packages import MEDIAPIPE_WANTED as MEDIAPIPE
-from vcam.resources import cache_dir
 from vcam.segment import Segmenter, choice
+from vcam.system import native_logs
+from vcam.system.packages import MEDIAPIPE_WANTED as MEDIAPIPE
+from vcam.system.resources import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class MediaPipeSegmenter(Segmenter):
         self.input_size = self.output_size = INPUT_SIZES[model]
         w, h = self.output_size
         self._input = np.zeros((h, w, 3), np.uint8)
-        with quiet.native_stderr():  # TFLite and absl chatter on the first inference
+        with native_logs.native_stderr():  # TFLite and absl chatter on the first inference
             self._graph = selfie_segmentation.SelfieSegmentation(model_selection=0 if model == SELFIE_MODEL else 1)
             self._graph.process(self._input)
         self._warp_for: Optional[tuple[int, int]] = None

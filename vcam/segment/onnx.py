@@ -30,13 +30,14 @@ from typing import Any, Optional
 import cv2
 import numpy as np
 
-from vcam import packages, paths, private
 from vcam.config import AUTO, MODNET_TYPE, ONNX_MODELS, RVM_TYPE, SELFIE_TYPE, SegmentSettings
 from vcam.config import PROVIDER_NAMES as PROVIDERS
 from vcam.errors import VcamError
-from vcam.resources import BUNDLED_MODELS as BUNDLED
-from vcam.resources import cache_dir
+from vcam.fileio import user_paths
 from vcam.segment import Segmenter, choice
+from vcam.system import packages, telemetry
+from vcam.system.resources import BUNDLED_MODELS as BUNDLED
+from vcam.system.resources import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def _import_ort():
     # A GPU provider whose CUDA libraries are missing logs errors from its own logger before the
     # session's options apply; vcam reports the fallback in one line (--debug shows them).
     onnxruntime.set_default_logger_severity(0 if log.isEnabledFor(logging.DEBUG) else 4)
-    private.onnxruntime_opened(onnxruntime)
+    telemetry.onnxruntime_opened(onnxruntime)
     return onnxruntime
 
 
@@ -82,17 +83,17 @@ def model_path(model: str) -> tuple[Path, str]:
     ``auto`` is the selfie model here (the engine chooses it by use: ``vcam.segment.choice``)."""
     model = choice.named(model)
     if model in BUNDLED:
-        from vcam.resources import models_dir
+        from vcam.system.resources import models_dir
 
         path = models_dir() / BUNDLED[model]
         if not path.is_file():
             raise VcamError(f"the bundled model {path} is missing", "reinstall vcam: pip install --force-reinstall .")
         return path, model
     path = Path(model).expanduser()
-    if paths.look(path, "model file") is None:
+    if user_paths.look(path, "model file") is None:
         raise VcamError(f"model file {model} does not exist",
                         f"give {', '.join(ONNX_MODELS)} or the path of an .onnx model file")
-    return paths.input_file(path, "model"), path.name
+    return user_paths.input_file(path, "model"), path.name
 
 
 def _reason(exc: BaseException) -> str:

@@ -15,10 +15,10 @@ from typing import Callable, Optional
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
-from vcam import paths, verify
 from vcam.config import CaptureSettings, Settings
 from vcam.errors import VcamError
-from vcam.qtenv import undo_opencv_qt_paths
+from vcam.fileio import atomic, user_paths, write_errors
+from vcam.system.qtenv import undo_opencv_qt_paths
 from vcam.ui.controller import Controller
 from vcam.ui.panel import Panel
 from vcam.ui.tray import Tray
@@ -163,7 +163,7 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
     """Render the panel with the demo source running (default settings, nothing saved, no
     dialogs: problems go to the status area) and save it as PNG ``path``.
     Returns (width, height, preview frames shown before the picture was taken)."""
-    path = paths.output_file(path, "screenshot")
+    path = user_paths.output_file(path, "screenshot")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # a picture needs no window on screen
     app = application()
     with tempfile.TemporaryDirectory(prefix="vcam-screenshot-") as tmp:
@@ -186,14 +186,14 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
             controller.close()
             panel.close()
             dispose(panel, controller)
-    tmp = verify.partial_name(Path(path))
+    tmp = atomic.partial_name(Path(path))
     try:   # written whole under a partial name, then renamed: an earlier picture stays until then
         if not pixmap.save(str(tmp), "PNG", 0):   # 0: the smallest file (zlib level 9)
-            reason = "the disk is full" if verify.disk_full(Path(path).parent) else "Qt could not write it there"
+            reason = "the disk is full" if write_errors.disk_full(Path(path).parent) else "Qt could not write it there"
             raise VcamError(f"cannot write {path}: {reason}", "choose a writable .png path with free space")
-        verify.install(tmp, path)
+        atomic.install(tmp, path)
     except OSError as exc:
-        raise verify.write_error(path, exc) from None
+        raise write_errors.write_error(path, exc) from None
     finally:
         tmp.unlink(missing_ok=True)
     return pixmap.width(), pixmap.height(), frames

@@ -14,11 +14,13 @@ from typing import Callable, Optional, Union
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from vcam import background, resources, segment, style
+from vcam import segment
 from vcam.config import EffectSettings, OutputSettings, Settings
+from vcam.effects import background, style
 from vcam.errors import VcamError
-from vcam.pipeline import Pipeline
-from vcam.sources import open_source
+from vcam.live.pipeline import Pipeline
+from vcam.live.sources import open_source
+from vcam.system import resources
 from vcam.ui.settings_store import Store, UiState, default_config_dir
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,11 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
-from vcam import media, paths
-from vcam.decode import VideoReader
+from vcam import scaling
 from vcam.errors import VcamError
-from vcam.resources import VIDEO_SUFFIXES
+from vcam.fileio import pictures, user_paths
+from vcam.fileio.video_reader import VideoReader
+from vcam.system.resources import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ def thumbnail(path: Path, size: QSize = THUMB) -> QImage:
         finally:
             video.close()
     else:
-        rgb = media.load_image(path, "background")
-    return rgb_to_qimage(media.cover_fit(rgb, size.width(), size.height()))
+        rgb = pictures.load_image(path, "background")
+    return rgb_to_qimage(scaling.cover_fit(rgb, size.width(), size.height()))
 
 
 def _placeholder(text: str) -> QIcon:
@@ -80,7 +81,7 @@ class Gallery(QListWidget):
 
     def _icon(self, path: Path) -> tuple[QIcon, Optional[str]]:
         try:
-            st = paths.look(path, "background")
+            st = user_paths.look(path, "background")
         except VcamError as exc:   # a name too long, no permission, a NUL or lone surrogate from ui.json
             return _placeholder("unusable"), str(exc)
         if st is None:

@@ -13,7 +13,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
-from vcam import media, style
+from vcam import scaling
+from vcam.effects import style
 from vcam.errors import VcamError
 from vcam.ui.gallery import THUMB, rgb_to_qimage
 
@@ -83,7 +84,7 @@ class StyleStrip(QListWidget):
     def _thumbnails(self, rgb: np.ndarray) -> list[np.ndarray]:
         # painted at a few times the thumbnail's size, then reduced: a style's strokes are made
         # for a picture, not for a stamp
-        big = media.cover_fit(rgb, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
+        big = scaling.cover_fit(rgb, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
         try:
             painted = style.paint_all(big, self.names)
         except VcamError as exc:   # a damaged style model: the classical ones still shown

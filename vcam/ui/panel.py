@@ -34,8 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vcam import devices, media, segment, style
-from vcam.autoframe import max_zoom
+from vcam import segment
 from vcam.config import (
     AUTO,
     BLUR_EFFECTS,
@@ -48,11 +47,15 @@ from vcam.config import (
     PROVIDERS,
     SELFIE_MODEL,
 )
+from vcam.effects import style
+from vcam.effects.autoframe import max_zoom
+from vcam.effects.gradient import gradient
 from vcam.errors import VcamError
-from vcam.gradient import gradient
-from vcam.resources import VIDEO_SUFFIXES
+from vcam.fileio import pictures
+from vcam.live import devices
+from vcam.live.stats import STAGES
 from vcam.segment import choice
-from vcam.stats import STAGES
+from vcam.system.resources import VIDEO_SUFFIXES
 from vcam.ui.controller import BACKGROUND_SUFFIXES, Controller
 from vcam.ui.gallery import Gallery, rgb_to_qimage
 from vcam.ui.icons import STATE_COLORS, STATE_WORDS, camera_icon
@@ -495,7 +498,7 @@ class Panel(QMainWindow):
         self.refresh_stats()
 
     def _zoom_text(self) -> str:
-        """The zoom asked, and where the camera's size holds it lower (see vcam.autoframe)."""
+        """The zoom asked, and where the camera's size holds it lower (see vcam.effects.autoframe)."""
         s = self.c.settings
         zoom = s.framing.zoom
         most = max_zoom((s.capture.width, s.capture.height))
@@ -735,7 +738,7 @@ def _angle_text(degrees: float) -> str:
 
 def _picture_or_none(path: Path):
     try:
-        return media.load_image(path, "background")
+        return pictures.load_image(path, "background")
     except VcamError:
         return None
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from vcam.config import Settings, write_json
+from vcam.config import Settings
 from vcam.errors import VcamError
+from vcam.fileio.atomic import write_json
 
 log = logging.getLogger(__name__)
 
