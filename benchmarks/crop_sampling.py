@@ -8,7 +8,7 @@ interleaved round by round (one OpenCV thread, as on 2 cores): the way into the 
 resize of the aligned box against ``cv2.warpAffine`` of it), the input scaled to [0, 1] (NumPy),
 the way back (``vcam.segment.follow_sampling.sample_matte`` against ``cv2.warpAffine``), the model
 alone, and the whole ``FollowCrop.segment``. Medians in ms, with their range over the rounds. The
-figures are in the README ("Measuring speed").
+figures are in docs/performance.md ("The model pass's fixed cost").
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The looks measured: portrait blur, shadows, gradients and styles, what each does and costs.
 
-    python benchmarks/looks.py            # figures for the README (JSON)
+    python benchmarks/looks.py            # figures for docs/light-and-looks.md (JSON)
 
 - costs: the compositor alone (``vcam.effects.composite.Compositor.apply``) at 1280x720 on one thread
   (OpenCV and Numba single-threaded), median milliseconds of 200 calls after warm-up, each look

@@ -12,8 +12,8 @@ from percentile (99.999) calibration on 20 frames made from scikit-image's publi
 the size vcam feeds MODNet a 640x480 frame. The bundled file is opset 11, where per-channel
 DequantizeLinear does not exist, so it is moved to opset 13 first. The same input gives the
 same file (SHA-256 printed). Activations in int8, or min/max ranges, were slower or worse;
-dynamic quantization broke the matte; fp16 was no faster on a CPU. Results: README ("Matting
-models"): about 1.8 times as fast, as good on the photos and the motion set, but it flickers
+dynamic quantization broke the matte; fp16 was no faster on a CPU. Results: docs/models.md ("MODNet
+in int8"): about 1.8 times as fast, as good on the photos and the motion set, but it flickers
 more where the picture is still, so vcam ships the fp32 file.
 """
 from __future__ import annotations

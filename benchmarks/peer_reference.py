@@ -28,7 +28,7 @@ first start, which cannot be fetched here: the same network as the float32
 ``onnx`` runs vcam's bundled ONNX copy of the same model through ONNX Runtime on the same input,
 its category being confidence above 0.5: no mediapipe needed, but that model pass costs what
 vcam's does, well under MediaPipe Tasks' (``--peer-model both`` times the two on the same frames,
-the figure the README states as the reference's uncertainty). ``auto`` (the default):
+the figure docs/performance.md states as the reference's uncertainty). ``auto`` (the default):
 ``mediapipe`` where it can be imported, else ``onnx``. Each step is timed apart.
 
 Both sides see the same pictures: ``--preload`` frames of the demo scene or of ``--source`` (a

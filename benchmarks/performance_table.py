@@ -1,14 +1,14 @@
-"""The README's performance table, measured here and now.
+"""The performance table of docs/performance.md, measured here and now.
 
     python benchmarks/performance_table.py                    # print the Markdown block
-    python benchmarks/performance_table.py --write README.md  # and put it in the README
+    python benchmarks/performance_table.py --write docs/performance.md  # and put it in the docs
     python benchmarks/performance_table.py --runs 1 --frames 100   # a quick look
 
 For each resolution, ``--runs`` rounds of (the peer's loop, then ``vcam bench``'s measure) on the
 same preloaded demo frames, default settings; each figure is the median over the rounds, with
 the range of vcam's processing time. The peer is Linux-Fake-Background-Webcam's per-frame loop at
 its defaults (``peer_reference.py``), so "vs peer" is a ratio measured within each round. The
-block goes between the README's ``<!-- performance -->`` and ``<!-- /performance -->`` lines,
+block goes between the document's ``<!-- performance -->`` and ``<!-- /performance -->`` lines,
 written atomically; the rest of the file is left as it was.
 """
 from __future__ import annotations
@@ -102,7 +102,7 @@ def render(rows: list[dict], runs: int, frames: int, model: str = "onnx") -> str
         lines.append(f"| {r['resolution']} | {ours} | {theirs} |")
     how = ("MediaPipe Tasks, as the peer runs it" if model == "mediapipe"
            else "vcam's ONNX copy of the same model through ONNX Runtime: mediapipe is not installed")
-    lines += ["", f"Measured by `python benchmarks/performance_table.py --write README.md` ({runs} rounds of "
+    lines += ["", f"Measured by `python benchmarks/performance_table.py --write docs/performance.md` ({runs} rounds of "
               f"{frames} frames per resolution; default settings; the demo scene preloaded, so decoding is "
               f"left out on both sides, as `vcam bench --preload {peer.PRELOAD}` does; the peer's model pass "
               f"through {how}) on {machine()}.", END]
@@ -112,7 +112,7 @@ def render(rows: list[dict], runs: int, frames: int, model: str = "onnx") -> str
 def replace_block(text: str, block: str) -> str:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
-        raise VcamError(f"the README has no {BEGIN} ... {END} block", "add the two lines where the table goes")
+        raise VcamError(f"the file has no {BEGIN} ... {END} block", "add the two lines where the table goes")
     return text[:start] + block + text[end + len(END):]
 
 
@@ -123,10 +123,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--frames", type=int, default=200, help="frames per phase (default: 200)")
     ap.add_argument("--peer-model", choices=peer.PEER_MODELS, default="auto",
                     help="the peer's model pass (default: auto, MediaPipe Tasks where mediapipe is installed)")
-    ap.add_argument("--write", type=Path, metavar="README.md", help="replace the block in this file")
+    ap.add_argument("--write", type=Path, metavar="docs/performance.md", help="replace the block in this file")
     args = ap.parse_args(argv)
     try:
-        if args.write is not None:   # refuse a README without the block before measuring for minutes
+        if args.write is not None:   # refuse a file without the block before measuring for minutes
             replace_block(args.write.read_text(encoding="utf-8"), "")
         model = peer.peer_model(args.peer_model)
         rows = measure(args.resolution, args.runs, args.frames, lambda t: print(t, file=sys.stderr, flush=True), model)

@@ -1,4 +1,4 @@
-"""Make the before/after pictures in README.md from pictures the project ships.
+"""Make the before/after pictures in README.md and docs/ from pictures the project ships.
 
     python benchmarks/readme_pictures.py          # writes assets/readme/*.jpg
 

@@ -1,6 +1,6 @@
 """Relight measured: does a person laid over a new background look lit by it, as real photos are?
 
-    python benchmarks/relight.py            # figures for the README (JSON)
+    python benchmarks/relight.py            # figures for docs/light-and-looks.md (JSON)
 
 Real photos say how a person's light follows their scene's: ``../shared/eval/portraits`` (58
 people with masks, never copied into the repository) is fitted here, each person's light against

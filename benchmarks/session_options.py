@@ -9,7 +9,7 @@ ms per run, with the wall-clock and the CPU time the process spent (a second poo
 the wall-clock and cost CPU: what a laptop's fan hears). ``vcam`` is what vcam ships
 (``vcam.segment.onnx.OnnxSegmenter._session_options``: its default threads, idle threads that
 sleep, every graph optimisation); the others change one thing from it. The figures are in the
-README ("Measuring speed").
+docs/performance.md ("ONNX Runtime's session options").
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Studio light measured: low light, key light and denoise on real clips, and what each costs.
 
-    python benchmarks/studio_light.py            # figures for the README
+    python benchmarks/studio_light.py            # figures for docs/light-and-looks.md
     python benchmarks/studio_light.py --json
 
 The clips are ``../shared/eval/clips`` (never copied into the repository; without them, vcam's

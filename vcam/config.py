@@ -168,7 +168,7 @@ class SegmentSettings:
     mirrored) and edge tiles (see ``vcam.segment.follow``). ``skip_still``: carry the model's
     last matte over frames where nothing near the person's outline moved, for a few frames at most
     (``vcam.segment.still_gate``); off, the model runs on every frame."""
-    backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (README)
+    backend: str = "onnx"            # as fast or faster than mediapipe, the same masks (docs/models.md)
     model: str = AUTO                # vcam.segment.choice: by measurement, per file and live
     follow: bool = True
     guide: bool = True               # a matting model (MODNet, RVM) held to the selfie model's person

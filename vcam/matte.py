@@ -26,8 +26,8 @@ PICTURE_MOVES = 5.0
 PICTURE_WIDTH = 320
 # The camera's noise and compression change a still pixel too, and a change that lets the matte
 # move lets its flicker through: this share of each frame's median change (most of a frame is
-# still), held within these levels, is taken off every pixel's change first (README, "Smoothing at
-# matte resolution"). A noisier camera raises the floor; a shaken one cannot raise it past NOISE_MAX.
+# still), held within these levels, is taken off every pixel's change first (docs/design.md, "Smoothing
+# at matte resolution"). A noisier camera raises the floor; a shaken one cannot raise it past NOISE_MAX.
 NOISE_SHARE = 0.75
 NOISE_MIN = 1.0
 NOISE_MAX = 3.0

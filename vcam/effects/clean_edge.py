@@ -72,7 +72,7 @@ def spreads(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row
     a row's samples). A block is sampled on every ``SAMPLE_ROWS``-th row (the rows of neighbouring
     blocks offset by half that), every other pixel of it, chequered from row to row: a spread is
     a mean over many blocks' samples, and sampling half as densely left the cut-outs' error as it
-    was (README, "Clean colour at the edge")."""
+    was (docs/quality.md, "Clean colour at the edge")."""
     h, w = alpha.shape
     bh, bw = back.shape[0], back.shape[1]
     sy = np.float32(bh / h)

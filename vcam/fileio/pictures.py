@@ -1,4 +1,5 @@
-"""Reading and writing picture files: any depth or channel count in, RGB uint8 out; atomic writes.
+"""Reading and writing picture files: any depth or channel count in, RGB uint8 out; written
+atomically (:mod:`vcam.fileio.atomic`); a picture's size read from its header before it is decoded.
 
 OpenCV is never given a file name it cannot take: its Python binding crashes the process on a
 name that is not UTF-8 (a str holding surrogate escapes). Pictures are read by Python and decoded

@@ -1,4 +1,4 @@
-"""What ``--model auto`` (the default) runs, chosen by measurement (README, "Matting models").
+"""What ``--model auto`` (the default) runs, chosen by measurement (docs/models.md, "Matting models").
 
 * Pictures: MODNet, held to the selfie model's person (``vcam.segment.guided``), for pictures of
   at least ``MATTING_MIN_PIXELS``; the selfie model for smaller ones (where MODNet's boundary and

@@ -10,8 +10,8 @@ better, it is free. Where the matting model has missed a person the selfie model
 figure in a street, a group: it covers less than ``TRUST_LOW`` of them), that person is taken from
 the selfie matte instead, and blended between ``TRUST_LOW`` and ``TRUST_HIGH``. So a matting
 model's worst misses (a group in a street) are no worse than the selfie model's, and where it
-does cover the person (most video) the guide changes next to nothing; the README's "Matting
-models" has the figures (``benchmarks/quality.py``). The selfie model costs a few milliseconds
+does cover the person (most video) the guide changes next to nothing; docs/models.md, "Matting
+models", has the figures (``benchmarks/quality.py``). The selfie model costs a few milliseconds
 next to the matting model's hundreds.
 """
 from __future__ import annotations

@@ -82,7 +82,7 @@ class MediaPipeSegmenter(Segmenter):
             # The same sampling MediaPipe's own ImageToTensor does (a plain scale, bilinear
             # taps, no area averaging): the model was trained on it, so its masks match
             # MediaPipe's own, where an area average, smoother to the eye, makes them worse
-            # (README, "MediaPipe 0.10.21").
+            # (docs/models.md, "MediaPipe 0.10.21").
             small = cv2.warpAffine(frame, self._warp, self.output_size, dst=self._input, flags=cv2.INTER_LINEAR)
         return self._graph.process(small).segmentation_mask
 

@@ -49,7 +49,7 @@ MODNET_REF_SIDE = 448      # see _MODNet.input_size
 # Frames are scaled down to RVM_MAX_SIDE on their long side, and RVM's coarse pass is
 # RVM_DOWNSAMPLED_SIDE long (its guidance: 256 to 512): a little over half the cost of 1280/480
 # for nearly the same edges, where 640/320 is cheaper again but its edges are clearly worse
-# (benchmarks/rvm_sizes.py; the figures are in the README's table of model types).
+# (benchmarks/rvm_sizes.py; the figures are in docs/models.md, "Models you bring").
 RVM_MAX_SIDE = 960
 RVM_DOWNSAMPLED_SIDE = 384
 
@@ -238,7 +238,7 @@ class _MODNet:
         average), which takes out the sensor noise MODNet reads as texture, and its mattes of
         webcam video and photos are better for it (a slightly blurred native frame does as well:
         it is the noise, not the size); smaller references gain nothing more. The figures are in
-        the README, "Matting models" (``benchmarks/modnet_sizes.py`` and ``quality.py``). A 720p
+        docs/models.md, "Matting models" (``benchmarks/modnet_sizes.py`` and ``quality.py``). A 720p
         frame goes in at 768x448 instead of 896x512."""
         ref = MODNET_REF_SIDE
         if max(width, height) < ref or min(width, height) > ref:

@@ -19,7 +19,7 @@ recurrent model such as RVM builds its state). The comparison is with the frame 
 on, not the last one, so motion too slow to see from one frame to the next adds up until it
 counts.
 
-Measured on the real clips of ``../shared/eval`` and the motion and stillness sets (README,
+Measured on the real clips of ``../shared/eval`` and the motion and stillness sets (docs/quality.md,
 "The model skipped where nothing moved"; ``python benchmarks/quality.py --compare
 default,segment.skip_still=false``).
 """
