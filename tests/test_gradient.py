@@ -101,25 +101,26 @@ def test_vcam_process_makes_a_gradient_background_and_refuses_a_bad_colour(tmp_p
 def test_the_panel_switches_a_colour_to_a_gradient_and_back(qapp, tmp_path):
     from vcam.ui.app import dispose
     from vcam.ui.controller import Controller
-    from vcam.ui.panel import GRADIENT_NAMES, Panel
+    from vcam.ui.effect_tab import GRADIENT_NAMES
+    from vcam.ui.panel import Panel
 
     controller = Controller(tmp_path / "config")
     panel = Panel(controller, dialogs=False)
     try:
-        assert not panel.color_to_button.isEnabled() and not panel.gradient_angle_slider.isEnabled()
-        plain_icon = panel.color_button.icon().pixmap(32, 16).toImage()
-        panel.gradient_combo.activated.emit(list(GRADIENT_NAMES).index("linear"))
+        assert not panel.effect_tab.color_to_button.isEnabled() and not panel.effect_tab.gradient_angle_slider.isEnabled()
+        plain_icon = panel.effect_tab.color_button.icon().pixmap(32, 16).toImage()
+        panel.effect_tab.gradient_combo.activated.emit(list(GRADIENT_NAMES).index("linear"))
         e = controller.settings.effect
         assert e.effect == "color" and e.gradient == "linear" and e.color_to == tuple(c // 3 for c in e.color)
-        assert panel.color_to_button.isEnabled() and panel.gradient_angle_slider.isEnabled()
-        icon = panel.color_button.icon().pixmap(32, 16).toImage()
+        assert panel.effect_tab.color_to_button.isEnabled() and panel.effect_tab.gradient_angle_slider.isEnabled()
+        icon = panel.effect_tab.color_button.icon().pixmap(32, 16).toImage()
         assert icon.pixelColor(1, 1) != icon.pixelColor(1, 14) and icon != plain_icon   # the icon shows it
-        panel.gradient_angle_slider.setValue(90)
-        assert controller.settings.effect.gradient_angle == 90.0 and panel.gradient_angle_value.text() == "90°"
-        panel.gradient_combo.activated.emit(list(GRADIENT_NAMES).index("radial"))
-        assert controller.settings.effect.gradient == "radial" and not panel.gradient_angle_slider.isEnabled()
-        panel.gradient_combo.activated.emit(list(GRADIENT_NAMES).index(None))
-        assert controller.settings.effect.color_to is None and not panel.color_to_button.isEnabled()
+        panel.effect_tab.gradient_angle_slider.setValue(90)
+        assert controller.settings.effect.gradient_angle == 90.0 and panel.effect_tab.gradient_angle_value.text() == "90°"
+        panel.effect_tab.gradient_combo.activated.emit(list(GRADIENT_NAMES).index("radial"))
+        assert controller.settings.effect.gradient == "radial" and not panel.effect_tab.gradient_angle_slider.isEnabled()
+        panel.effect_tab.gradient_combo.activated.emit(list(GRADIENT_NAMES).index(None))
+        assert controller.settings.effect.color_to is None and not panel.effect_tab.color_to_button.isEnabled()
     finally:
         panel.close()
         controller.close()

@@ -166,17 +166,17 @@ def test_the_panel_and_the_tray_switch_studio_light(qapp, tmp_path):
     panel = Panel(controller, dialogs=False)
     tray = Tray(controller, lambda: None, lambda: None)
     try:
-        slider, value = panel.light_sliders["low_light"]
-        assert value.text() == "off" and not panel.key_angle_slider.isEnabled()
+        slider, value = panel.light_tab.light_sliders["low_light"]
+        assert value.text() == "off" and not panel.light_tab.key_angle_slider.isEnabled()
         # relight is for a new background: off (greyed) with the default effect, on with replace
-        assert not panel.light_sliders["relight"][0].isEnabled() and not tray.actions["relight"].isEnabled()
+        assert not panel.light_tab.light_sliders["relight"][0].isEnabled() and not tray.actions["relight"].isEnabled()
         slider.setValue(60)
         assert controller.settings.light.low_light == pytest.approx(0.6)
-        panel.light_sliders["key_light"][0].setValue(50)
+        panel.light_tab.light_sliders["key_light"][0].setValue(50)
         panel.sync()
-        assert panel.key_angle_slider.isEnabled()
-        panel.key_angle_slider.setValue(45)
-        assert controller.settings.light.key_angle == 45.0 and "right" in panel.key_angle_value.text()
+        assert panel.light_tab.key_angle_slider.isEnabled()
+        panel.light_tab.key_angle_slider.setValue(45)
+        assert controller.settings.light.key_angle == 45.0 and "right" in panel.light_tab.key_angle_value.text()
         qapp.processEvents()   # the tray is rebuilt after the change
         assert tray.actions["low_light"].isChecked() and not tray.actions["denoise"].isChecked()
         tray.actions["denoise"].trigger()
@@ -186,8 +186,8 @@ def test_the_panel_and_the_tray_switch_studio_light(qapp, tmp_path):
         assert controller.settings.light.low_light == 0.0
         assert controller.set_effect("replace")
         qapp.processEvents()
-        assert panel.light_sliders["relight"][0].isEnabled() and tray.actions["relight"].isEnabled()
-        panel.light_sliders["relight"][0].setValue(80)
+        assert panel.light_tab.light_sliders["relight"][0].isEnabled() and tray.actions["relight"].isEnabled()
+        panel.light_tab.light_sliders["relight"][0].setValue(80)
         assert controller.settings.light.relight == pytest.approx(0.8)
         controller.save()   # what a resting slider or closing the panel does
         saved = json.loads((tmp_path / "config" / "settings.json").read_text())

@@ -128,41 +128,42 @@ def test_effect_controls_change_the_running_pipeline(qapp, make_panel):
     controller, panel = make_panel(demo_settings(EffectSettings("blur")))
     assert controller.running, controller.problems
     pipeline = controller.pipeline
-    assert panel.effect_buttons["blur"].isChecked()
+    assert panel.effect_tab.effect_buttons["blur"].isChecked()
 
-    QTest.mouseClick(panel.effect_buttons["color"], Qt.MouseButton.LeftButton)
+    QTest.mouseClick(panel.effect_tab.effect_buttons["color"], Qt.MouseButton.LeftButton)
     assert pipeline.settings.effect.effect == "color"
     assert controller.pipeline is pipeline                  # applied live, not restarted
     assert wait_until(qapp, lambda: panel.output_view.frames > 0)
     assert wait_until(qapp, lambda: green_share(controller.preview(160)[0]) > 0.1 if controller.preview(160) else False)
 
-    QTest.mouseClick(panel.effect_buttons["none"], Qt.MouseButton.LeftButton)
+    QTest.mouseClick(panel.effect_tab.effect_buttons["none"], Qt.MouseButton.LeftButton)
     assert pipeline.settings.effect.effect == "none"
-    QTest.mouseClick(panel.effect_buttons["blur"], Qt.MouseButton.LeftButton)
-    panel.blur_slider.setValue(40)
+    QTest.mouseClick(panel.effect_tab.effect_buttons["blur"], Qt.MouseButton.LeftButton)
+    panel.effect_tab.blur_slider.setValue(40)
     assert pipeline.settings.effect.blur == 40.0
-    assert panel.blur_value.text() == "40"
-    QTest.mouseClick(panel.effect_buttons["bokeh"], Qt.MouseButton.LeftButton)
+    assert panel.effect_tab.blur_value.text() == "40"
+    QTest.mouseClick(panel.effect_tab.effect_buttons["bokeh"], Qt.MouseButton.LeftButton)
     assert pipeline.settings.effect.effect == "bokeh" and pipeline.settings.effect.blur == 40.0
-    panel.halo_box.setChecked(not pipeline.settings.effect.halo_free)
-    assert pipeline.settings.effect.halo_free is panel.halo_box.isChecked()
-    assert not panel.clean_box.isEnabled()              # clean edges: for a new background or colour
-    QTest.mouseClick(panel.effect_buttons["color"], Qt.MouseButton.LeftButton)
-    assert panel.clean_box.isEnabled() and panel.clean_box.isChecked() and pipeline.settings.effect.clean_edges
-    panel.clean_box.setChecked(False)
+    panel.effect_tab.halo_box.setChecked(not pipeline.settings.effect.halo_free)
+    assert pipeline.settings.effect.halo_free is panel.effect_tab.halo_box.isChecked()
+    assert not panel.effect_tab.clean_box.isEnabled()              # clean edges: for a new background or colour
+    QTest.mouseClick(panel.effect_tab.effect_buttons["color"], Qt.MouseButton.LeftButton)
+    clean_box = panel.effect_tab.clean_box
+    assert clean_box.isEnabled() and clean_box.isChecked() and pipeline.settings.effect.clean_edges
+    panel.effect_tab.clean_box.setChecked(False)
     assert pipeline.settings.effect.clean_edges is False
-    panel.clean_box.setChecked(True)
-    QTest.mouseClick(panel.effect_buttons["bokeh"], Qt.MouseButton.LeftButton)
-    panel.smoothing_slider.setValue(30)
+    panel.effect_tab.clean_box.setChecked(True)
+    QTest.mouseClick(panel.effect_tab.effect_buttons["bokeh"], Qt.MouseButton.LeftButton)
+    panel.person_tab.smoothing_slider.setValue(30)
     assert pipeline.settings.matte.smoothing == pytest.approx(0.3)
-    panel.threshold_slider.setValue(60)
-    panel.softness_slider.setValue(50)
+    panel.person_tab.threshold_slider.setValue(60)
+    panel.person_tab.softness_slider.setValue(50)
     assert (pipeline.settings.matte.threshold, pipeline.settings.matte.softness) == (pytest.approx(0.6), pytest.approx(0.5))
-    assert panel.threshold_value.text() == "0.60"
-    panel.follow_box.setChecked(not pipeline.settings.segment.follow)
-    assert pipeline.settings.segment.follow is panel.follow_box.isChecked()
+    assert panel.person_tab.threshold_value.text() == "0.60"
+    panel.person_tab.follow_box.setChecked(not pipeline.settings.segment.follow)
+    assert pipeline.settings.segment.follow is panel.person_tab.follow_box.isChecked()
     assert controller.pipeline is pipeline                  # all of it live
-    panel.mirror_box.setChecked(True)
+    panel.camera_tab.mirror_box.setChecked(True)
     assert pipeline.settings.capture.mirror is True
     assert pipeline._capture.mirror is True
     frames_after(qapp, controller, 3)
@@ -173,29 +174,29 @@ def test_gallery_lists_the_shipped_backgrounds_and_switches_to_one(qapp, make_pa
     shipped = resources.backgrounds()
     assert len(shipped) >= 3
     controller, panel = make_panel(demo_settings(EffectSettings("blur")))
-    assert panel.gallery.paths() == shipped
+    assert panel.effect_tab.gallery.paths() == shipped
     for path in shipped:
-        item = panel.gallery.item_for(path)
+        item = panel.effect_tab.gallery.item_for(path)
         assert item.text() == path.stem
         assert not item.icon().isNull()
         assert "comes with vcam" in item.toolTip()
     chosen = shipped[1]
-    item = panel.gallery.item_for(chosen)
-    panel.gallery.scrollToItem(item)
-    QTest.mouseClick(panel.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     panel.gallery.visualItemRect(item).center())
+    item = panel.effect_tab.gallery.item_for(chosen)
+    panel.effect_tab.gallery.scrollToItem(item)
+    QTest.mouseClick(panel.effect_tab.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     panel.effect_tab.gallery.visualItemRect(item).center())
     effect = controller.pipeline.settings.effect
     assert (effect.effect, effect.background) == ("replace", str(chosen))
-    assert panel.wrap_slider.isEnabled()
-    panel.wrap_slider.setValue(70)
+    assert panel.effect_tab.wrap_slider.isEnabled()
+    panel.effect_tab.wrap_slider.setValue(70)
     assert controller.pipeline.settings.effect.light_wrap == pytest.approx(0.7)
-    assert panel.harmony_slider.isEnabled()
-    panel.harmony_slider.setValue(40)
+    assert panel.effect_tab.harmony_slider.isEnabled()
+    panel.effect_tab.harmony_slider.setValue(40)
     assert controller.pipeline.settings.effect.harmonize == pytest.approx(0.4)
-    assert panel.harmony_value.text() == "0.40"
+    assert panel.effect_tab.harmony_value.text() == "0.40"
     assert controller.pipeline.settings.effect.background == str(chosen)
-    assert panel.gallery.selectedItems() == [item]
-    assert panel.effect_buttons["replace"].isChecked()
+    assert panel.effect_tab.gallery.selectedItems() == [item]
+    assert panel.effect_tab.effect_buttons["replace"].isChecked()
     frames_after(qapp, controller, 3)
     assert controller.stats()["error"] is None
 
@@ -212,24 +213,24 @@ def test_added_background_persists_in_a_new_panel(qapp, make_panel, tmp_path):
     config = tmp_path / "config"
     mine = write_picture(tmp_path / "my room.png")
     controller, panel = make_panel(demo_settings(EffectSettings("blur")), config_dir=config)
-    drop_files(panel.gallery, [mine])
+    drop_files(panel.effect_tab.gallery, [mine])
     assert controller.pipeline.settings.effect.background == str(mine)
-    assert panel.gallery.paths()[-1] == mine
-    assert panel.gallery.selected_is_user() and panel.remove_button.isEnabled()
+    assert panel.effect_tab.gallery.paths()[-1] == mine
+    assert panel.effect_tab.gallery.selected_is_user() and panel.effect_tab.remove_button.isEnabled()
     panel.close()
     controller.close()
     assert json.loads((config / "ui.json").read_text())["backgrounds"] == [str(mine)]
 
     again, panel2 = make_panel(config_dir=config, start=False)   # settings from the file this time
     assert again.settings.effect == EffectSettings("replace", background=str(mine))
-    assert panel2.gallery.paths() == resources.backgrounds() + [mine]
-    assert panel2.gallery.selectedItems()[0].data(Qt.ItemDataRole.UserRole) == str(mine)
+    assert panel2.effect_tab.gallery.paths() == resources.backgrounds() + [mine]
+    assert panel2.effect_tab.gallery.selectedItems()[0].data(Qt.ItemDataRole.UserRole) == str(mine)
     again.start()
     assert again.pipeline.settings.effect.background == str(mine)
 
     # removing it from the gallery is remembered too (the file itself stays)
-    panel2.remove_button.click()
-    assert mine not in panel2.gallery.paths()
+    panel2.effect_tab.remove_button.click()
+    assert mine not in panel2.effect_tab.gallery.paths()
     assert json.loads((config / "ui.json").read_text())["backgrounds"] == []
     assert mine.exists()
 
@@ -243,17 +244,17 @@ def test_a_saved_background_whose_name_is_not_utf8_can_be_picked_and_removed(qap
     mine.write_bytes(cv2.imencode(".png", np.full((90, 160, 3), (30, 90, 200), np.uint8))[1].tobytes())
     (config / "ui.json").write_text(json.dumps({"backgrounds": [str(mine)]}))
     controller, panel = make_panel(demo_settings(EffectSettings("blur")), config_dir=config)
-    item = panel.gallery.item_for(mine)
-    assert item is not None and panel.gallery.paths()[-1] == mine
+    item = panel.effect_tab.gallery.item_for(mine)
+    assert item is not None and panel.effect_tab.gallery.paths()[-1] == mine
     assert "(yours)" in item.toolTip()                            # its thumbnail was made: no problem shown
-    panel.gallery.scrollToItem(item)
-    QTest.mouseClick(panel.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     panel.gallery.visualItemRect(item).center())
+    panel.effect_tab.gallery.scrollToItem(item)
+    QTest.mouseClick(panel.effect_tab.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     panel.effect_tab.gallery.visualItemRect(item).center())
     assert controller.pipeline.settings.effect.background == str(mine), controller.problems
-    assert panel.gallery.selectedItems() == [item] and panel.remove_button.isEnabled()
+    assert panel.effect_tab.gallery.selectedItems() == [item] and panel.effect_tab.remove_button.isEnabled()
     frames_after(qapp, controller, 3)
-    panel.remove_button.click()
-    assert mine not in panel.gallery.paths()
+    panel.effect_tab.remove_button.click()
+    assert mine not in panel.effect_tab.gallery.paths()
     assert json.loads((config / "ui.json").read_text())["backgrounds"] == []
 
 
@@ -328,15 +329,15 @@ def test_on_demand_box_applies_at_once_and_is_saved(qapp, make_panel, recording_
     device.write_bytes(b"")
     controller, panel = make_panel(demo_settings(target="virtual", backend="recording", device=str(device)))
     assert controller.state == "live" and controller.pipeline.watch is None
-    assert not panel.on_demand_box.isHidden() and not panel.on_demand_box.isChecked()
-    panel.on_demand_box.click()
+    assert not panel.camera_tab.on_demand_box.isHidden() and not panel.camera_tab.on_demand_box.isChecked()
+    panel.camera_tab.on_demand_box.click()
     assert controller.settings.output.on_demand
     assert controller.pipeline.settings.output.on_demand
     assert controller.pipeline.watch is not None and controller.pipeline.watch.device == device
     assert recording_backend.instances[-1].closed == 0   # no restart: the same virtual camera
     controller.save()
     assert json.loads((tmp_path / "config" / "settings.json").read_text())["output"]["on_demand"] is True
-    panel.on_demand_box.click()
+    panel.camera_tab.on_demand_box.click()
     assert not controller.settings.output.on_demand and controller.pipeline.watch is None
     assert len(recording_backend.instances) == 1
 
@@ -349,9 +350,9 @@ def test_a_pipeline_that_cannot_start_is_shown_and_a_fix_starts_it(qapp, make_pa
     assert "no-such-backend" in panel.problem_labels["pipeline"].text()
     assert "output" not in controller.problems          # not blamed on the virtual camera
     assert wait_until(qapp, lambda: "Not running" in panel.output_view.text())
-    index = panel.backend_combo.findText("onnx")
-    panel.backend_combo.setCurrentIndex(index)
-    panel.backend_combo.activated.emit(index)
+    index = panel.person_tab.backend_combo.findText("onnx")
+    panel.person_tab.backend_combo.setCurrentIndex(index)
+    panel.person_tab.backend_combo.activated.emit(index)
     assert controller.running and controller.pipeline.settings.segment.backend == "onnx"
     assert "pipeline" not in controller.problems
     assert controller.state == "preview"                # and still no virtual camera here
@@ -372,12 +373,12 @@ def test_bad_background_shows_an_error_and_keeps_the_previous_one(qapp, make_pan
     controller, panel = make_panel(demo_settings(EffectSettings("color", color=GREEN)), config_dir=config)
     before = controller.pipeline.settings
     bad = _bad_file(kind, tmp_path)
-    drop_files(panel.gallery, [bad])
+    drop_files(panel.effect_tab.gallery, [bad])
     assert bad.name in panel.status_text()
     assert "background" in controller.problems
     assert controller.pipeline.settings == before and controller.settings.effect == before.effect
-    assert bad not in panel.gallery.paths()
-    assert panel.effect_buttons["color"].isChecked()
+    assert bad not in panel.effect_tab.gallery.paths()
+    assert panel.effect_tab.effect_buttons["color"].isChecked()
     assert wait_until(qapp, lambda: green_share(controller.preview(160)[0]) > 0.1 if controller.preview(160) else False)
     controller.save()
     assert Settings.load(config / "settings.json").effect == before.effect
@@ -385,13 +386,13 @@ def test_bad_background_shows_an_error_and_keeps_the_previous_one(qapp, make_pan
     # a gallery entry whose file went bad since it was added: picking it is refused the same way
     mine = write_picture(tmp_path / "mine.png")
     assert controller.add_backgrounds([mine]) == [mine]
-    QTest.mouseClick(panel.effect_buttons["blur"], Qt.MouseButton.LeftButton)
+    QTest.mouseClick(panel.effect_tab.effect_buttons["blur"], Qt.MouseButton.LeftButton)
     _bad_file("corrupt", tmp_path).replace(mine) if kind == "corrupt" else mine.unlink()
-    item = panel.gallery.item_for(mine)
-    QTest.mouseClick(panel.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     panel.gallery.visualItemRect(item).center())
+    item = panel.effect_tab.gallery.item_for(mine)
+    QTest.mouseClick(panel.effect_tab.gallery.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     panel.effect_tab.gallery.visualItemRect(item).center())
     assert controller.pipeline.settings.effect.effect == "blur"
-    assert panel.effect_buttons["blur"].isChecked() and panel.gallery.selectedItems() == []
+    assert panel.effect_tab.effect_buttons["blur"].isChecked() and panel.effect_tab.gallery.selectedItems() == []
     assert "mine.png" in panel.problem_labels["background"].text()
     frames_after(qapp, controller, 3)
     assert controller.stats()["error"] is None
@@ -402,17 +403,17 @@ def test_camera_that_cannot_be_opened_keeps_the_previous_source(qapp, make_panel
     assert not controller.set_capture(source="/dev/video57")
     assert "/dev/video57" in panel.problem_labels["camera"].text()
     assert controller.pipeline.settings.capture.source == "demo"
-    assert panel.camera_combo.currentData() == "demo"
+    assert panel.camera_tab.camera_combo.currentData() == "demo"
     # a size the camera is asked for: the source reopens, the virtual camera keeps its size
-    index = panel.size_combo.findData("640x480")
-    assert index >= 0 and panel.size_combo.currentData() == "320x240"
-    panel.size_combo.setCurrentIndex(index)
-    panel.size_combo.activated.emit(index)
+    index = panel.camera_tab.size_combo.findData("640x480")
+    assert index >= 0 and panel.camera_tab.size_combo.currentData() == "320x240"
+    panel.camera_tab.size_combo.setCurrentIndex(index)
+    panel.camera_tab.size_combo.activated.emit(index)
     assert controller.pipeline.settings.capture.width == 640
     assert "camera" not in controller.problems
     frames_after(qapp, controller, 3)
     panel.refresh_stats()
-    assert "keeps 320 × 240" in panel.size_note.text()
+    assert "keeps 320 × 240" in panel.camera_tab.size_note.text()
 
 
 def test_corrupt_settings_give_defaults_and_a_warning(qapp, make_panel, tmp_path):
@@ -427,7 +428,7 @@ def test_corrupt_settings_give_defaults_and_a_warning(qapp, make_panel, tmp_path
     assert "using defaults" in text and "settings.json" in text
     assert "ui.json" in text
     assert (config / "settings.json.bad").exists()                # kept for the user, not overwritten
-    assert panel.effect_buttons[Settings().effect.effect].isChecked()
+    assert panel.effect_tab.effect_buttons[Settings().effect.effect].isChecked()
     # a valid but wrong file (a setting out of range) is refused the same way
     (config / "settings.json").write_text(json.dumps({"matte": {"smoothing": 7}}))
     assert Controller(config).problems["settings"].count("smoothing") == 1
@@ -449,7 +450,7 @@ def test_tray_presets_and_pause(qapp, make_panel):
     assert tray.actions["Colour"].isChecked()
     tray.actions[f"Background: {dusk.stem}"].trigger()
     assert controller.pipeline.settings.effect.background == str(dusk)
-    assert panel.gallery.selectedItems()[0].text() == dusk.stem  # the panel follows
+    assert panel.effect_tab.gallery.selectedItems()[0].text() == dusk.stem  # the panel follows
 
     qapp.processEvents()
     tray.actions["pause"].trigger()
@@ -638,18 +639,18 @@ def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel,
     controller, panel = make_panel(settings, config_dir=config)
     pipeline = controller.pipeline
     assert wait_until(qapp, lambda: pipeline.stats()["frames"] > 3)
-    assert not panel.autoframe_box.isChecked() and not panel.zoom_slider.isEnabled()
+    assert not panel.camera_tab.autoframe_box.isChecked() and not panel.camera_tab.zoom_slider.isEnabled()
     assert pipeline._engine.autoframe is None
-    panel.autoframe_box.setChecked(True)
-    assert pipeline.settings.framing.autoframe and panel.zoom_slider.isEnabled()
-    panel.zoom_slider.setValue(200)
-    assert pipeline.settings.framing.zoom == pytest.approx(2.0) and panel.zoom_value.text() == "2.0x"
+    panel.camera_tab.autoframe_box.setChecked(True)
+    assert pipeline.settings.framing.autoframe and panel.camera_tab.zoom_slider.isEnabled()
+    panel.camera_tab.zoom_slider.setValue(200)
+    assert pipeline.settings.framing.zoom == pytest.approx(2.0) and panel.camera_tab.zoom_value.text() == "2.0x"
     assert controller.pipeline is pipeline                      # applied live, not restarted
     # the person is framed: the crop closes in on them, left of centre (2x at 720p is allowed)
     assert wait_until(qapp, lambda: pipeline._engine.autoframe is not None and pipeline._engine.autoframe.crop is not None
                       and pipeline._engine.autoframe.crop[2] < 800 and pipeline._engine.autoframe.crop[0] < 560)
-    panel.zoom_slider.setValue(300)                             # 3x would magnify a 720p camera too far
-    assert "held at 2.0x" in panel.zoom_value.text()
+    panel.camera_tab.zoom_slider.setValue(300)                             # 3x would magnify a 720p camera too far
+    assert "held at 2.0x" in panel.camera_tab.zoom_value.text()
     assert wait_until(qapp, lambda: (config / "settings.json").exists())   # saved once the slider rests
     saved = json.loads((config / "settings.json").read_text())
     assert saved["framing"] == {"autoframe": True, "zoom": 3.0}
@@ -660,7 +661,7 @@ def test_auto_frame_from_the_panel_and_the_tray_live_and_saved(qapp, make_panel,
     assert pipeline.settings.framing.autoframe is False
     assert wait_until(qapp, lambda: pipeline._engine.autoframe is None)   # eased back to the whole picture
     qapp.processEvents()
-    assert not panel.autoframe_box.isChecked() and not tray.actions["autoframe"].isChecked()
+    assert not panel.camera_tab.autoframe_box.isChecked() and not tray.actions["autoframe"].isChecked()
     tray.hide()
     dispose(tray)
 
@@ -684,8 +685,8 @@ def test_a_saved_background_that_cannot_be_opened_keeps_the_preview(qapp, make_p
     assert controller.pipeline.settings.effect.effect == "blur"
     assert "using blur" in controller.problems["background"]
     assert wait_until(qapp, lambda: panel.output_view.frames >= 2)
-    yours = [panel.gallery.item(i) for i in range(panel.gallery.count())
-             if panel.gallery.item(i).data(Qt.ItemDataRole.UserRole + 1)]
+    yours = [panel.effect_tab.gallery.item(i) for i in range(panel.effect_tab.gallery.count())
+             if panel.effect_tab.gallery.item(i).data(Qt.ItemDataRole.UserRole + 1)]
     assert len(yours) == 1 and "(yours)" not in yours[0].toolTip()   # its problem, not its name, is shown
 
 
@@ -700,7 +701,7 @@ def _icon_rgb(item) -> np.ndarray:
 
 def test_the_styles_are_shown_as_previews_of_the_room_and_of_the_picture(make_panel, qapp, tmp_path):
     controller, panel = make_panel(demo_settings(EffectSettings("blur")))
-    strip = panel.style_strip
+    strip = panel.effect_tab.style_strip
     assert strip.isEnabled() and strip.selected() == "none"
     assert wait_until(qapp, lambda: strip.painted is not None and strip.painted[0] == "room"), controller.problems
     room = [_icon_rgb(strip.item(i)) for i in range(strip.count())]

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from vcam.config import LIVE_EFFECTS
 from vcam.ui.controller import Controller
+from vcam.ui.effect_tab import effect_label
 from vcam.ui.icons import STATE_WORDS, camera_icon
-from vcam.ui.panel import effect_label
 
 # Studio light from the tray: on at these strengths, off at 0 (the panel sets any strength).
 LIGHT_ON = (("low_light", "Low light", 1.0), ("key_light", "Key light", 0.5), ("denoise", "Denoise", 0.7),
