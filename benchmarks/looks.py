@@ -43,7 +43,7 @@ from studio_light import copy_ms  # noqa: E402
 from vcam import EffectSettings, Engine, Settings, scaling  # noqa: E402
 from vcam.effects.composite import Compositor  # noqa: E402
 from vcam.effects.shadow import Shadow  # noqa: E402
-from vcam.effects.style import available, paint_all, stylize  # noqa: E402
+from vcam.effects.style import available, previews, stylize  # noqa: E402
 from vcam.fileio import pictures  # noqa: E402
 from vcam.system.resources import assets_dir, demo_image  # noqa: E402
 
@@ -149,8 +149,6 @@ def painted_room(frame: np.ndarray, alpha: np.ndarray) -> dict:
     """A blur with a style: the frame that starts the painting live (against a plain blur's, in
     turns), how long the painting takes on its thread, and the style previews of the panel."""
     from vcam.effects.painted_room import plate
-    from vcam.ui.gallery import THUMB
-    from vcam.ui.looks import PAINT_SCALE
 
     out = np.empty_like(frame)
     first, plain = [], []
@@ -172,9 +170,8 @@ def painted_room(frame: np.ndarray, alpha: np.ndarray) -> dict:
         t0 = time.perf_counter()
         stylize(room, name)
         result[f"paint_{name}_s_720p"] = round(time.perf_counter() - t0, 3)
-    big = scaling.cover_fit(frame, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
     t0 = time.perf_counter()
-    paint_all(big, ("none",) + available())
+    previews(frame, ("none",) + available())
     result["panel_previews_ms"] = round(1000 * (time.perf_counter() - t0), 1)
     result["panel_preview_styles"] = 1 + len(available())
     return result

@@ -10,7 +10,7 @@ through ``Engine.process``, the code of ``vcam run`` and ``vcam process``, and `
 separates independent photos and sequences. ``--compare`` takes names (``raw``: the general selfie
 model's own matte of the whole frame, no crop following, no temporal smoothing, no edge shift;
 ``default``: ``Settings()`` as shipped, live; ``files``: the same as ``vcam process`` runs it, the
-model picked per file), settings JSON files (as saved by ``Settings.save``), or
+model picked per file), settings JSON files (as saved by ``vcam.fileio.settings_file.save_settings``), or
 overrides of the defaults such as ``matte.smoothing=0.3+matte.motion=0.1``.
 
 The evaluation material is read from ``../shared/eval`` beside the repository (``--eval``) and
@@ -81,6 +81,7 @@ import quality_metrics as qm
 from vcam import EffectSettings, Engine, MatteSettings, SegmentSettings, Settings, VcamError, scaling
 from vcam.effects.composite import Compositor
 from vcam.fileio import pictures
+from vcam.fileio.settings_file import load_settings
 from vcam.live.sources import VideoSource
 from vcam.segment import choice
 
@@ -152,7 +153,7 @@ def parse_config(spec: str) -> tuple[str, Settings]:
     if spec in NAMED:
         settings = NAMED[spec][1]()
     elif spec.endswith(".json"):
-        settings = Settings.load(Path(spec))
+        settings = load_settings(Path(spec))
     elif "=" in spec:
         settings = Settings()
         for assignment in spec.split("+"):

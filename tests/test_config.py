@@ -8,6 +8,7 @@ import pytest
 
 from vcam import Settings, VcamError
 from vcam.config import CaptureSettings, EffectSettings, MatteSettings, OutputSettings, SegmentSettings, parse_color
+from vcam.fileio.settings_file import load_settings, save_settings
 
 # --- defaults ------------------------------------------------------------------------------------
 
@@ -176,29 +177,29 @@ def custom_settings() -> Settings:
 def test_save_and_load_round_trip(tmp_path):
     s = custom_settings()
     path = tmp_path / "nested" / "dir" / "settings.json"      # folders are made
-    s.save(path)
-    loaded = Settings.load(path)
+    save_settings(s, path)
+    loaded = load_settings(path)
     assert loaded == s
     assert isinstance(loaded.effect.color, tuple)
     assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]   # no temp file left
 
 
 def test_defaults_round_trip(tmp_path):
-    Settings().save(tmp_path / "s.json")
-    assert Settings.load(tmp_path / "s.json") == Settings()
+    save_settings(Settings(), tmp_path / "s.json")
+    assert load_settings(tmp_path / "s.json") == Settings()
 
 
 def test_save_overwrites_the_previous_file(tmp_path):
     path = tmp_path / "s.json"
-    Settings().save(path)
-    custom_settings().save(path)
-    assert Settings.load(path) == custom_settings()
+    save_settings(Settings(), path)
+    save_settings(custom_settings(), path)
+    assert load_settings(path) == custom_settings()
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
 
 
 def test_saved_file_is_plain_json_by_stage(tmp_path):
     path = tmp_path / "s.json"
-    custom_settings().save(path)
+    save_settings(custom_settings(), path)
     data = json.loads(path.read_text())
     assert set(data) == {"capture", "segment", "matte", "effect", "framing", "light", "output"}
     assert data["capture"]["width"] == 640 and data["effect"]["color"] == [1, 2, 3]
@@ -207,7 +208,7 @@ def test_saved_file_is_plain_json_by_stage(tmp_path):
 def test_a_partial_file_keeps_the_defaults_for_the_rest(tmp_path):
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"matte": {"smoothing": 0.1}, "effect": {"effect": "color", "color": [9, 8, 7]}}))
-    s = Settings.load(path)
+    s = load_settings(path)
     assert s.matte == MatteSettings(smoothing=0.1)
     assert s.effect.color == (9, 8, 7)
     assert s.capture == CaptureSettings()
@@ -215,13 +216,13 @@ def test_a_partial_file_keeps_the_defaults_for_the_rest(tmp_path):
 
 def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     path = tmp_path / "s.json"
-    custom_settings().save(path)
+    save_settings(custom_settings(), path)
     before = path.read_text()
     blocked = tmp_path / "blocked.json"
     blocked.mkdir()                                 # a folder where the file should go
     (blocked / "x").write_text("")
     with pytest.raises(VcamError, match="cannot save settings"):
-        Settings().save(blocked)
+        save_settings(Settings(), blocked)
     assert path.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked.json", "s.json"]
 
@@ -272,17 +273,17 @@ def test_corrupt_settings_files_raise_vcam_error(tmp_path, content, message):
     else:
         path.write_text(content)
     with pytest.raises(VcamError, match=message):
-        Settings.load(path)
+        load_settings(path)
 
 
 def test_missing_settings_file(tmp_path):
     with pytest.raises(VcamError, match="does not exist"):
-        Settings.load(tmp_path / "none.json")
+        load_settings(tmp_path / "none.json")
 
 
 def test_settings_path_that_is_a_folder(tmp_path):
     with pytest.raises(VcamError, match="unreadable"):
-        Settings.load(tmp_path)
+        load_settings(tmp_path)
 
 
 @pytest.mark.parametrize("content", ["[" * 200_000, '{"capture": {"width": 1' + "0" * 5000 + "}}"],
@@ -314,6 +315,6 @@ def test_a_config_folder_that_cannot_be_looked_into_gives_defaults_and_says_why(
 def test_a_settings_file_with_an_older_name_loads_under_the_new_one(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text('{"matte": {"guided": false, "smoothing": 0.5}}')
-    loaded = Settings.load(path)
+    loaded = load_settings(path)
     assert loaded.matte.picture_motion is False and loaded.matte.smoothing == 0.5
     assert "guided" not in loaded.to_dict()["matte"]

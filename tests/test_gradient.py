@@ -14,6 +14,7 @@ from vcam.config import EffectSettings, Settings, parse_colors
 from vcam.effects.composite import Compositor
 from vcam.effects.gradient import gradient
 from vcam.errors import VcamError
+from vcam.fileio.settings_file import load_settings, save_settings
 
 RED, BLUE = (220, 30, 30), (20, 40, 200)
 
@@ -60,9 +61,9 @@ def test_two_colours_make_a_gradient_in_the_settings_and_are_saved(tmp_path):
             parse_colors(bad)
     s = Settings(effect=EffectSettings("color", color=RED, color_to=BLUE, gradient="radial", gradient_angle=45.0))
     path = tmp_path / "settings.json"
-    s.save(path)
+    save_settings(s, path)
     assert json.loads(path.read_text())["effect"]["color_to"] == list(BLUE)
-    assert Settings.load(path) == s
+    assert load_settings(path) == s
     for bad in (dict(color_to=(1, 2)), dict(gradient="conic"), dict(gradient_angle=1e9)):
         with pytest.raises(VcamError):
             EffectSettings("color", **bad)

@@ -218,7 +218,7 @@ def test_a_first_run_says_it_is_preparing_its_kernels(tmp_path, astronaut_png):
 def test_a_process_that_compiled_the_kernels_says_so_only_once(tmp_path):
     """The panel warms the kernels up at every pipeline start (a restart, a resume): after a
     first run compiled them, the later warm-ups in the same process compile nothing and say nothing."""
-    script = ("import logging; logging.basicConfig(format='%(message)s'); from vcam import kernels; "
+    script = ("import logging; logging.basicConfig(format='%(message)s'); from vcam import jit, kernels; "
               "jit.warm_up(); jit.warm_up()")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900)

@@ -16,6 +16,7 @@ from vcam import bench
 from vcam.config import EffectSettings, LightSettings, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
+from vcam.fileio.settings_file import load_settings, save_settings
 from vcam.live.sources import DemoSource
 
 SIZE = (320, 240)
@@ -71,10 +72,10 @@ def test_light_settings_are_checked_saved_and_absent_from_older_files(tmp_path):
             LightSettings(**bad)
     s = Settings(light=LightSettings(low_light=0.8, key_light=0.4, key_angle=20.0, denoise=0.5, relight=0.6))
     path = tmp_path / "settings.json"
-    s.save(path)
-    assert Settings.load(path) == s
+    save_settings(s, path)
+    assert load_settings(path) == s
     path.write_text(json.dumps({"matte": {"smoothing": 0.5}}))   # a file from before studio light
-    assert Settings.load(path).light == LightSettings()
+    assert load_settings(path).light == LightSettings()
 
 
 def test_the_engine_times_light_stages_only_where_they_are_on():

@@ -153,7 +153,7 @@ def test_the_ascii_partial_name_is_hidden_beside_the_target(tmp_path):
 CHECK_VIDEO = """
 import sys
 from pathlib import Path
-from vcam import verify
+from vcam.fileio import video_check
 video_check.check_video(Path(sys.argv[1]), Path(sys.argv[1]), 6, (96, 64))
 print("checked")
 """
@@ -172,7 +172,7 @@ except VcamError as exc:
 ENCODE = """
 import sys
 import numpy as np
-from vcam import media
+from vcam.fileio import pictures
 from vcam.errors import VcamError
 try:
     pictures.encode_image(sys.argv[1], np.zeros((4, 4, 3), np.uint8))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 
 from vcam import VcamError
 from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
+from vcam.fileio.settings_file import load_settings, save_settings
 from vcam.live import devices
 from vcam.live.pipeline import Pipeline
 from vcam.live.sources import Source
@@ -381,7 +382,7 @@ def test_bad_background_shows_an_error_and_keeps_the_previous_one(qapp, make_pan
     assert panel.effect_tab.effect_buttons["color"].isChecked()
     assert wait_until(qapp, lambda: green_share(controller.preview(160)[0]) > 0.1 if controller.preview(160) else False)
     controller.save()
-    assert Settings.load(config / "settings.json").effect == before.effect
+    assert load_settings(config / "settings.json").effect == before.effect
 
     # a gallery entry whose file went bad since it was added: picking it is refused the same way
     mine = write_picture(tmp_path / "mine.png")
@@ -527,7 +528,7 @@ def test_app_starts_with_the_saved_settings_and_quits_on_sigterm(tmp_path):
     if not sys.platform.startswith("linux"):
         pytest.skip("XDG_CONFIG_HOME is where Qt looks on Linux")
     saved = demo_settings(EffectSettings("color", color=(10, 20, 30)))
-    saved.save(tmp_path / "xdg" / "vcam" / "settings.json")
+    save_settings(saved, tmp_path / "xdg" / "vcam" / "settings.json")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     proc = subprocess.Popen([sys.executable, "-m", "vcam", "ui", "-v"], cwd=tmp_path, env=env,
                             stderr=subprocess.PIPE, text=True)
@@ -546,7 +547,7 @@ def test_app_starts_with_the_saved_settings_and_quits_on_sigterm(tmp_path):
             proc.wait()
     assert proc.returncode == 0, rest
     assert "Traceback" not in "".join(lines) + rest
-    assert Settings.load(tmp_path / "xdg" / "vcam" / "settings.json") == saved
+    assert load_settings(tmp_path / "xdg" / "vcam" / "settings.json") == saved
 
 
 def test_no_display_says_what_to_use_instead(tmp_path):

@@ -1,4 +1,5 @@
-"""Settings for every stage: frozen dataclasses, checked when built, saved and loaded as JSON.
+"""Settings for every stage: frozen dataclasses, checked when built, turned to and from plain data
+(:meth:`Settings.to_dict`, :meth:`Settings.from_dict`; the file is :mod:`vcam.fileio.settings_file`).
 
 The CLI and the UI only ever build a :class:`Settings` and hand it to the pipeline; nothing else
 carries options around.
@@ -6,15 +7,12 @@ carries options around.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
 from vcam.errors import VcamError
-from vcam.fileio.atomic import write_json
 
 # The effects, and the groups of them the stages treat alike: one table, read everywhere.
 BLUR_EFFECTS = ("blur", "bokeh", "portrait")    # the room behind, defocused (portrait: more, farther off)
@@ -393,23 +391,3 @@ class Settings:
             except (TypeError, ValueError, ArithmeticError) as exc:   # a wrong type, an infinity, a huge number
                 raise VcamError(f"bad settings section {name!r}: {exc}", "delete the file to reset") from None
         return cls(**stages)
-
-    def save(self, path: Path) -> None:
-        """Write atomically: the previous file stays whole until the new one is complete."""
-        write_json(Path(path), self.to_dict(), "settings")
-
-    @classmethod
-    def load(cls, path: Path) -> "Settings":
-        try:
-            data = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise VcamError(f"settings file {path} does not exist", "run once to create it") from None
-        except (OSError, ValueError, RecursionError) as exc:   # not UTF-8, not JSON, nested too deep, a huge number
-            raise VcamError(f"settings file {path} is unreadable ({_short(exc)})", "delete it to reset") from None
-        return cls.from_dict(data)
-
-
-def _short(exc: BaseException) -> str:
-    """An exception's message on one line of at most 200 characters."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."

