@@ -192,63 +192,30 @@ class Engine:
         (uint8, reused by the next call). A new ``generation`` (source) resets temporal state.
         ``photo``: a still picture, unrelated to the last, segmented with more care than the
         real-time budget allows (no temporal state is used or kept)."""
-        if self._pending is not None:
-            self._apply_pending()
-        if generation is not None and generation != self._generation:
-            self._generation = generation
-            self.reset()
         size = (frame.shape[1], frame.shape[0])
-        self.prepare(size)
+        self._begin(size, generation)
         # The order of the stages, in one place. The person is found in the camera's own picture
         # (segment, matte: a denoised picture would hide a low-contrast edge's motion from the
         # matte's motion test, which then trails it); the picture people see is cleaned, lit and
         # composited after.
-        # 1. segment: the person, at the model's resolution;
-        #    the model is skipped where its last matte still holds (vcam.segment.still_gate);
         t0 = time.perf_counter()
-        self.halvings.next_frame()
-        skipped = False
-        if photo:
-            self.reset()
-            raw = self.segmenter.segment_photo(frame)
-        else:
-            self.frames += 1
-            skipped = (self.settings.segment.skip_still and self.still.still(frame, self.halvings)
-                       and self._raw is not None)
-            if skipped:
-                raw = self._raw
-            else:
-                raw = self._raw = self.segmenter.segment(frame)
-                self.model_runs += 1
-                if self.settings.segment.skip_still:
-                    self.still.ran(raw)
-        # 2. matte: smoothed, its edge placed, at the frame's size;
+        self.halvings.next_frame()   # the frame's halvings, shared by the stages below
+        raw, skipped = self._segment(frame, photo)
         t1 = time.perf_counter()
         framing = self.autoframe is not None and not photo   # a picture is kept whole
-        alpha = self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=not framing)
-        # 3. denoise (video only): still parts averaged over frames;
+        alpha = self._matte(raw, frame, size, photo, framing)
         t2 = time.perf_counter()
-        denoise = self._denoise is not None and not photo
+        denoise = self._denoise is not None and not photo   # video only
         if denoise:
-            frame = self._denoise.apply(frame, self._denoised)
-        # 4. light, on the person the matte found: low light, relight to the new background (the
-        #    room's light is measured before the key light adds its own), then the key light;
+            frame = self._clean(frame)
         t3 = time.perf_counter()
-        backdrop = self.compositor.backdrop if self._relight is not None else None
-        lighting = self._low_light is not None or self._key_light is not None or backdrop is not None
+        backdrop = self.compositor.backdrop   # the new background (replace, else None): relight lights for it
+        lighting = self._lights_on(backdrop)
         if lighting:
-            if self._low_light is not None:
-                frame = self._low_light.apply(frame, alpha, self._lit)
-            if backdrop is not None:
-                frame = self._relight.apply(frame, alpha, backdrop, self._lit)
-            if self._key_light is not None:
-                frame = self._key_light.apply(frame, alpha, self._lit)
-        # 5. auto-frame (timed as composite) and the effect.
+            frame = self._light(frame, alpha, backdrop)
         t4 = time.perf_counter()
-        if framing:   # the framed picture, and its alpha straight from the matte
-            frame, alpha = self.autoframe.apply(frame, alpha)
-            if self.autoframe.done:
-                self.autoframe = None
+        if framing:   # timed as composite
+            frame, alpha = self._frame(frame, alpha)
         # nothing moved, and the picture is the camera's as it was: the room as last defocused
         self.compositor.apply(frame, alpha, out, self.halvings, still=skipped and not framing and not lighting)
         t5 = time.perf_counter()
@@ -260,6 +227,70 @@ class Engine:
             times["light"] = t4 - t3
         times["composite"] = t5 - t4
         return alpha
+
+    def _begin(self, size: tuple[int, int], generation: Optional[int]) -> None:
+        """Before a frame: settings prepared since the last one take effect, a new ``generation``
+        (source) forgets temporal state, and the parts are built for frames of ``size``."""
+        if self._pending is not None:
+            self._apply_pending()
+        if generation is not None and generation != self._generation:
+            self._generation = generation
+            self.reset()
+        self.prepare(size)
+
+    def _segment(self, frame: np.ndarray, photo: bool) -> tuple[np.ndarray, bool]:
+        """The person (float32, the model's resolution), and whether the model was skipped: its
+        last matte still holds (``vcam.segment.still_gate``). A ``photo`` forgets all temporal
+        state first and is segmented with more care."""
+        if photo:
+            self.reset()
+            return self.segmenter.segment_photo(frame), False
+        self.frames += 1
+        if self.settings.segment.skip_still and self.still.still(frame, self.halvings) and self._raw is not None:
+            return self._raw, True
+        raw = self._raw = self.segmenter.segment(frame)
+        self.model_runs += 1
+        if self.settings.segment.skip_still:
+            self.still.ran(raw)
+        return raw, False
+
+    def _matte(self, raw: np.ndarray, frame: np.ndarray, size: tuple[int, int], photo: bool,
+               framing: bool) -> np.ndarray:
+        """The alpha (uint8, a buffer the matte stage keeps): ``raw`` smoothed over frames (following
+        the picture's motion, video only) with its edge placed; at the frame's ``size``, or with
+        ``framing`` at the model's resolution, for auto-frame to warp straight to the framed alpha."""
+        return self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=not framing)
+
+    def _clean(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` denoised into ``self._denoised``: still parts averaged over frames."""
+        return self._denoise.apply(frame, self._denoised)
+
+    def _lights_on(self, backdrop: Optional[np.ndarray]) -> bool:
+        """Whether a light stage is on: low light, key light, or relight where there is a new
+        background (``backdrop``) to light the person for."""
+        return (self._low_light is not None or self._key_light is not None
+                or (self._relight is not None and backdrop is not None))
+
+    def _light(self, frame: np.ndarray, alpha: np.ndarray, backdrop: Optional[np.ndarray]) -> np.ndarray:
+        """``frame`` lit on the person ``alpha`` (the frame's size) finds, into ``self._lit``: low
+        light, relight towards ``backdrop`` (the room's light is measured before the key light
+        adds its own), then the key light."""
+        if self._low_light is not None:
+            frame = self._low_light.apply(frame, alpha, self._lit)
+        if self._relight is not None and backdrop is not None:
+            frame = self._relight.apply(frame, alpha, backdrop, self._lit)
+        if self._key_light is not None:
+            frame = self._key_light.apply(frame, alpha, self._lit)
+        return frame
+
+    def _frame(self, frame: np.ndarray, matte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Auto-frame: the framed picture and its alpha, sampled from ``matte`` at its own
+        resolution, both the frame's size (buffers auto-frame keeps); once it has eased out to
+        the whole picture it is gone."""
+        framed = self.autoframe.apply(frame, matte)
+        if self.autoframe.done:
+            self.autoframe = None
+        return framed
 
     def model_share(self) -> Optional[float]:
         """The share of live frames the model ran on (the others carried its matte); None

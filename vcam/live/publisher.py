@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import cv2
@@ -32,6 +33,21 @@ def unavailable_card(width: int, height: int, title: str = "Camera unavailable",
         (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
         cv2.putText(card, text, ((width - tw) // 2, round(height * y + th / 2)), font, scale, colour, thickness, cv2.LINE_AA)
     return card
+
+
+@dataclass
+class _Run:
+    """What :meth:`Publisher.run` carries from one turn of its loop to the next (made once a run)."""
+    mailbox: Mailbox
+    last_new: float                          # when the last new frame came
+    last_t: float = -1e9                     # when anything was last sent
+    held: Optional[Frame] = None             # the last new frame sent, released when the next one is
+    held_data: Optional[np.ndarray] = None   # what was last sent (that frame converted, or a card): repeated
+    card_shown: bool = False                 # the unavailable card is up, until a new frame comes
+    standby_shown: bool = False              # the standby card is up
+    can_card: bool = False                   # there is an ``unavailable()`` to ask and a size to draw at
+    can_standby: bool = False                # ... a ``standby()``
+    standby_interval: float = 0.0            # the standby card's interval: at most STANDBY_FPS a second
 
 
 class Publisher:
@@ -84,65 +100,88 @@ class Publisher:
         return self.sink.convert(self._standby_card)
 
     def run(self, mailbox: Mailbox, stop: threading.Event) -> None:
-        held: Optional[Frame] = None
-        held_data: Optional[np.ndarray] = None
-        last_t = -1e9
-        last_new = time.perf_counter()
-        card_shown = standby_shown = False
-        can_card = self.unavailable is not None and self.size is not None
-        can_standby = self.standby is not None and self.size is not None
-        standby_interval = max(self.interval, 1.0 / self.STANDBY_FPS)
+        """Send the newest frame from ``mailbox`` until ``stop`` is set, the mailbox closes or
+        ``max_frames`` have gone out, keeping the sink fed between frames where it must be; an
+        error is logged and kept in ``error``; ``on_done`` is called however the loop ends."""
+        state = _Run(mailbox, time.perf_counter(), can_card=self.unavailable is not None and self.size is not None,
+                     can_standby=self.standby is not None and self.size is not None,
+                     standby_interval=max(self.interval, 1.0 / self.STANDBY_FPS))
         try:
             while not stop.is_set():
                 frame = mailbox.get(timeout=1.5 * self.interval if self.sink.keep_fed else 0.25)
                 now = time.perf_counter()
-                if frame is None:
-                    if mailbox.closed:
+                if frame is not None:
+                    self._send(state, frame, now)
+                    if self.max_frames is not None and self.sent >= self.max_frames:
                         break
-                    if self.sink.keep_fed and now - last_t >= (standby_interval if standby_shown else self.interval):
-                        if can_standby:
-                            standing_by = self.standby()
-                            if standing_by and not standby_shown:
-                                held_data = self._show_standby()   # as the card below
-                                standby_shown = True
-                            elif standby_shown and not standing_by:
-                                standby_shown = False   # opening again: no frame yet, maybe a failure
-                        if (can_card and not card_shown and not standby_shown and now - last_new >= self.card_after
-                                and self.unavailable()):
-                            held_data = self._show_card()   # the sink's buffer, or the card itself
-                            card_shown = True
-                        if held_data is not None:
-                            self.sink.send(held_data)   # still in the sink's buffer, or the held frame
-                            last_t = now
-                            self.stats.record_repeat()
-                    continue
-                last_new = now
-                card_shown = standby_shown = False
-                if self.pacing and now < last_t + 0.9 * self.interval:
-                    time.sleep(last_t + 0.9 * self.interval - now)
-                    newer = mailbox.get(timeout=0)
-                    if newer is not None:
-                        frame.release()
-                        frame = newer
-                t0 = time.perf_counter()
-                data = self.sink.convert(frame.image)
-                t1 = time.perf_counter()
-                self.sink.send(data, frame.t_capture)
-                last_t = time.perf_counter()
-                frame.times["convert"] = t1 - t0
-                frame.times["output"] = last_t - t1
-                self.stats.record(frame.times, frame.t_capture, last_t)
-                if held is not None:
-                    held.release()
-                held, held_data = frame, data
-                self.sent += 1
-                if self.max_frames is not None and self.sent >= self.max_frames:
+                elif mailbox.closed:
                     break
+                elif self.sink.keep_fed:
+                    self._idle(state, now)
         except Exception as exc:
             self.error = f"{self.sink.name} failed: {exc}"
             log.exception("output failed")
         finally:
-            if held is not None:
-                held.release()
+            if state.held is not None:
+                state.held.release()
             if self.on_done is not None:
                 self.on_done()
+
+    def _send(self, state: _Run, frame: Frame, now: float) -> None:
+        """A new ``frame``, come at ``now``: any card comes down; with pacing it waits for its
+        turn (:meth:`_paced`); it is converted, sent and its times recorded ("convert",
+        "output"); it is held to be repeated, and the frame held before is released."""
+        state.last_new = now
+        state.card_shown = state.standby_shown = False
+        if self.pacing and now < state.last_t + 0.9 * self.interval:
+            frame = self._paced(state, frame, now)
+        t0 = time.perf_counter()
+        data = self.sink.convert(frame.image)
+        t1 = time.perf_counter()
+        self.sink.send(data, frame.t_capture)
+        state.last_t = time.perf_counter()
+        frame.times["convert"] = t1 - t0
+        frame.times["output"] = state.last_t - t1
+        self.stats.record(frame.times, frame.t_capture, state.last_t)
+        if state.held is not None:
+            state.held.release()
+        state.held, state.held_data = frame, data
+        self.sent += 1
+
+    def _paced(self, state: _Run, frame: Frame, now: float) -> Frame:
+        """Sleep until 0.9 of an interval after the last send, then the frame to send: a newer
+        one that came meanwhile (``frame`` released), else ``frame``."""
+        time.sleep(state.last_t + 0.9 * self.interval - now)
+        newer = state.mailbox.get(timeout=0)
+        if newer is None:
+            return frame
+        frame.release()
+        return newer
+
+    def _idle(self, state: _Run, now: float) -> None:
+        """No new frame in time, for a sink that must stay fed: once an interval (the standby
+        card's while it is up), the cards are updated (:meth:`_cards`) and what is held (the last
+        frame or a card) is sent again, recorded as a repeat; nothing while nothing is held."""
+        if now - state.last_t < (state.standby_interval if state.standby_shown else self.interval):
+            return
+        self._cards(state, now)
+        if state.held_data is not None:
+            self.sink.send(state.held_data)   # still in the sink's buffer, or the held frame
+            state.last_t = now
+            self.stats.record_repeat()
+
+    def _cards(self, state: _Run, now: float) -> None:
+        """The standby card goes up when ``standby()`` turns true (and is taken down when it turns
+        false); otherwise the unavailable card goes up once ``card_after`` seconds have passed
+        without a new frame and ``unavailable()`` says so. A card put up becomes what is held."""
+        if state.can_standby:
+            standing_by = self.standby()
+            if standing_by and not state.standby_shown:
+                state.held_data = self._show_standby()   # as the card below
+                state.standby_shown = True
+            elif state.standby_shown and not standing_by:
+                state.standby_shown = False   # opening again: no frame yet, maybe a failure
+        if (state.can_card and not state.card_shown and not state.standby_shown
+                and now - state.last_new >= self.card_after and self.unavailable()):
+            state.held_data = self._show_card()   # the sink's buffer, or the card itself
+            state.card_shown = True
