@@ -210,3 +210,24 @@ def test_a_change_to_one_light_keeps_what_the_others_have_learnt():
     engine.update(engine.settings.replace(light=LightSettings()), SIZE)
     run(engine, frames[:1])
     assert engine._low_light is None and engine._denoise is None and engine._lit is None
+
+
+@pytest.mark.parametrize("light", [dict(low_light=1.0), dict(key_light=1.0), dict(relight=1.0)])
+def test_the_light_stages_work_with_auto_frame_on_a_frame_larger_than_the_matte(light):
+    """Auto-frame keeps the matte at the model's resolution (it warps it straight to the framed
+    alpha); a light stage reads the alpha at the frame's size, so with one on the matte is scaled
+    (720p and 720x540 frames once raised 'expected uint8(720, 1280)')."""
+    from vcam.config import FramingSettings
+    from vcam.system.resources import assets_dir
+
+    size = (800, 450)   # wider than the matte's working resolution (512)
+    office = str(assets_dir() / "backgrounds" / "office.jpg")
+    effect = EffectSettings("replace", background=office) if "relight" in light else EffectSettings("blur")
+    settings = Settings(segment=SegmentSettings(threads=1), effect=effect, light=LightSettings(**light),
+                        framing=FramingSettings(autoframe=True, zoom=2.0))
+    engine = Engine(settings)
+    engine.prepare(size, 30.0)
+    frames = [dark(f) for f in demo_frames(4, size)]
+    outs, alphas, times = run(engine, frames)
+    assert all(a.shape == (size[1], size[0]) for a in alphas) and "light" in times
+    assert person_mean(outs[-1], alphas[-1]) > person_mean(frames[-1], alphas[-1]) or "relight" in light

@@ -203,14 +203,14 @@ class Engine:
         raw, skipped = self._segment(frame, photo)
         t1 = time.perf_counter()
         framing = self.autoframe is not None and not photo   # a picture is kept whole
-        alpha = self._matte(raw, frame, size, photo, framing)
+        backdrop = self.compositor.backdrop   # the new background (replace, else None): relight lights for it
+        lighting = self._lights_on(backdrop)
+        alpha = self._matte(raw, frame, size, photo, scaled=lighting or not framing)
         t2 = time.perf_counter()
         denoise = self._denoise is not None and not photo   # video only
         if denoise:
             frame = self._clean(frame)
         t3 = time.perf_counter()
-        backdrop = self.compositor.backdrop   # the new background (replace, else None): relight lights for it
-        lighting = self._lights_on(backdrop)
         if lighting:
             frame = self._light(frame, alpha, backdrop)
         t4 = time.perf_counter()
@@ -254,12 +254,13 @@ class Engine:
             self.still.ran(raw)
         return raw, False
 
-    def _matte(self, raw: np.ndarray, frame: np.ndarray, size: tuple[int, int], photo: bool,
-               framing: bool) -> np.ndarray:
+    def _matte(self, raw: np.ndarray, frame: np.ndarray, size: tuple[int, int], photo: bool, *,
+               scaled: bool) -> np.ndarray:
         """The alpha (uint8, a buffer the matte stage keeps): ``raw`` smoothed over frames (following
-        the picture's motion, video only) with its edge placed; at the frame's ``size``, or with
-        ``framing`` at the model's resolution, for auto-frame to warp straight to the framed alpha."""
-        return self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=not framing)
+        the picture's motion, video only) with its edge placed; at the frame's ``size`` where
+        ``scaled`` (the light stages read it there), else at the model's resolution, for auto-frame
+        to warp straight to the framed alpha."""
+        return self.matte.update(raw, size, None if photo else frame, self.halvings, scaled=scaled)
 
     def _clean(self, frame: np.ndarray) -> np.ndarray:
         """``frame`` denoised into ``self._denoised``: still parts averaged over frames."""
