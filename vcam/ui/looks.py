@@ -4,11 +4,12 @@ Painted once per picture at thumbnail size, never per frame."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from typing import Callable, Hashable, Optional
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
@@ -28,7 +29,6 @@ class StyleStrip(QListWidget):
     """``chosen(name)`` when the user picks a style. :meth:`show_picture` paints the previews."""
 
     chosen = Signal(str)
-    _done = Signal(object, object)   # (key, thumbnails or None) from the painting thread
 
     def __init__(self, names: tuple[str, ...], parent=None) -> None:
         super().__init__(parent)
@@ -54,7 +54,14 @@ class StyleStrip(QListWidget):
             self.addItem(item)
         self.shown: Optional[Hashable] = None     # what the previews are (being) painted from
         self.painted: Optional[Hashable] = None   # ... and what the icons show
-        self._done.connect(self._show_painted)
+        # Painting threads never touch Qt: they put (key, thumbnails or None) here, and a timer of
+        # this widget (which dies with it) takes them on the panel's thread. A thread emitting a
+        # signal on the widget raced the widget's deletion when the panel closed (a segfault).
+        self._painted: queue.SimpleQueue = queue.SimpleQueue()
+        self._painting = 0
+        self._take = QTimer(self)
+        self._take.setInterval(50)
+        self._take.timeout.connect(self._take_painted)
         self.itemClicked.connect(self._picked)
         self.itemActivated.connect(self._picked)
 
@@ -67,15 +74,17 @@ class StyleStrip(QListWidget):
             return
         self.shown = key
         # the picture is read (a photo may be large) and painted off the panel's thread
-        threading.Thread(target=self._paint, args=(key, make), name="style-previews", daemon=True).start()
+        self._painting += 1
+        self._take.start()
+        threading.Thread(target=_paint, args=(key, make, self.names, self._painted), name="style-previews",
+                         daemon=True).start()
 
-    def _paint(self, key: Hashable, make: Callable[[], Optional[np.ndarray]]) -> None:
-        rgb = make()
-        thumbs = None if rgb is None else style.previews(rgb, self.names)
-        try:
-            self._done.emit(key, thumbs)   # to the panel's thread (a queued signal)
-        except RuntimeError:   # the panel was closed meanwhile
-            pass
+    def _take_painted(self) -> None:
+        while not self._painted.empty():
+            self._painting -= 1
+            self._show_painted(*self._painted.get())
+        if self._painting == 0:
+            self._take.stop()
 
     def _show_painted(self, key: Hashable, thumbs: Optional[list]) -> None:
         if key != self.shown:   # a picture chosen since: its own previews are on their way
@@ -103,3 +112,17 @@ class StyleStrip(QListWidget):
 
     def _picked(self, item: QListWidgetItem) -> None:
         self.chosen.emit(item.data(NAME_ROLE))
+
+
+def _paint(key: Hashable, make: Callable[[], Optional[np.ndarray]], names: tuple[str, ...],
+           painted: queue.SimpleQueue) -> None:
+    """On a painting thread: the previews of ``make()``'s picture (None: no picture) into
+    ``painted``, with ``key``. Touches nothing of Qt."""
+    thumbs = None
+    try:
+        rgb = make()
+        thumbs = None if rgb is None else style.previews(rgb, names)
+    except Exception:   # a picture gone or unreadable meanwhile: no previews, the strip goes on
+        log.exception("the style previews could not be painted")
+    finally:
+        painted.put((key, thumbs))
