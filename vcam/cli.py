@@ -325,7 +325,8 @@ def _run(args: argparse.Namespace) -> int:
         user_paths.output_file(settings.output.target, "--output")
         user_paths.refuse_inputs(Path(settings.output.target), _input_files(settings), "--output")
     stop = threading.Event()
-    pipeline = Pipeline(settings, max_frames=args.frames)
+    # a virtual camera comes up at once (a card until the effects are ready); a recording waits for them
+    pipeline = Pipeline(settings, max_frames=args.frames, kernels_in_background=settings.output.target == "virtual")
     with signals.stopping(lambda _signum: stop.set()):
         return _run_until_stopped(args, pipeline, stop)
 

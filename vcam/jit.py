@@ -8,6 +8,7 @@ samples of every kernel registered so far.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Callable
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)   # cached on disk; no GIL; no bounds checks
 
 _KERNELS: list[tuple[Callable, Callable[[], object]]] = []
+_warming = threading.Lock()
 
 
 def register(kernel: Callable, sample: Callable[[], object]) -> None:
@@ -37,17 +39,18 @@ def warm_up() -> None:
     seconds: when numba compiles (a kernel not found in its cache), the user is told what is
     going on, and only then (a slow load on a busy machine is no first run, nor is a later call
     in a process that compiled them, such as the panel's restart)."""
-    start = time.perf_counter()
-    told = False
-    before = _compiled()
-    for run in dict.fromkeys(sample for _, sample in _KERNELS):   # a sample shared by kernels runs once
-        run()
-        if not told and _compiled() > before:
-            told = True
-            log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "
-                        "later runs load them from the cache")
-    if told:
-        log.warning("image kernels ready in %.0f s", time.perf_counter() - start)
+    with _warming:   # one warm-up at a time (the panel's pipeline may restart while one runs)
+        start = time.perf_counter()
+        told = False
+        before = _compiled()
+        for run in dict.fromkeys(sample for _, sample in _KERNELS):   # a sample shared by kernels runs once
+            run()
+            if not told and _compiled() > before:
+                told = True
+                log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "
+                            "later runs load them from the cache")
+        if told:
+            log.warning("image kernels ready in %.0f s", time.perf_counter() - start)
 
 
 def _compiled() -> int:

@@ -23,7 +23,7 @@ from vcam.errors import VcamError
 from vcam.live import camera_readers
 from vcam.live.capture import Capture
 from vcam.live.mailbox import FramePool, Mailbox, run_thread
-from vcam.live.publisher import Publisher
+from vcam.live.publisher import Publisher, unavailable_card
 from vcam.live.sinks import open_sink
 from vcam.live.sources import CameraSource, Source, open_source
 from vcam.live.stats import Stats
@@ -44,14 +44,23 @@ class Pipeline:
     With ``settings.output.on_demand`` (a virtual camera on Linux) the camera is released once no
     other process has held the device open for ``reader_grace`` seconds (looked for every
     ``reader_poll`` seconds) and opened again when one does.
+    With ``kernels_in_background`` (the panel, ``vcam run``), :meth:`start` does not wait for the
+    image kernels (tens of seconds the first time they are compiled): they are prepared on a
+    thread of their own, and meanwhile each frame goes out as the camera gives it where the effect
+    is ``none``, else as a card saying effects are being prepared (the room is never shown
+    unblurred); ``stats()["preparing"]`` is True until they are ready, and the preview's input
+    is the camera's picture from the first frame.
     ``close()`` is safe to call twice."""
 
     def __init__(self, settings: Settings, *, max_frames: Optional[int] = None,
                  source: Optional[Source] = None, size: Optional[tuple[int, int]] = None,
                  stats_window: int = 120, reopen: Optional[Callable[[], Source]] = None,
                  preload: Sequence[str] = (), reader_poll: float = camera_readers.POLL,
-                 reader_grace: float = camera_readers.GRACE) -> None:
+                 reader_grace: float = camera_readers.GRACE, kernels_in_background: bool = False) -> None:
         self.settings = settings
+        self.kernels_in_background = kernels_in_background
+        self._kernels_ready = threading.Event()
+        self._preparing_card: Optional[np.ndarray] = None
         self.preload = tuple(preload)
         self.reader_poll, self.reader_grace = reader_poll, reader_grace
         self.watch: Optional[camera_readers.ReaderWatch] = None
@@ -85,7 +94,10 @@ class Pipeline:
         # and end before anything is published.
         loader = run_thread("preload", self._preload) if self.preload else None
         try:
-            jit.warm_up()
+            if self.kernels_in_background:
+                run_thread("kernels", self._prepare_kernels)
+            else:
+                self._prepare_kernels()
             source = self._given_source or open_source(s.capture)
             self._capture = Capture(source, self._given_size, mirror=s.capture.mirror, reopen=self._reopen or self._reopen_camera)
             self.size = self._capture.size
@@ -196,6 +208,27 @@ class Pipeline:
         return open_source(c)
 
     # -- the processing thread -------------------------------------------------------------------
+    def _prepare_kernels(self) -> None:
+        """Compile (or load) the image kernels; the frames are processed once they are ready. A
+        failure is logged and the engine left to raise its own error on the first frame."""
+        try:
+            jit.warm_up()
+        except Exception:
+            log.exception("the image kernels could not be prepared")
+        finally:
+            self._kernels_ready.set()
+
+    def _while_preparing(self, frame: np.ndarray, out: np.ndarray) -> None:
+        """What goes out while the kernels are prepared: the camera's picture where the effect is
+        none, else a card (the room is never shown without its effect)."""
+        if self.settings.effect.effect == "none":
+            np.copyto(out, frame)
+            return
+        h, w = out.shape[:2]
+        if self._preparing_card is None or self._preparing_card.shape != out.shape:
+            self._preparing_card = unavailable_card(w, h, "Preparing effects", "first start: this takes a moment")
+        np.copyto(out, self._preparing_card)
+
     def _process_loop(self) -> None:
         engine, capture = self._engine, self._capture
         try:
@@ -206,7 +239,10 @@ class Pipeline:
                         break
                     continue
                 out = self._out_pool.acquire()
-                engine.process(frame.image, out.image, out.times, frame.generation)
+                if self._kernels_ready.is_set():
+                    engine.process(frame.image, out.image, out.times, frame.generation)
+                else:
+                    self._while_preparing(frame.image, out.image)
                 if self._preview_asked:   # before the input frame goes back to its pool
                     self._keep_preview(out.image, frame.image)
                 out.times["capture"] = frame.times.get("capture", 0.0)
@@ -314,6 +350,8 @@ class Pipeline:
             capture_note=self._capture.source.note if self._capture else None,
             # on demand: no app reads the virtual camera, so the camera is closed meanwhile
             camera_released=bool(self._capture and self._capture.released),
+            # the image kernels are still being prepared (a first start): effects come on when ready
+            preparing=not self._kernels_ready.is_set(),
             dropped=(self._capture.mailbox.dropped if self._capture else 0) + self._to_output.dropped,
             error=self.error or (self._capture.error if self._capture else None)
             or (self._publisher.error if self._publisher else None),

@@ -141,14 +141,15 @@ class Controller(QObject):
         # The panel can switch backends live: import them all before publishing starts.
         preload = segment.backends()
         try:
-            self.pipeline = Pipeline(s, preload=preload).start()
+            self.pipeline = Pipeline(s, preload=preload, kernels_in_background=True).start()
             return
         except VcamError as exc:
             if s.output.target != "virtual":
                 raise
             self._problem("output", exc)
         try:
-            self.pipeline = Pipeline(s.replace(output=OutputSettings(target="null")), preload=preload).start()
+            self.pipeline = Pipeline(s.replace(output=OutputSettings(target="null")), preload=preload,
+                                     kernels_in_background=True).start()
         except BaseException:
             self._clear("output")   # it was not (only) the virtual camera: the caller shows why
             raise
