@@ -1,13 +1,19 @@
-"""Make the before/after pictures in README.md and docs/ from pictures the project ships.
+"""Make the before/after pictures in README.md and docs/ from pictures the project ships, and the
+README's screenshot of the control panel.
 
     python benchmarks/readme_pictures.py          # writes assets/readme/*.jpg
+    python benchmarks/readme_pictures.py --panel  # writes assets/screenshot-panel.png
 
 The portrait is assets/demo.jpg (NASA's astronaut photo, public domain), the backgrounds are the
 generated ones in assets/backgrounds/. Every picture goes through vcam's own engine (the code of
-`vcam process`), with the settings named in its caption.
+`vcam process`), with the settings named in its caption. The screenshot is the real panel at its
+default size with the demo source running (what `vcam ui --screenshot` saves), in 256 colours.
 """
 from __future__ import annotations
 
+import argparse
+import os
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -18,6 +24,7 @@ from vcam.fileio import pictures
 from vcam.system.resources import assets_dir, demo_image
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"
+PANEL = Path(__file__).resolve().parents[1] / "assets" / "screenshot-panel.png"
 
 
 def render(image: np.ndarray, settings: Settings) -> np.ndarray:
@@ -191,5 +198,53 @@ def render_video(image, settings: Settings, frames: int) -> np.ndarray:
         engine.close()
 
 
+def panel_screenshot(path: Path = PANEL) -> None:
+    """The panel as ``vcam ui --screenshot`` shows it, saved as a PNG of 256 colours: the panel's
+    own flat colours as they are, the rest (the preview's photograph) chosen by k-means and
+    ordered-dithered so its smooth blur shows no bands. About a third of the bytes of the
+    full-colour picture, the difference not to be seen."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QImage, qRgb
+
+    from vcam.ui.app import screenshot
+
+    with tempfile.TemporaryDirectory(prefix="vcam-panel-") as tmp:
+        screenshot(Path(tmp) / "panel.png")
+        image = QImage(str(Path(tmp) / "panel.png")).convertToFormat(QImage.Format.Format_RGB888)
+    h, w = image.height(), image.width()
+    rgb = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, :w * 3].reshape(h, w, 3)
+    packed = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
+    colours, counts = np.unique(packed, return_counts=True)
+    common = np.argsort(counts)[::-1][:64]                     # the commonest colours that fill
+    flat = np.sort(colours[common][counts[common] >= 200])     # an area: the panel's own
+    is_flat = np.isin(packed, flat)
+    pixels = rgb[~is_flat]
+    sample = pixels[np.random.default_rng(0).choice(len(pixels), min(len(pixels), 40000), replace=False)]
+    criteria = (cv2.TERM_CRITERIA_MAX_ITER + cv2.TERM_CRITERIA_EPS, 10, 1.0)
+    _, _, centres = cv2.kmeans(sample.astype(np.float32), 256 - len(flat), None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    palette = np.concatenate([np.stack([flat >> 16, (flat >> 8) & 255, flat & 255], -1), np.round(centres)])
+    palette = np.clip(palette, 0, 255).astype(np.float32)
+    # the nearest colour of the palette for each of 64^3 cells of RGB (4 levels a side)
+    cells = np.stack(np.meshgrid(*[np.arange(64, dtype=np.float32) * 4 + 2] * 3, indexing="ij"), -1).reshape(-1, 3)
+    nearest = np.concatenate([((part[:, None] - palette[None]) ** 2).sum(-1).argmin(1).astype(np.uint8)
+                              for part in np.array_split(cells, 16)])
+    bayer = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) / 16 - 0.5
+    dithered = rgb + 6 * np.tile(bayer, (h // 4 + 1, w // 4 + 1))[:h, :w, None]
+    q = np.clip(dithered, 0, 255).astype(np.int32) >> 2
+    index = nearest[(q[..., 0] * 64 + q[..., 1]) * 64 + q[..., 2]]
+    index[is_flat] = np.searchsorted(flat, packed[is_flat])   # the panel's own colours, exactly
+    index = np.ascontiguousarray(index)
+    small = QImage(index.data, w, h, w, QImage.Format.Format_Indexed8)
+    small.setColorTable([qRgb(*(int(v) for v in c)) for c in palette])
+    if not small.save(str(path), "PNG", 0):   # 0: the smallest file
+        raise SystemExit(f"cannot write {path}")
+    print(f"wrote {path} ({w}x{h}, {path.stat().st_size // 1000} kB)")
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panel", action="store_true", help="the panel's screenshot only (assets/screenshot-panel.png)")
+    if parser.parse_args().panel:
+        panel_screenshot()
+    else:
+        main()

@@ -108,20 +108,23 @@ def test_the_panel_switches_a_colour_to_a_gradient_and_back(qapp, tmp_path):
     controller = Controller(tmp_path / "config")
     panel = Panel(controller, dialogs=False)
     try:
-        assert not panel.effect_tab.color_to_button.isEnabled() and not panel.effect_tab.gradient_angle_slider.isEnabled()
+        shown = lambda w: w.isVisibleTo(panel)   # noqa: E731
+        assert not shown(panel.effect_tab.color_to_button) and not shown(panel.effect_tab.gradient_angle_slider)
         plain_icon = panel.effect_tab.color_button.icon().pixmap(32, 16).toImage()
         panel.effect_tab.gradient_combo.activated.emit(list(GRADIENT_NAMES).index("linear"))
         e = controller.settings.effect
         assert e.effect == "color" and e.gradient == "linear" and e.color_to == tuple(c // 3 for c in e.color)
-        assert panel.effect_tab.color_to_button.isEnabled() and panel.effect_tab.gradient_angle_slider.isEnabled()
+        assert shown(panel.effect_tab.color_to_button) and shown(panel.effect_tab.gradient_angle_slider)
         icon = panel.effect_tab.color_button.icon().pixmap(32, 16).toImage()
         assert icon.pixelColor(1, 1) != icon.pixelColor(1, 14) and icon != plain_icon   # the icon shows it
         panel.effect_tab.gradient_angle_slider.setValue(90)
         assert controller.settings.effect.gradient_angle == 90.0 and panel.effect_tab.gradient_angle_value.text() == "90°"
         panel.effect_tab.gradient_combo.activated.emit(list(GRADIENT_NAMES).index("radial"))
-        assert controller.settings.effect.gradient == "radial" and not panel.effect_tab.gradient_angle_slider.isEnabled()
+        assert controller.settings.effect.gradient == "radial" and not shown(panel.effect_tab.gradient_angle_slider)
+        assert shown(panel.effect_tab.color_to_button)
         panel.effect_tab.gradient_combo.activated.emit(list(GRADIENT_NAMES).index(None))
-        assert controller.settings.effect.color_to is None and not panel.effect_tab.color_to_button.isEnabled()
+        assert controller.settings.effect.color_to is None and not shown(panel.effect_tab.color_to_button)
+        assert shown(panel.effect_tab.color_button)
     finally:
         panel.close()
         controller.close()

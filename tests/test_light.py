@@ -169,8 +169,9 @@ def test_the_panel_and_the_tray_switch_studio_light(qapp, tmp_path):
     try:
         slider, value = panel.light_tab.light_sliders["low_light"]
         assert value.text() == "off" and not panel.light_tab.key_angle_slider.isEnabled()
-        # relight is for a new background: off (greyed) with the default effect, on with replace
-        assert not panel.light_tab.light_sliders["relight"][0].isEnabled() and not tray.actions["relight"].isEnabled()
+        # relight is for a new background: hidden with the default effect (greyed in the tray), shown with replace
+        relight = panel.light_tab.light_sliders["relight"][0]
+        assert not relight.isVisibleTo(panel.light_tab) and not tray.actions["relight"].isEnabled()
         slider.setValue(60)
         assert controller.settings.light.low_light == pytest.approx(0.6)
         panel.light_tab.light_sliders["key_light"][0].setValue(50)
@@ -187,7 +188,7 @@ def test_the_panel_and_the_tray_switch_studio_light(qapp, tmp_path):
         assert controller.settings.light.low_light == 0.0
         assert controller.set_effect("replace")
         qapp.processEvents()
-        assert panel.light_tab.light_sliders["relight"][0].isEnabled() and tray.actions["relight"].isEnabled()
+        assert relight.isVisibleTo(panel.light_tab) and tray.actions["relight"].isEnabled()
         panel.light_tab.light_sliders["relight"][0].setValue(80)
         assert controller.settings.light.relight == pytest.approx(0.8)
         controller.save()   # what a resting slider or closing the panel does

@@ -132,9 +132,9 @@ def test_the_panel_sets_the_shadow_where_it_can_fall(qapp, tmp_path):
     controller = Controller(tmp_path / "config")
     panel = Panel(controller, dialogs=False)
     try:
-        assert controller.settings.effect.effect == "blur" and not panel.effect_tab.shadow_slider.isEnabled()
+        assert controller.settings.effect.effect == "blur" and not panel.effect_tab.shadow_slider.isVisibleTo(panel)
         assert controller.set_color((250, 250, 250))
-        assert panel.effect_tab.shadow_slider.isEnabled() and panel.effect_tab.shadow_value.text() == "off"
+        assert panel.effect_tab.shadow_slider.isVisibleTo(panel) and panel.effect_tab.shadow_value.text() == "off"
         panel.effect_tab.shadow_slider.setValue(70)
         assert controller.settings.effect.shadow == pytest.approx(0.7) and panel.effect_tab.shadow_value.text() == "0.70"
         assert controller.settings.effect.effect == "color"

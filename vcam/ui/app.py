@@ -25,8 +25,6 @@ from vcam.ui.tray import Tray
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_SIZE = (1040, 720)
-
 
 def application() -> QApplication:
     app = QApplication.instance()
@@ -160,8 +158,8 @@ def _wait(app: QApplication, done: Callable[[], bool], timeout: float) -> bool:
 
 
 def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
-    """Render the panel with the demo source running (default settings, nothing saved, no
-    dialogs: problems go to the status area) and save it as PNG ``path``.
+    """Render the panel at its default size with the demo source running (default settings,
+    nothing saved, no dialogs: problems go to the status area) and save it as PNG ``path``.
     Returns (width, height, preview frames shown before the picture was taken)."""
     path = user_paths.output_file(path, "screenshot")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # a picture needs no window on screen
@@ -171,8 +169,7 @@ def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
         panel = Panel(controller, dialogs=False)
         try:
             with ExceptionHook(controller, panel, dialogs=False):
-                panel.compare.setChecked(True)
-                panel.resize(*SCREENSHOT_SIZE)
+                panel.resize(panel.sizeHint())
                 panel.show()
                 controller.start()
                 # Long enough for the rate and stage timings to settle.

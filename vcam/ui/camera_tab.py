@@ -27,6 +27,8 @@ class CameraTab(QWidget):
         form = QFormLayout(self)
         row = QHBoxLayout()
         self.camera_combo = QComboBox()
+        self.camera_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.camera_combo.setMinimumContentsLength(12)   # a long name is cut, the tab keeps its width
         self.camera_combo.activated.connect(self._camera_chosen)
         refresh = QToolButton()
         refresh.setText("Refresh")
@@ -44,15 +46,16 @@ class CameraTab(QWidget):
         self.mirror_box = QCheckBox("Mirror (flip left to right)")
         self.mirror_box.toggled.connect(lambda on: self.c.set_capture(mirror=on))
         form.addRow("", self.mirror_box)
-        self.autoframe_box = QCheckBox("Auto-frame (keep you centred as you move)")
-        self.autoframe_box.setToolTip("Crops and zooms the picture so your head and shoulders stay centred, "
+        self.autoframe_box = QCheckBox("Auto-frame (keep you centred)")
+        self.autoframe_box.setToolTip("Crops and zooms the picture so your head and shoulders stay centred as you move, "
                                       "followed smoothly; eases back to the whole picture when you leave")
         self.autoframe_box.toggled.connect(lambda on: self.c.set_framing(autoframe=on))
         form.addRow("", self.autoframe_box)
         self.zoom_slider, self.zoom_value = slider_row(
             form, "Zoom", 100, 400, lambda v: self.c.set_framing(zoom=v / 100),
             tip="How close auto-frame frames you: 1.0x is the whole picture")
-        self.on_demand_box = QCheckBox("Release the camera when no app uses vcam (its light goes off)")
+        self.on_demand_box = QCheckBox("Release the camera when unused")
+        self.on_demand_box.setToolTip("While no app uses vcam, the camera is let go (its light goes off)")
         self.on_demand_box.toggled.connect(lambda on: self.c.set_output(on_demand=on))
         self.on_demand_box.setVisible(sys.platform.startswith("linux"))
         form.addRow("", self.on_demand_box)

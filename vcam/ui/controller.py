@@ -3,7 +3,8 @@
 Every change builds a new :class:`~vcam.config.Settings` and hands it to ``Pipeline.update()``;
 when that raises (a bad background, a camera that cannot be opened), the running pipeline keeps
 what it had, the settings stay as they were, and the problem is shown. Problems are kept by topic
-(``problems``: topic -> one line saying what is wrong and how to fix it) for the status area.
+(``problems``: topic -> one line saying what is wrong and how to fix it; ``errors``: topic -> the
+:class:`VcamError` it came as, where it did, its problem and fix apart) for the status area.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class Controller(QObject):
         self.store = Store(Path(config_dir) if config_dir is not None else default_config_dir())
         self.persist = persist
         self.problems: dict[str, str] = {}
+        self.errors: dict[str, VcamError] = {}
         settings, warning = self.store.load_settings()
         if warning:
             self.problems["settings"] = warning
@@ -72,10 +74,15 @@ class Controller(QObject):
         if self.problems.get(topic) != text:
             log.warning("%s", text)
         self.problems[topic] = text
+        if isinstance(problem, VcamError):
+            self.errors[topic] = problem
+        else:
+            self.errors.pop(topic, None)
 
     def _clear(self, *topics: str) -> None:
         for topic in topics:
             self.problems.pop(topic, None)
+            self.errors.pop(topic, None)
 
     def dismiss(self, topic: str) -> None:
         self._clear(topic)

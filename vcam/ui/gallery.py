@@ -1,15 +1,16 @@
 """The background gallery: thumbnails of the shipped backgrounds and the user's own pictures and
-videos; click one to use it; drop files on it to add them."""
+videos; click one to use it; drop files on it to add them. It shows whole thumbnails only: its
+columns share its width, and where it scrolls its rows share its height and it scrolls by whole rows."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QScrollBar
 
 from vcam import scaling
 from vcam.effects import style
@@ -21,6 +22,7 @@ from vcam.system.resources import VIDEO_SUFFIXES
 log = logging.getLogger(__name__)
 
 THUMB = QSize(*style.PREVIEW_SIZE)
+CELL = QSize(THUMB.width() + 16, THUMB.height() + 30)   # the least room a thumbnail and its name take
 PATH_ROLE = Qt.ItemDataRole.UserRole
 USER_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -45,6 +47,22 @@ def thumbnail(path: Path, size: QSize = THUMB) -> QImage:
     return rgb_to_qimage(scaling.cover_fit(rgb, size.width(), size.height()))
 
 
+def snap(bar: QScrollBar, step: Callable[[], int]) -> None:
+    """Keep ``bar`` at whole multiples of ``step()`` (the view's row or column): scrolled to part
+    of one, the view goes on to the next whole one the way it was going, so it never shows a
+    thumbnail cut."""
+    last = [bar.value()]
+
+    def whole(value: int) -> None:
+        length = step()
+        if length > 0 and value % length and value < bar.maximum():
+            ahead = value > last[0]
+            value = min(bar.maximum(), (value // length + ahead) * length)
+            bar.setValue(value)
+        last[0] = value
+    bar.valueChanged.connect(whole)
+
+
 def _placeholder(text: str) -> QIcon:
     pix = QPixmap(THUMB)
     pix.fill(QColor(70, 70, 70))
@@ -66,7 +84,11 @@ class Gallery(QListWidget):
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(THUMB)
-        self.setGridSize(QSize(THUMB.width() + 16, THUMB.height() + 30))
+        self.setGridSize(CELL)
+        self.setMinimumHeight(CELL.height() + 2 * self.frameWidth())
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        snap(self.verticalScrollBar(), lambda: self.gridSize().height())
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setWrapping(True)
@@ -110,6 +132,30 @@ class Gallery(QListWidget):
             item.setData(USER_ROLE, own)
             item.setToolTip(problem or (f"{path} (yours)" if own else f"{path.name} (comes with vcam)"))
             self.addItem(item)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Whole thumbnails: as many columns as fit, sharing the width; where there are more rows
+        than fit, the rows that fit share the height (and one step of the scroll bar is a row)."""
+        frame = 2 * self.frameWidth()
+        width, height = self.width() - frame, self.height() - frame
+        columns = max(1, width // CELL.width())
+        scrolls = -(-self.count() // columns) * CELL.height() > height
+        if scrolls:
+            width -= self.verticalScrollBar().sizeHint().width()
+            columns = max(1, width // CELL.width())
+        rows = max(1, height // CELL.height())
+        row = height // rows if scrolls else CELL.height()
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn if scrolls
+                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # the view as high as its whole rows (the pixels left over as a margin), so its end is a row's
+        self.setViewportMargins(0, 0, 0, height - rows * row if scrolls else 0)
+        self.setGridSize(QSize((width - 1) // columns, row))   # a row as wide as the view would wrap
+        self.verticalScrollBar().setSingleStep(row)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._fit()
+        super().resizeEvent(event)
 
     def paths(self) -> list[Path]:
         return [Path(text) for text, _own in self._shown]

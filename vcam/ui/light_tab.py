@@ -1,11 +1,11 @@
-"""The panel's Light tab: low light, key light (and where it comes from), denoise and relight, each
-from off to full strength."""
+"""The panel's Light tab: low light, key light (and where it comes from), denoise and relight (shown
+with a new background only), each from off to full strength."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QSlider, QWidget
 
 from vcam.ui.controller import Controller
-from vcam.ui.widgets import signals_blocked, slider_row
+from vcam.ui.widgets import show_row, signals_blocked, slider_row
 
 LIGHTS = (   # (the LightSettings field, its row's title, its tool tip)
     ("low_light", "Low light", "Brings a dark or backlit face to a good exposure; a well-lit picture is left as it is. "
@@ -24,7 +24,7 @@ class LightTab(QWidget):
     def __init__(self, controller: Controller) -> None:
         super().__init__()
         c = self.c = controller
-        form = QFormLayout(self)
+        form = self.form = QFormLayout(self)
         self.light_sliders: dict[str, tuple[QSlider, QLabel]] = {}
         for name, title, tip in LIGHTS:
             self.light_sliders[name] = slider_row(form, title, 0, 100, lambda v, name=name: c.set_light(**{name: v / 100}),
@@ -44,7 +44,8 @@ class LightTab(QWidget):
                 value = getattr(s.light, name)
                 slider.setValue(round(value * 100))
                 label.setText(f"{value:.2f}" if value > 0 else "off")
-            self.light_sliders["relight"][0].setEnabled(s.effect.effect == "replace")
+            # relight lights you as the new background is lit: shown with one only
+            show_row(self.form, self.light_sliders["relight"][0], s.effect.effect == "replace")
             self.key_angle_slider.setValue(round(s.light.key_angle))
             self.key_angle_slider.setEnabled(s.light.key_light > 0)
             self.key_angle_value.setText(_angle_text(s.light.key_angle))

@@ -1,6 +1,7 @@
 """The styles as choices in the panel: one thumbnail per style, each the picture it would paint (the
 chosen background picture, or the room the camera sees for a blur effect) painted in that style.
-Painted once per picture at thumbnail size, never per frame."""
+Painted once per picture at thumbnail size, never per frame. The strip shows whole thumbnails: where
+they do not all fit, the ones that do share its width, and it scrolls by whole thumbnails."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem
 
 from vcam.effects import style
-from vcam.ui.gallery import THUMB, rgb_to_qimage
+from vcam.ui.gallery import CELL, THUMB, rgb_to_qimage, snap
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,10 @@ class StyleStrip(QListWidget):
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(THUMB)
-        self.setGridSize(QSize(THUMB.width() + 16, THUMB.height() + 30))
-        self.setFixedHeight(THUMB.height() + 30 + self.horizontalScrollBar().sizeHint().height() + 8)
+        self.setGridSize(CELL)
+        self.setFixedHeight(CELL.height() + self.horizontalScrollBar().sizeHint().height() + 2 * self.frameWidth())
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        snap(self.horizontalScrollBar(), lambda: self.gridSize().width())
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -64,6 +67,19 @@ class StyleStrip(QListWidget):
         self._take.timeout.connect(self._take_painted)
         self.itemClicked.connect(self._picked)
         self.itemActivated.connect(self._picked)
+
+    def _fit(self) -> None:
+        width = self.width() - 2 * self.frameWidth()
+        fits = max(1, width // CELL.width())
+        scrolls = self.count() > fits
+        cell = width // fits if scrolls else CELL.width()
+        self.setViewportMargins(0, 0, width - fits * cell if scrolls else 0, 0)   # its end is a thumbnail's
+        self.setGridSize(QSize(cell, CELL.height()))
+        self.horizontalScrollBar().setSingleStep(cell)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._fit()
+        super().resizeEvent(event)
 
     def show_picture(self, key: Hashable, make: Callable[[], Optional[np.ndarray]]) -> None:
         """Paint each style's preview from the picture ``make()`` gives (RGB uint8, any size;

@@ -33,7 +33,8 @@ class PersonTab(QWidget):
         self.provider_combo.setToolTip("Where the onnx backend runs the model; auto takes the best that works")
         self.provider_combo.activated.connect(lambda _: c.set_segment(provider=self.provider_combo.currentText()))
         form.addRow("Device", self.provider_combo)
-        self.follow_box = QCheckBox("Follow the person (a closer crop: more detail at the edges)")
+        self.follow_box = QCheckBox("Follow the person")
+        self.follow_box.setToolTip("The model sees a closer crop around you: more detail at the edges")
         self.follow_box.toggled.connect(lambda on: c.set_segment(follow=on))
         form.addRow("", self.follow_box)
         self.smoothing_slider, self.smoothing_value = slider_row(

@@ -1,12 +1,12 @@
-"""Small pieces the panel's tabs share: a slider with its value beside it, choosing a combo box's
-text, and setting widgets without their signals firing."""
+"""Small pieces the panel's tabs share: a slider with its value beside it, showing or hiding a
+form's row, choosing a combo box's text, and setting widgets without their signals firing."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Optional
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSlider
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSlider, QWidget
 
 
 def slider(lo: int, hi: int) -> QSlider:
@@ -35,6 +35,19 @@ def slider_row(form: QFormLayout, title: str, lo: int, hi: int, changed: Callabl
     value = QLabel()
     form.addRow(title, with_value(s, value))
     return s, value
+
+
+def show_row(form: QFormLayout, field: QWidget, on: bool) -> None:
+    """Show or hide, title and all, the row of ``form`` that holds ``field`` (as its field, or in
+    its field's layout)."""
+    for row in range(form.rowCount()):
+        for role in (QFormLayout.ItemRole.FieldRole, QFormLayout.ItemRole.SpanningRole):
+            item = form.itemAt(row, role)
+            if item is not None and (item.widget() is field or (item.layout() is not None
+                                                                and item.layout().indexOf(field) >= 0)):
+                form.setRowVisible(row, on)
+                return
+    raise ValueError(f"{field!r} is in no row of the form")
 
 
 def select_text(combo: QComboBox, text: str) -> None:
