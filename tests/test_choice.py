@@ -87,7 +87,7 @@ def test_one_processor_keeps_one_engine_per_model(tmp_path, astronaut_rgb):
     with Processor(Settings(effect=EffectSettings("matte"))) as p:
         p.run(jobs)
         assert p.outputs == 4 and not p.failures
-        models = sorted(s.model for s in p._engines)
+        models = sorted(s.model for s, _effect in p._engines)   # (model, effect): one effect here
     assert models == ["general", "modnet"]
     assert sorted(f.name for f in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.png", "d.png"]
 

@@ -360,7 +360,7 @@ def test_help_states_the_real_defaults():
             assert said == shown, f"vcam {name} {action.option_strings}: help says {said}, default is {shown}"
             checked += 1
     assert checked > 30
-    assert parser.parse_args(["process", "x", "-o", "y"]).effect == "matte"
+    assert parser.parse_args(["process", "x", "-o", "y"]).effect is None   # each file its kind's: FILE_DEFAULT_EFFECTS
     assert parser.parse_args(["process", "x", "-o", "y"]).threshold == MatteSettings.threshold
 
 

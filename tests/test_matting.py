@@ -79,7 +79,8 @@ def test_modnet_mattes_the_astronaut_and_agrees_with_the_selfie_model(astronaut_
 
 
 def test_process_with_the_bundled_modnet_on_a_picture_and_a_video(tmp_path, astronaut_png):
-    done = vcam("process", str(astronaut_png), "--model", "modnet", "-o", str(tmp_path / "m.png"), cwd=tmp_path)
+    done = vcam("process", str(astronaut_png), "--model", "modnet", "--effect", "matte", "-o", str(tmp_path / "m.png"),
+                cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     matte = cv2.imread(str(tmp_path / "m.png"), cv2.IMREAD_GRAYSCALE)
     assert matte.shape == (512, 512) and regions(matte / 255.0)["face"] > 0.95
@@ -114,7 +115,8 @@ def test_rvm_with_the_real_file_follows_a_moving_person(astronaut_rgb):
 @needs_rvm
 def test_rvm_through_vcam_process(tmp_path, astronaut_png):
     clip = moving_clip(tmp_path / "clip.mp4", astronaut_png, 8)
-    done = vcam("process", str(clip), "--model", str(RVM), "-o", str(tmp_path / "frames"), cwd=tmp_path)
+    done = vcam("process", str(clip), "--model", str(RVM), "--effect", "matte", "-o", str(tmp_path / "frames"),
+                cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     last = cv2.imread(str(tmp_path / "frames" / "000007.png"), cv2.IMREAD_GRAYSCALE)
     assert last.shape == (240, 320) and last[40:80, 120:180].mean() > 200

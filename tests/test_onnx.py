@@ -155,7 +155,8 @@ def test_cli_mattes_of_both_backends_agree(tmp_path, astronaut_png):
     for backend in ("mediapipe", "onnx"):
         out = tmp_path / f"{backend}.png"
         result = subprocess.run([sys.executable, "-m", "vcam", "process", str(astronaut_png), "--backend", backend,
-                                 "-o", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                                 "--effect", "matte", "-o", str(out)], cwd=tmp_path, capture_output=True, text=True,
+                                timeout=300)
         assert result.returncode == 0, result.stderr
         mattes[backend] = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
     a, b = (m >= 128 for m in mattes.values())

@@ -1,8 +1,11 @@
 """Files through the same engine as live video: pictures, folders of pictures, videos.
 
 Contract (scripts rely on it):
+- without an effect named, a picture gives its cut-out and a video its blur
+  (``FILE_DEFAULT_EFFECTS``); each job carries its effect (``Job.effect``);
 - a matte (8-bit grey PNG) or cut-out (RGBA PNG) of an image is named ``<stem>.png``; other
-  effects keep the image's suffix; an input file is never overwritten;
+  effects keep the image's suffix; a video's output in a folder is ``<stem>.mp4``, or for a matte
+  or cut-out a folder ``<stem>`` of PNG frames; an input file is never overwritten;
 - the images of a folder are independent photos: no temporal state is carried between them;
 - a video gives exactly one output per decoded frame, in order (``000000.png``... in a folder, or
   one video file), with the same temporal smoothing as live mode;
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -24,7 +27,7 @@ import cv2
 import numpy as np
 
 from vcam import jit
-from vcam.config import ALPHA_EFFECTS, SegmentSettings, Settings
+from vcam.config import ALPHA_EFFECTS, FILE_DEFAULT_EFFECTS, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
 from vcam.fileio import animation, pictures, user_paths, video_reader, video_writer, write_errors
@@ -45,6 +48,7 @@ class Job:
     input: Path
     output: Path          # a file, or for a video's frames a folder
     video: bool
+    effect: str           # what it gets: the one named, else its kind's default (FILE_DEFAULT_EFFECTS)
 
 
 def _is_image(path: Path) -> bool:
@@ -77,11 +81,12 @@ def _folder_inputs(folder: Path) -> list[Path]:
     return found
 
 
-def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Optional[str]] = (),
+def plan(inputs: list[Path], output: Path, effect: Optional[str], protected: Iterable[Optional[str]] = (),
          fmt: VideoFormat = VideoFormat()) -> list[Job]:
     """Work out every output path before anything is written; raise on any conflict. No output
     may be an input, or one of the ``protected`` files (a background, a model), by any name; a
-    video's codec must suit its file (``fmt``)."""
+    video's codec must suit its file (``fmt``). ``effect`` None: each file gets its kind's
+    default (``FILE_DEFAULT_EFFECTS``: a picture's cut-out, a video's blur)."""
     files: list[Path] = []
     for given in inputs:
         path = Path(given).expanduser()
@@ -103,19 +108,23 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
     if len(files) > 1 and not out_is_folder and _is_media(output.name):
         raise VcamError(f"{len(files)} inputs go into a folder, and --output {output} is the name of a file",
                         "give a folder as --output (it is created), e.g. -o out/")
-    frames_as_pictures = effect in ALPHA_EFFECTS
     jobs = []
     for f in files:
         video = not _is_image(f)
+        job_effect = effect or FILE_DEFAULT_EFFECTS["video" if video else "picture"]
+        frames_as_pictures = job_effect in ALPHA_EFFECTS
         if single_file_out:
             target = output
             if video and frames_as_pictures and _is_image(output):
-                raise VcamError(f"the {effect} of a video is a video or a folder of PNG pictures",
+                raise VcamError(f"the {job_effect} of a video is a video or a folder of PNG pictures",
                                 f"give a folder as --output, or a video name such as {output.stem}.webm, not {output}")
             if video:
-                video_writer.check(output, fmt, alpha=effect == "cutout")
+                video_writer.check(output, fmt, alpha=job_effect == "cutout")
             if not video and not _is_image(output):
                 raise VcamError(f"cannot write a picture to {output}", "name it .png or .jpg, or give a folder")
+            if not video and job_effect == "cutout" and output.suffix.lower() != ".png" \
+                    and animation.frame_count(f) <= 1:
+                raise _no_transparency(output, named=effect is not None)
         elif video:
             target = (output if len(files) == 1 else output / f.stem) if frames_as_pictures else output / f"{f.stem}.mp4"
             if not frames_as_pictures:
@@ -123,11 +132,11 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
         else:   # a matte or cut-out is a PNG; of a TIFF with several pages, a TIFF with as many
             pages = frames_as_pictures and animation.KINDS.get(f.suffix.lower()) == "tiff" and animation.frame_count(f) > 1
             target = output / (f"{f.stem}{f.suffix}" if pages else f"{f.stem}.png" if frames_as_pictures else f.name)
-        if _frame_folder(video, effect, target):
+        if _frame_folder(video, job_effect, target):
             user_paths.output_folder(target)
         else:
             user_paths.output_file(target, folder_must_exist=False)
-        jobs.append(Job(f, target, video))
+        jobs.append(Job(f, target, video, job_effect))
     seen: dict[Path, Path] = {}
     kept = [j.input for j in jobs] + [Path(p).expanduser() for p in protected if p]
     for j in jobs:
@@ -135,7 +144,7 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
         if key in seen:
             raise VcamError(f"{seen[key]} and {j.input} would both be written to {j.output}", "process them separately")
         seen[key] = j.input
-        if _frame_folder(j.video, effect, j.output):
+        if _frame_folder(j.video, j.effect, j.output):
             for k in kept:   # the frames 000000.png... of a folder that holds an input of that name
                 if FRAME_NAME.fullmatch(k.name) and user_paths.same_file(k.parent, j.output):
                     raise VcamError(f"the frames of {j.input} would overwrite the input {k}",
@@ -146,6 +155,13 @@ def plan(inputs: list[Path], output: Path, effect: str, protected: Iterable[Opti
                     raise VcamError(f"output {j.output} is an input file ({k})",
                                     "choose another output folder so nothing is overwritten")
     return jobs
+
+
+def _no_transparency(output: Path, *, named: bool) -> VcamError:
+    """A picture's cut-out asked for in a type without transparency (``.jpg``)."""
+    return VcamError(f"a cut-out needs transparency, which a {output.suffix} file cannot hold: cannot write {output}",
+                     f"name it {output.stem}.png" + ("" if named else
+                                                     ", or choose another effect (--effect blur, replace, ...)"))
 
 
 def _frame_folder(video: bool, effect: str, output: Path) -> bool:
@@ -178,14 +194,15 @@ class Processor:
     """Runs jobs through one :class:`Engine`; reports progress; collects failures."""
 
     def __init__(self, settings: Settings, progress: Optional[Progress] = None, *, allow_short: bool = False) -> None:
+        """``settings.effect`` holds every effect option; each job's ``effect`` says which effect it gets."""
         self.settings = settings
-        self.effect = settings.effect.effect
         self.progress = progress or (lambda done, total, what: None)
         self.allow_short = allow_short   # keep what a damaged or cut video gave, with a warning
         jit.warm_up()
-        self._engines: dict[SegmentSettings, Engine] = {}   # by model: ``auto`` picks one per file
+        self._engines: dict[tuple[SegmentSettings, str], Engine] = {}   # by model (``auto`` picks one per file) and effect
         self._models = FileModels(self.settings.segment)
-        self._engine((0, 0), video=False)   # a bad model or runtime is refused before any file is touched
+        # a bad model or runtime is refused before any file is touched
+        self._engine((0, 0), video=False, effect=settings.effect.effect)
         self.failures: list[str] = []
         self.written = 0       # output files finished (a video's frames count one each)
         self.outputs = 0       # outputs finished: pictures, videos, frame folders
@@ -196,13 +213,16 @@ class Processor:
         for engine in engines.values():
             engine.close()
 
-    def _engine(self, size: tuple[int, int], video: bool) -> Engine:
-        """The engine for a file of ``size``: built the first time its model is asked for."""
+    def _engine(self, size: tuple[int, int], video: bool, effect: str) -> Engine:
+        """The engine for a file of ``size`` and ``effect``: built the first time its model and
+        effect are asked for."""
         segment = self._models.for_file(size, video)
-        engine = self._engines.get(segment)
+        engine = self._engines.get((segment, effect))
         if engine is None:
-            engine = self._engines[segment] = Engine(self.settings.replace(segment=segment))
-            self._models.explain(segment, video)
+            settings = self.settings.replace(segment=segment, effect=replace(self.settings.effect, effect=effect))
+            if not any(s == segment for s, _ in self._engines):
+                self._models.explain(segment, video)
+            engine = self._engines[segment, effect] = Engine(settings)
         return engine
 
     def __enter__(self) -> "Processor":
@@ -211,18 +231,20 @@ class Processor:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _render(self, engine: Engine, rgb: np.ndarray, out: np.ndarray, photo: bool = False,
+    @staticmethod
+    def _render(engine: Engine, rgb: np.ndarray, out: np.ndarray, photo: bool = False,
                 own_alpha: Optional[np.ndarray] = None, rgba: Optional[np.ndarray] = None) -> np.ndarray:
         """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
         (matte) or RGBA (cut-out, into ``rgba`` where given: a video's frames reuse one).
         ``own_alpha``, the input picture's alpha, is multiplied into a matte or cut-out
         (matte * own / 255, rounded): what the input hides stays hidden."""
+        effect = engine.settings.effect.effect
         alpha = engine.process(rgb, out, {}, photo=photo)
-        if own_alpha is not None and self.effect in ALPHA_EFFECTS:
+        if own_alpha is not None and effect in ALPHA_EFFECTS:
             alpha = cv2.multiply(alpha, own_alpha, scale=1 / 255)
-        if self.effect == "matte":
+        if effect == "matte":
             return alpha
-        if self.effect != "cutout":
+        if effect != "cutout":
             return out
         if rgba is None:
             rgba = np.empty(out.shape[:2] + (4,), np.uint8)
@@ -231,7 +253,7 @@ class Processor:
     def run(self, jobs: list[Job]) -> None:
         created: list[Path] = []
         try:
-            for folder in dict.fromkeys(j.output if _frame_folder(j.video, self.effect, j.output) else j.output.parent
+            for folder in dict.fromkeys(j.output if _frame_folder(j.video, j.effect, j.output) else j.output.parent
                                         for j in jobs):
                 created += _prepare_folder(folder)
             self._run(jobs)
@@ -262,7 +284,7 @@ class Processor:
         if animation.frame_count(job.input) > 1:
             self._animation(job)
             return
-        if self.effect in ALPHA_EFFECTS:   # what the picture's own alpha hides stays hidden
+        if job.effect in ALPHA_EFFECTS:   # what the picture's own alpha hides stays hidden
             rgb, own_alpha = pictures.load_image_alpha(job.input)
         else:
             rgb, own_alpha = pictures.load_image(job.input), None
@@ -270,9 +292,9 @@ class Processor:
             rgb = np.ascontiguousarray(rgb[:, ::-1])
             own_alpha = None if own_alpha is None else np.ascontiguousarray(own_alpha[:, ::-1])
         out = np.empty_like(rgb)   # photos are independent: process(photo=True) keeps no state
-        if self.effect == "cutout" and job.output.suffix.lower() != ".png":
-            raise VcamError(f"a cut-out needs transparency: cannot write {job.output}", "name it .png")
-        engine = self._engine((rgb.shape[1], rgb.shape[0]), video=False)
+        if job.effect == "cutout" and job.output.suffix.lower() != ".png":
+            raise _no_transparency(job.output, named=True)
+        engine = self._engine((rgb.shape[1], rgb.shape[0]), video=False, effect=job.effect)
         pictures.write_image(job.output, self._render(engine, rgb, out, photo=True, own_alpha=own_alpha))
         self.written += 1
         self.outputs += 1
@@ -285,14 +307,14 @@ class Processor:
                             f"name the output {job.output.stem}.png (APNG), .webp or .tif")
         anim = animation.read_animation(job.input)
         pages = anim.kind == "tiff"
-        engine = self._engine(anim.size, video=not pages)
+        engine = self._engine(anim.size, video=not pages, effect=job.effect)
         engine.reset()
         timed = [d for d in anim.durations_ms if d > 0]
         engine.prepare(anim.size, 1000 / float(np.median(timed)) if timed else 10.0)
         pictures, alphas = [], []
         for i, rgb in enumerate(anim.frames):
             self.where = f"{job.input}, frame {i + 1} of {len(anim.frames)}"
-            own = anim.alphas[i] if anim.alphas is not None and self.effect in ALPHA_EFFECTS else None
+            own = anim.alphas[i] if anim.alphas is not None and job.effect in ALPHA_EFFECTS else None
             if self.settings.capture.mirror:
                 rgb = np.ascontiguousarray(rgb[:, ::-1])
                 own = None if own is None else np.ascontiguousarray(own[:, ::-1])
@@ -322,19 +344,19 @@ class Processor:
 
     def _video_from(self, source: VideoReader, job: Job) -> None:
         w, h = source.size
-        engine = self._engine((w, h), video=True)
+        engine = self._engine((w, h), video=True, effect=job.effect)
         engine.reset()
         engine.prepare((w, h), source.fps)
         rgb = np.empty((h, w, 3), np.uint8)
         out = np.empty_like(rgb)
         # a cut-out's frames are encoded as they come (a video, or PNG pictures): one RGBA buffer
-        rgba = np.empty((h, w, 4), np.uint8) if self.effect == "cutout" else None
+        rgba = np.empty((h, w, 4), np.uint8) if job.effect == "cutout" else None
         writer = frames = None
         if job.output.suffix.lower() in video_writer.SUFFIXES:
             out_settings = self.settings.output
             fmt = VideoFormat(codec=out_settings.codec, crf=out_settings.crf, audio=out_settings.audio)
             writer = VideoWriter(job.output, (w, h), source.rate, time_base=source.time_base, fmt=fmt,
-                                 alpha=self.effect == "cutout", source=source)
+                                 alpha=job.effect == "cutout", source=source)
             source.on_packet = writer.copy
         else:
             frames = FrameFolder(job.output)

@@ -15,6 +15,7 @@ from vcam import __version__
 from vcam.config import (
     BLUR_EFFECTS,
     CLASSICAL_STYLES,
+    FILE_DEFAULT_EFFECTS,
     FILE_EFFECTS,
     GRADIENTS,
     LIVE_EFFECTS,
@@ -37,7 +38,7 @@ from vcam.config import (
 from vcam.errors import VcamError
 from vcam.fileio import user_paths
 from vcam.segment import choice
-from vcam.system import native_logs, signals, terminal
+from vcam.system import native_logs, resources, signals, terminal
 
 log = logging.getLogger("vcam")
 
@@ -48,10 +49,18 @@ def _number(p: argparse.ArgumentParser, flag: str, section: type, name: str, met
     p.add_argument(flag, type=float, default=default, metavar=metavar, help=f"{text} (default: {default:g})")
 
 
-def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: str = "blur", *,
-                  auto: str = "live") -> None:
-    p.add_argument("--effect", choices=effects, default=effect, help=f"what to do with the background (default: {effect})")
-    p.add_argument("--background", metavar="FILE", help="image or video for --effect replace")
+def _background_help() -> str:
+    names = resources.background_names()
+    bundled = (f", or the name of one that comes with vcam: {', '.join(names)} (a file of that name in the "
+               "working folder wins)") if names else ""
+    return f"picture or video for --effect replace{bundled}"
+
+
+def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: Optional[str] = "blur", *,
+                  auto: str = "live", effect_help: str = "") -> None:
+    p.add_argument("--effect", choices=effects, default=effect,
+                   help=f"what to do with the background (default: {effect_help or effect})")
+    p.add_argument("--background", metavar="FILE_OR_NAME", help=_background_help())
     p.add_argument("--color", default="green",
                    help="colour for --effect color: #RRGGBB, R,G,B or a name; two of them, \"#RRGGBB,#RRGGBB\", "
                         "for a gradient (default: green)")
@@ -126,22 +135,30 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
 
 EXAMPLES = {
     "ui": """examples:
-  vcam                                   the panel and tray, with the first camera (or the demo)
+  vcam                                   the panel and tray, with the saved camera (at first the first one, or the demo)
+  vcam --source demo                     the same with the demo portrait, this time only (= vcam ui --source demo)
+  vcam ui --source talk.mp4              a video file as the camera, this time only
+  vcam --source 1 --width 640 --height 480   the second camera at 640x480, this time only
   vcam ui --screenshot panel.png         a picture of the panel with the demo running""",
     "run": """examples:
   vcam run                                           first camera -> virtual camera, blur
-  vcam run --effect replace --background beach.jpg
+  vcam run --effect replace --background seaside      a background that comes with vcam (or a file)
   vcam run --effect color --color "#1e1e1e" --mirror
   vcam run --source demo --output out.mp4 --frames 90   record instead of publishing
   vcam run --source demo --output null --stats          fps, latency, CPU every second
 
 Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT stop it cleanly: a recording is finished.""",
     "process": """examples:
-  vcam process photo.jpg -o photo-matte.png              8-bit alpha matte (the default effect)
-  vcam process photos/ --effect cutout -o cutouts/       RGBA cut-outs, <stem>.png each
-  vcam process talk.mp4 --effect blur -o talk-blurred.mp4   H.264 with the sound copied
+  vcam process photo.jpg -o photo-cutout.png             RGBA cut-out (a picture's default effect)
+  vcam process photos/ -o cutouts/                       RGBA cut-outs, <stem>.png each
+  vcam process photo.jpg --effect matte -o photo-matte.png   8-bit alpha matte
+  vcam process talk.mp4 -o talk-blurred.mp4              blurred as live (a video's default), H.264, sound copied
   vcam process talk.mp4 --effect cutout -o talk.webm     transparent VP9 (or .mov: ProRes 4444)
   vcam process talk.mp4 --effect matte -o frames/        000000.png, 000001.png, ...
+
+Without --effect, a picture gives its cut-out and a video is blurred as `vcam run` blurs a call:
+a transparent video plays in few players and an .mp4 cannot hold one, so a video's cut-out
+(--effect cutout: .webm, .mov or a folder of PNGs) or matte (--effect matte) is asked for by name.
 
 Exit code 0: every output is complete and checked; 2: a problem, said in one line; 128+N: stopped
 by signal N (the output in progress removed, finished ones kept).""",
@@ -172,31 +189,53 @@ def _video_args(p: argparse.ArgumentParser, *, audio: bool) -> None:
                        help="leave a video's sound out (by default every audio stream is copied unchanged)")
 
 
+def _capture_args(p: argparse.ArgumentParser, *, panel: bool) -> None:
+    """The camera and the virtual camera: ``vcam run``'s, and the panel's for one session (where
+    each defaults to the saved setting)."""
+    cap = CaptureSettings
+
+    def default(value: object) -> object:
+        return None if panel else value
+
+    def shown(text: object) -> str:
+        return "the saved one" if panel else str(text)
+
+    p.add_argument("--source", default=default(cap.source),
+                   help=f"camera index or device path, a video or image file, or 'demo' "
+                        f"(default: {shown('first camera, else demo')})")
+    p.add_argument("--width", type=int, default=default(cap.width),
+                   help=f"capture width asked of the camera (default: {shown(cap.width)})")
+    p.add_argument("--height", type=int, default=default(cap.height), help=f"capture height (default: {shown(cap.height)})")
+    p.add_argument("--fps", type=float, default=default(cap.fps), help=f"frame rate (default: {shown(f'{cap.fps:g}')})")
+    p.add_argument("--output-device", metavar="DEVICE",
+                   help="virtual camera device, e.g. /dev/video10" + (" (default: the saved one)" if panel else ""))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vcam",
-                                     description="Real-time virtual camera: blur or replace the background behind you.")
+                                     description="Real-time virtual camera: blur or replace the background behind you. "
+                                                 "With no command, vcam opens the control panel: `vcam --source demo` "
+                                                 "is `vcam ui --source demo`.")
     parser.add_argument("--version", action="version", version=f"vcam {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ui = _command(sub, "ui", "open the control panel and tray (what `vcam` alone does)",
                   "Open the control panel and the tray icon. Every change applies at once; settings are saved in "
-                  "the config folder and restored at the next start.")
+                  "the config folder and restored at the next start. `vcam` with no command is `vcam ui`, "
+                  "options included. --source, --width, --height, --fps and --output-device apply to this "
+                  "session only: the saved choices stay (pick a camera under Camera to change them).")
     ui.add_argument("--screenshot", type=Path, metavar="PATH.png",
-                    help="save a picture of the panel with the demo source running, then exit")
+                    help="save a picture of the panel with the demo source (or --source) running, then exit")
+    _capture_args(ui, panel=True)
     ui.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     ui.add_argument("-v", "--verbose", action="store_true", help="log what is happening")
 
     run = _command(sub, "run", "run the virtual camera headless (Ctrl-C stops)",
                    "Run the virtual camera without a panel: capture, find the person, apply the effect and "
                    "publish to the virtual camera (or record to a file).")
-    run.add_argument("--source", default="auto",
-                     help="camera index or device path, a video or image file, or 'demo' (default: first camera, else demo)")
-    run.add_argument("--width", type=int, default=1280, help="capture width asked of the camera (default: 1280)")
-    run.add_argument("--height", type=int, default=720, help="capture height (default: 720)")
-    run.add_argument("--fps", type=float, default=30.0, help="frame rate (default: 30)")
+    _capture_args(run, panel=False)
     run.add_argument("--output", default="virtual",
                      help="'virtual' (virtual camera), 'null', or a video file path (default: virtual)")
-    run.add_argument("--output-device", metavar="DEVICE", help="virtual camera device, e.g. /dev/video10")
     run.add_argument("--on-demand", action="store_true",
                      help="Linux: release the camera while no app reads the virtual camera, open it again when one does")
     run.add_argument("--frames", type=int, metavar="N", help="stop after N frames have been written to the output")
@@ -213,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="keep the frames of a damaged or cut video that could be read; without it such a video "
                            "is refused and nothing is written")
     _video_args(proc, audio=True)
-    _segment_args(proc, FILE_EFFECTS, effect="matte", auto="files")
+    _segment_args(proc, FILE_EFFECTS, effect=None, auto="files",
+                  effect_help=f"a picture's {FILE_DEFAULT_EFFECTS['picture']} (RGBA PNG), a video's "
+                              f"{FILE_DEFAULT_EFFECTS['video']}, as `vcam run` does it; see below")
 
     bench = _command(sub, "bench", "measure fps, per-stage ms, latency and CPU of the real pipeline",
                      "Measure the real pipeline: frames per second, per-stage milliseconds, latency and CPU, "
@@ -247,16 +288,24 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.zoom != FramingSettings.zoom and not args.autoframe:
         log.warning("--zoom frames only with --autoframe: add --autoframe, or leave --zoom out")
+    if getattr(args, "effects", None):   # vcam bench --effects
+        chosen = tuple(args.effects)
+    elif args.effect:
+        chosen = (args.effect,)
+    else:   # vcam process without --effect: each file gets its kind's default (vcam.batch.plan)
+        chosen = tuple(FILE_DEFAULT_EFFECTS.values())
     # options that only some effects use: said, not silently ignored
     for option, used, effects, what in (
+            ("--background", args.background is not None, ("replace",), "is the picture behind you"),
             ("--shadow", args.shadow > 0, SHADOW_EFFECTS, "falls on a new background, a colour or a cut-out"),
             ("--relight", args.relight > 0, ("replace",), "lights you as a new background is lit"),
             ("--style", args.style != "none", ("replace",) + BLUR_EFFECTS, "paints a new background picture or the room")):
-        if used and args.effect not in effects:
+        if used and not set(chosen) & set(effects):
             offered = [e for e in effects if args.command == "process" or e in LIVE_EFFECTS]
             log.warning(f"{option} {what}: add --effect {' or '.join(offered)}, or leave {option} out")
     first, second = parse_colors(args.color)
-    effect = EffectSettings(effect=args.effect, blur=args.blur, background=args.background,
+    effect = EffectSettings(effect=args.effect or FILE_DEFAULT_EFFECTS["picture"], blur=args.blur,
+                            background=resources.background(args.background),
                             color=first, color_to=second, gradient=args.gradient, gradient_angle=args.gradient_angle,
                             style=args.style, shadow=args.shadow, shadow_angle=args.shadow_angle,
                             shadow_softness=args.shadow_softness,
@@ -391,7 +440,7 @@ def _process(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     out = settings.output
-    jobs = plan(args.inputs, args.output, settings.effect.effect,
+    jobs = plan(args.inputs, args.output, args.effect,
                 protected=(settings.effect.background, settings.segment.model),
                 fmt=VideoFormat(codec=out.codec, crf=out.crf, audio=out.audio))
     progress = _Progress()
@@ -431,11 +480,11 @@ def _bench(args: argparse.Namespace) -> int:
         raise VcamError(f"--frames must be at least 10, got {args.frames}", "give more frames")
     if args.seconds is not None and not 1 <= args.seconds <= 3600:
         raise VcamError(f"--seconds must be 1 to 3600, got {args.seconds}", "give a duration in seconds")
+    base = settings_from_args(args)
     if args.plot:
         bench.check_plot_path(args.plot)
-        user_paths.refuse_inputs(Path(args.plot), [args.source, args.background, args.model], "--plot")
+        user_paths.refuse_inputs(Path(args.plot), [args.source, base.effect.background, args.model], "--plot")
     frames = round(args.seconds * args.fps) if args.seconds else args.frames
-    base = settings_from_args(args)
     sizes = [bench.parse_resolution(r) for r in args.resolution]
     if args.preload < 0:
         raise VcamError(f"--preload must be 0 (off) or a number of frames, got {args.preload}", "give 60, say")
@@ -456,15 +505,29 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def session_from_args(args: argparse.Namespace) -> dict[str, dict]:
+    """The panel's settings for this session only (``vcam ui --source demo``): {section: {name:
+    value}}, checked here as the settings check them."""
+    capture = {name: getattr(args, name) for name in ("source", "width", "height", "fps")
+               if getattr(args, name) is not None}
+    CaptureSettings(**capture)
+    session = {"capture": capture} if capture else {}
+    if args.output_device is not None:
+        OutputSettings(device=args.output_device)
+        session["output"] = {"device": args.output_device}
+    return session
+
+
 def _ui(args: argparse.Namespace) -> int:
+    session = session_from_args(args)
     try:
         from vcam.ui import app
     except ImportError as exc:
         raise VcamError(f"the control panel cannot load Qt ({exc})",
                         "reinstall vcam (it needs PySide6), or use `vcam run` without a panel") from None
     if args.screenshot is None:
-        return app.run()
-    width, height, frames = app.screenshot(args.screenshot)
+        return app.run(session=session)
+    width, height, frames = app.screenshot(args.screenshot, session=session)
     print(f"vcam: saved {args.screenshot} ({width}x{height})", file=sys.stderr)
     if not frames:
         print("vcam: the preview showed no frame in time; the picture shows the status area", file=sys.stderr)
@@ -483,12 +546,18 @@ def _doctor(args: argparse.Namespace) -> int:
 COMMANDS = {"run": _run, "process": _process, "bench": _bench, "ui": _ui, "doctor": _doctor}
 
 
+def with_command(argv: list[str]) -> list[str]:
+    """``argv`` with ``ui`` in front where it names no command: `vcam` alone, or with the panel's
+    options (`vcam --source demo`), opens the panel; `vcam --help` and `vcam --version` stay."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        return ["ui", *argv]
+    return list(argv)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     terminal.guard()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:   # `vcam` alone opens the app
-        args = parser.parse_args(["ui"])
+    args = parser.parse_args(with_command(sys.argv[1:] if argv is None else argv))
     debug = args.debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if args.verbose else logging.WARNING,
                         format="vcam: %(message)s", stream=sys.stderr)

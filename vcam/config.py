@@ -22,6 +22,10 @@ AS_IS_EFFECTS = ("none", "cutout")              # the camera's picture itself (a
 CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of the soft edge
 LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
 FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
+# `vcam process` without --effect: a picture's cut-out (RGBA PNG, what a picture is most often
+# processed for), a video blurred as a call is (a transparent video plays in few players and
+# .mp4 cannot hold one; a matte is an intermediate for compositing, asked for by name).
+FILE_DEFAULT_EFFECTS = {"picture": "cutout", "video": "blur"}
 GRADIENTS = ("linear", "radial")                # the shapes of a colour gradient
 SHADOW_EFFECTS = NEW_BACKGROUNDS + ("cutout",)  # where the person's shadow can fall
 CLASSICAL_STYLES = ("watercolor", "pencil", "cartoon")      # a background's styles, made with OpenCV
@@ -218,8 +222,10 @@ class MatteSettings:
 class EffectSettings:
     """``blur``: strength of the background blur or bokeh, the Gaussian sigma in pixels of a 720p
     frame (scaled with the frame height; a bokeh disc's radius is 1.5 times it).
-    ``background``: image or video file for ``replace``. ``halo_free``: leave the person out of
-    the background before blurring it, so their colours do not glow around them. ``light_wrap``:
+    ``background``: image or video file for ``replace``, or the name of a background that comes
+    with vcam (``seaside``; a file of that name wins: ``vcam.system.resources.background``).
+    ``halo_free``: leave the person out of the background before blurring it, so their colours do
+    not glow around them. ``light_wrap``:
     how much a replaced background's light spills onto the person's edge (0: none).
     ``harmonize``: how far the person's colour cast and brightness move towards the replaced
     background's (0: not at all, 1: all the way), so they look lit by the same light.
@@ -258,7 +264,9 @@ class EffectSettings:
             _check_flag(name, getattr(self, name))
         _check_text("background", self.background, "give a picture or a video file", optional=True)
         if self.effect == "replace" and not self.background:
-            raise VcamError("effect 'replace' needs a background", "pass --background IMAGE_OR_VIDEO")
+            raise VcamError("effect 'replace' needs a background",
+                            "pass --background with a picture or video file, or the name of one that comes with "
+                            "vcam (`vcam run --help` lists them)")
         for name in ("color", "color_to"):
             value = getattr(self, name)
             if name == "color_to" and value is None:

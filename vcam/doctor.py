@@ -91,7 +91,8 @@ def check_cameras(roots: Roots, modes: Callable[[Path], Optional[str]] = modes_s
     cameras = [d for d in video_devices(roots) if d.camera]
     if not cameras:
         return [Check(False, f"no camera found (no capture device {roots.dev}/video*)",
-                      "connect a webcam (`ls /dev/video*` should list it), or try vcam with --source demo")]
+                      "connect a webcam (`ls /dev/video*` should list it), or try the demo portrait: "
+                      "`vcam --source demo` (the panel) or `vcam run --source demo`")]
     checks = []
     listed = None
     for cam in cameras:

@@ -13,6 +13,7 @@ import numpy as np
 from vcam import scaling
 from vcam.fileio import pictures
 from vcam.fileio.video_reader import VideoReader
+from vcam.system import resources
 from vcam.system.resources import VIDEO_SUFFIXES
 
 CHECK_SIZE = (64, 36)   # what check() scales to: the file is opened and read, nothing kept
@@ -41,12 +42,13 @@ class _Video:
 
 
 class Background:
-    """The picture or video at ``path`` covering frames of ``size`` (width, height): ``image``
-    (RGB uint8, made once) holds it; :meth:`advance` moves a video on one frame. Raises
-    :class:`~vcam.VcamError` (with the fix) for a missing or unreadable file."""
+    """The picture or video at ``path`` (or the background that comes with vcam of that name,
+    ``seaside``: :func:`vcam.system.resources.background`) covering frames of ``size`` (width,
+    height): ``image`` (RGB uint8, made once) holds it; :meth:`advance` moves a video on one
+    frame. Raises :class:`~vcam.VcamError` (with the fix) for a missing or unreadable file."""
 
     def __init__(self, path: Union[str, Path], size: tuple[int, int]) -> None:
-        path = pictures.check_file(Path(path).expanduser(), "background")
+        path = pictures.check_file(Path(resources.background(str(path))).expanduser(), "background")
         w, h = size
         self.image = np.empty((h, w, 3), np.uint8)
         self._video = None

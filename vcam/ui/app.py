@@ -115,12 +115,13 @@ def check_display() -> None:
                         "xcb-util packages); or use `vcam run` without a panel")
 
 
-def run(config_dir: Optional[Path] = None) -> int:
+def run(config_dir: Optional[Path] = None, *, session: Optional[dict[str, dict]] = None) -> int:
     """The app: panel and (where the desktop has one) tray icon over one pipeline, with the
-    settings of ``config_dir`` (default: the user's config folder). Returns the exit code."""
+    settings of ``config_dir`` (default: the user's config folder) and ``session``'s for this
+    session only (``vcam ui --source demo``: see :class:`Controller`). Returns the exit code."""
     check_display()
     app = application()
-    controller = Controller(config_dir)
+    controller = Controller(config_dir, session=session)
     panel = Panel(controller)
     tray = None
     if QSystemTrayIcon.isSystemTrayAvailable():
@@ -157,24 +158,28 @@ def _wait(app: QApplication, done: Callable[[], bool], timeout: float) -> bool:
     return done()
 
 
-def screenshot(path: Path, *, timeout: float = 20.0) -> tuple[int, int, int]:
-    """Render the panel at its default size with the demo source running (default settings,
-    nothing saved, no dialogs: problems go to the status area) and save it as PNG ``path``.
+def screenshot(path: Path, *, timeout: float = 180.0, session: Optional[dict[str, dict]] = None) -> tuple[int, int, int]:
+    """Render the panel at its default size with the demo source running (default settings and
+    ``session``'s, a ``--source`` say, nothing saved, no dialogs: problems go to the status area)
+    and save it as PNG ``path``.
     Returns (width, height, preview frames shown before the picture was taken)."""
     path = user_paths.output_file(path, "screenshot")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # a picture needs no window on screen
     app = application()
     with tempfile.TemporaryDirectory(prefix="vcam-screenshot-") as tmp:
-        controller = Controller(Path(tmp), initial=Settings(capture=CaptureSettings(source="demo")), persist=False)
+        controller = Controller(Path(tmp), initial=Settings(capture=CaptureSettings(source="demo")), session=session,
+                                persist=False)
         panel = Panel(controller, dialogs=False)
         try:
             with ExceptionHook(controller, panel, dialogs=False):
                 panel.resize(panel.sizeHint())
                 panel.show()
                 controller.start()
-                # Long enough for the rate and stage timings to settle.
-                _wait(app, lambda: panel.output_view.frames >= 20 and (controller.stats() or {}).get("frames", 0) >= 45,
-                      timeout)
+                # The effects ready (a first start compiles them), and long enough for the rate
+                # and stage timings to settle.
+                _wait(app, lambda: not controller.running or (
+                    not (controller.stats() or {}).get("preparing", True)
+                    and panel.output_view.frames >= 20 and controller.stats().get("frames", 0) >= 45), timeout)
                 panel.refresh_stats()
                 app.processEvents()
                 pixmap = panel.grab()

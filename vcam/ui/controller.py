@@ -42,12 +42,16 @@ _CLEARS = {
 class Controller(QObject):
     """``Controller(config_dir)`` loads what was saved there (default: the user's config folder);
     ``start()`` runs the pipeline. ``initial`` replaces the saved settings for this session;
-    ``persist=False`` saves nothing. ``changed`` fires when settings, state or problems change."""
+    ``session`` ({section: {name: value}}, ``vcam ui --source demo``) sets some of them for this
+    session only: the saved ones are saved again in their place, until the user picks another
+    value in the panel. ``persist=False`` saves nothing. ``changed`` fires when settings, state
+    or problems change."""
 
     changed = Signal()
 
     def __init__(self, config_dir: Optional[Path] = None, *, initial: Optional[Settings] = None,
-                 persist: bool = True, parent: Optional[QObject] = None) -> None:
+                 session: Optional[dict[str, dict]] = None, persist: bool = True,
+                 parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.store = Store(Path(config_dir) if config_dir is not None else default_config_dir())
         self.persist = persist
@@ -59,7 +63,9 @@ class Controller(QObject):
         self.ui, warning = self.store.load_ui()
         if warning:
             self.problems["gallery"] = warning
-        self.settings: Settings = initial if initial is not None else settings
+        self._saved = settings   # what a session-only setting saves in its place
+        self.session = {section: dict(values) for section, values in (session or {}).items() if values}
+        self.settings: Settings = _with(initial if initial is not None else settings, self.session)
         self.pipeline: Optional[Pipeline] = None
         self.paused = False
         self._closed = False
@@ -269,8 +275,10 @@ class Controller(QObject):
         return self._change("effect", make)
 
     def set_background(self, path: Union[str, Path]) -> bool:
+        """A picture or video, or the name of a background that comes with vcam (``seaside``),
+        kept as its file: the gallery and the tray know backgrounds by their files."""
         return self._change("background", lambda s: s.replace(
-            effect=dataclasses.replace(s.effect, effect="replace", background=str(path))))
+            effect=dataclasses.replace(s.effect, effect="replace", background=resources.background(str(path)))))
 
     def set_color(self, rgb: tuple[int, int, int]) -> bool:
         return self._change("effect", lambda s: s.replace(
@@ -305,13 +313,22 @@ class Controller(QObject):
 
     def set_capture(self, **changes) -> bool:
         """``source``, ``width``, ``height``, ``fps``, ``mirror``: a camera that cannot be opened
-        keeps the previous one."""
-        return self._change("camera", lambda s: s.replace(capture=s.capture.replace(**changes)))
+        keeps the previous one. A value picked here is saved, a session-only one included."""
+        return self._own("capture", changes, self._change(
+            "camera", lambda s: s.replace(capture=s.capture.replace(**changes))))
 
     def set_output(self, **changes) -> bool:
         """``on_demand``: release the camera while no app reads the virtual camera (applies at
         once); other output settings apply at the next start."""
-        return self._change("on_demand", lambda s: s.replace(output=dataclasses.replace(s.output, **changes)))
+        return self._own("output", changes, self._change(
+            "on_demand", lambda s: s.replace(output=dataclasses.replace(s.output, **changes))))
+
+    def _own(self, section: str, changes: dict, done: bool) -> bool:
+        """The user chose ``changes`` in the panel: they are saved from now on."""
+        if done:
+            for name in changes:
+                self.session.get(section, {}).pop(name, None)
+        return done
 
     def set_segment(self, **changes) -> bool:
         return self._change("segment", lambda s: s.replace(segment=dataclasses.replace(s.segment, **changes)))
@@ -335,7 +352,7 @@ class Controller(QObject):
             background.check(effect.background)
             if effect.style != "none":
                 style.check(effect.style)
-                if Path(effect.background).suffix.lower() in resources.VIDEO_SUFFIXES:
+                if Path(resources.background(effect.background)).suffix.lower() in resources.VIDEO_SUFFIXES:
                     raise style.video_refused(effect.style)
 
     # -- gallery ----------------------------------------------------------------------------------
@@ -396,7 +413,9 @@ class Controller(QObject):
         if not self.persist:
             return
         try:
-            self.store.save_settings(self.settings)
+            self.store.save_settings(_with(self.settings, {
+                section: {name: getattr(getattr(self._saved, section), name) for name in values}
+                for section, values in self.session.items()}))
             self._clear("save")
         except VcamError as exc:
             self._problem("save", exc)
@@ -419,3 +438,10 @@ class Controller(QObject):
         if self._save_timer.isActive():
             self.save()
         self._close_pipeline()
+
+
+def _with(settings: Settings, values: dict[str, dict]) -> Settings:
+    """``settings`` with ``values`` ({section: {name: value}}) put in."""
+    for section, changes in values.items():
+        settings = settings.replace(**{section: dataclasses.replace(getattr(settings, section), **changes)})
+    return settings

@@ -1,7 +1,9 @@
 """Where the panel keeps what it remembers, in one folder (by default the user's config folder):
 
 - ``settings.json``: the :class:`~vcam.config.Settings`, through
-  :mod:`vcam.fileio.settings_file`;
+  :mod:`vcam.fileio.settings_file`; a background that comes with vcam is saved by its name
+  (``seaside``), not by a path into this installation, and read back as this installation's file
+  (an older file's path into another installation included);
 - ``ui.json``: the user's own backgrounds (kept in the gallery) and the panel's view options.
 
 A file that cannot be read gives defaults and a warning, never an exception; it is kept aside as
@@ -9,6 +11,7 @@ A file that cannot be read gives defaults and a warning, never an exception; it 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -20,6 +23,7 @@ from vcam.config import Settings
 from vcam.errors import VcamError
 from vcam.fileio.atomic import write_json
 from vcam.fileio.settings_file import load_settings, save_settings
+from vcam.system import resources
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +80,17 @@ class Store:
         if not _present(self.settings_path):
             return Settings(), None
         try:
-            return load_settings(self.settings_path), None
+            return _bundled_as_path(load_settings(self.settings_path)), None
         except VcamError as exc:
             warning = f"settings not restored, using defaults: {exc.problem}{self._set_aside(self.settings_path)}"
             log.warning("%s", warning)
             return Settings(), warning
 
     def save_settings(self, settings: Settings) -> None:
+        background = settings.effect.background
+        name = resources.background_name(background) if background else None
+        if name is not None:
+            settings = settings.replace(effect=dataclasses.replace(settings.effect, background=name))
         save_settings(settings, self.settings_path)
 
     def load_ui(self) -> tuple[UiState, Optional[str]]:
@@ -100,6 +108,18 @@ class Store:
     def save_ui(self, state: UiState) -> None:
         """Write atomically, like ``save_settings``."""
         write_json(self.ui_path, {"backgrounds": state.backgrounds, "compare": state.compare}, "the gallery")
+
+
+def _bundled_as_path(settings: Settings) -> Settings:
+    """A background that comes with vcam, saved by its name (or by an older installation's path),
+    as this installation's file: the panel's gallery and tray know backgrounds by their files.
+    A name that is not one is left for the panel to refuse with its reason."""
+    given = settings.effect.background
+    try:
+        path = resources.background(given)
+    except VcamError:
+        return settings
+    return settings if path == given else settings.replace(effect=dataclasses.replace(settings.effect, background=path))
 
 
 def _present(path: Path) -> bool:
