@@ -415,3 +415,130 @@ def test_frames_of_the_wrong_type_or_shape_are_a_value_error(tmp_path, frames, a
 def test_importing_the_module_does_not_import_pyav():
     code = "import sys, vcam.fileio.animation; sys.exit('av' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1]).returncode == 0
+
+
+# --- a frame at a time (issue 39: 4 frames of 7990x7990 took 3.8 GB) -----------------------------
+
+def test_frames_are_decoded_one_at_a_time_as_they_are_asked_for(tmp_path):
+    """What the header says is known before a pixel is decoded; the frames before a damaged one
+    are given before its error."""
+    chunks = png_chunks(apng_fixture(tmp_path / "a.png").read_bytes())
+    last = max(i for i, (k, _) in enumerate(chunks) if k == b"fdAT")
+    chunks[last] = (b"fdAT", chunks[last][1][:4] + b"\x78\x9c not a zlib stream at all")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"".join(png_chunk(k, b) for k, b in chunks))
+    frames = animation.open_animation(tmp_path / "bad.png")
+    assert (frames.kind, frames.size, frames.count, frames.loop) == ("apng", (W, H), 6, 3)
+    assert frames.durations_ms == DURATIONS
+    given = iter(frames)
+    for colour in COLORS[:5]:
+        rgb, alpha = next(given)
+        assert tuple(int(v) for v in rgb[0, 0]) == colour and alpha is None
+    with pytest.raises(VcamError, match="5 of its 6 frames came out whole"):
+        next(given)
+
+
+@pytest.mark.parametrize("suffix, make", [(".tif", "tiff"), (".webp", "webp")])
+def test_big_frames_are_decoded_a_few_at_a_time_in_order(tmp_path, suffix, make):
+    """Frames of 16.8 megapixels: one a chunk (``DECODE_BYTES``), three chunks, in order."""
+    side = 4100
+    assert animation.DECODE_BYTES // (8 * side * side) == 1
+    frames = [np.full((side, side, 3), c, np.uint8) for c in COLORS[:3]]
+    path = tmp_path / f"big{suffix}"
+    if make == "tiff":
+        assert cv2.imwritemulti(str(path), [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames])
+    else:
+        if not READS_WEBP:
+            pytest.skip(f"OpenCV {cv2.__version__} cannot read animated WebP")
+        anim = cv2.Animation()
+        anim.frames, anim.durations = [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames], [100, 200, 300]
+        assert cv2.imwriteanimation(str(path), anim, [cv2.IMWRITE_WEBP_QUALITY, 101])
+    got = [tuple(int(v) for v in rgb[side // 2, side // 2]) for rgb, _ in animation.open_animation(path)]
+    assert got == COLORS[:3]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp", ".tif"])
+def test_the_writer_takes_a_frame_at_a_time_and_leaves_nothing_unless_finished(tmp_path, suffix):
+    path = tmp_path / f"out{suffix}"
+    path.write_bytes(b"the earlier output")
+    frames, alphas = solid_frames(), solid_alphas()
+    with animation.AnimationWriter(path, DURATIONS, 2, alpha=True) as writer:
+        for rgb, a in zip(frames[:3], alphas):
+            writer.add(np.dstack((rgb, a)))
+        with pytest.raises(ValueError, match="got 3 frames, expected 6"):
+            writer.finish()
+        with pytest.raises(ValueError, match=r"frame 3: got uint8 \(24, 32, 3\), expected uint8 shaped \(24, 32, 4\)"):
+            writer.add(frames[3])
+    assert path.read_bytes() == b"the earlier output" and files_in(tmp_path) == [path.name]
+    with animation.AnimationWriter(path, DURATIONS, 2, alpha=True) as writer:
+        for rgb, a in zip(frames, alphas):
+            writer.add(np.dstack((rgb, a)))
+        with pytest.raises(ValueError, match="more frames than the 6 durations"):
+            writer.add(np.dstack((frames[0], alphas[0])))
+        writer.finish()
+    assert files_in(tmp_path) == [path.name]
+    if suffix == ".webp" and not READS_WEBP:
+        return
+    anim = read_animation(path)
+    np.testing.assert_array_equal(np.stack(anim.frames), np.stack(frames))
+    np.testing.assert_array_equal(np.stack(anim.alphas), np.stack(alphas))
+
+
+def test_a_webp_repeat_is_refused_as_it_comes(tmp_path):
+    with animation.AnimationWriter(tmp_path / "w.webp", [100, 200, 300], 0) as writer:
+        writer.add(solid_frames()[0])
+        with pytest.raises(VcamError, match="frames 1 and 2 are the same picture"):
+            writer.add(solid_frames()[0])
+    assert files_in(tmp_path) == []
+
+
+def test_joined_tiff_pages_are_one_file_any_reader_reads(tmp_path):
+    """The pages, each encoded by OpenCV alone, joined: libtiff (OpenCV), tifffile and Pillow read
+    every page, and each reader's pixels are the frames."""
+    rng = np.random.default_rng(5)
+    frames = [rng.integers(0, 256, (H, W, 3), dtype=np.uint8) for _ in range(4)]
+    alphas = [rng.integers(0, 256, (H, W), dtype=np.uint8) for _ in range(4)]
+    write_animation(tmp_path / "t.tif", frames, None, None, alphas=alphas)
+    ok, pages = cv2.imreadmulti(str(tmp_path / "t.tif"), flags=cv2.IMREAD_UNCHANGED)
+    assert ok and len(pages) == 4
+    for page, rgb, a in zip(pages, frames, alphas):
+        np.testing.assert_array_equal(page, cv2.cvtColor(np.dstack((rgb, a)), cv2.COLOR_RGBA2BGRA))
+    tifffile = pytest.importorskip("tifffile")
+    with tifffile.TiffFile(tmp_path / "t.tif") as tif:
+        assert [p.shape for p in tif.pages] == [(H, W, 4)] * 4
+        assert [p.dataoffsets[0] for p in tif.pages] == sorted(p.dataoffsets[0] for p in tif.pages)
+    image = pytest.importorskip("PIL.Image")
+    with image.open(tmp_path / "t.tif") as im:
+        for i, (rgb, a) in enumerate(zip(frames, alphas)):
+            im.seek(i)
+            np.testing.assert_array_equal(np.asarray(im.convert("RGBA")), np.dstack((rgb, a)))
+
+
+# --- vcam process on an animation ----------------------------------------------------------------
+
+def test_vcam_process_writes_every_frame_with_its_time_and_keeps_what_the_alpha_hides(tmp_path):
+    from vcam.cli import main
+
+    apng_fixture(tmp_path / "a.png", alpha=True)
+    assert main(["process", str(tmp_path / "a.png"), "--effect", "cutout", "-o", str(tmp_path / "cut.png")]) == 0
+    cut = read_animation(tmp_path / "cut.png")
+    assert len(cut.frames) == 6 and cut.durations_ms == DURATIONS and cut.loop == 3
+    assert all(int(a.max()) <= own for a, own in zip(cut.alphas, ALPHAS))   # the input's alpha multiplied in
+    tiff_fixture(tmp_path / "t.tif")
+    assert main(["process", str(tmp_path / "t.tif"), "--effect", "matte", "-o", str(tmp_path / "m.tif")]) == 0
+    assert main(["process", str(tmp_path / "t.tif"), "--effect", "blur", "-o", str(tmp_path / "b.png")]) == 0
+    assert len(read_animation(tmp_path / "m.tif").frames) == 6
+    assert read_animation(tmp_path / "b.png").durations_ms == [1000] * 6   # a page, shown for a second
+    assert files_in(tmp_path) == ["a.png", "b.png", "cut.png", "m.tif", "t.tif"]
+
+
+def test_vcam_process_of_a_damaged_animation_writes_nothing(tmp_path):
+    chunks = png_chunks(apng_fixture(tmp_path / "a.png").read_bytes())
+    last = max(i for i, (k, _) in enumerate(chunks) if k == b"fdAT")
+    chunks[last] = (b"fdAT", chunks[last][1][:4] + b"\x78\x9c not a zlib stream at all")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"".join(png_chunk(k, b) for k, b in chunks))
+    done = subprocess.run([sys.executable, "-m", "vcam", "process", "bad.png", "--effect", "matte", "-o", "out.png"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("vcam: error:")]
+    assert len(errors) == 1 and "5 of its 6 frames came out whole" in errors[0], done.stderr
+    assert files_in(tmp_path) == ["a.png", "bad.png"]

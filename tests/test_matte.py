@@ -333,7 +333,7 @@ def test_guided_smoothing_stills_flicker_where_the_picture_is_still_and_follows_
 def test_without_mediapipe_its_backend_is_one_error_with_the_way_out():
     with pytest.raises(VcamError) as info:
         segment.create(SegmentSettings(backend="mediapipe"))
-    assert "mediapipe backend is not available" in info.value.problem
+    assert info.value.problem == "mediapipe is not installed"
     assert "--backend onnx" in info.value.fix
     if sys.version_info < (3, 13):
         assert "pip install 'mediapipe==0.10.21'" in info.value.fix

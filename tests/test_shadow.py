@@ -164,6 +164,27 @@ def test_the_shadow_drawn_in_its_box_is_the_whole_shadow_and_follows_the_person(
         assert np.abs(out[room][:, 0] - expected).max() <= 1
 
 
+@pytest.mark.parametrize("strength", [5e-324, 1e-320, 1e-6, 0.001, 0.003])
+def test_a_shadow_too_faint_to_show_is_drawn_as_it_rounds_and_never_an_empty_box(strength):
+    """Issue 39, row 7: `--shadow 0.003` (anything from 1e-320 to 0.003) rounds to a shadow of
+    nothing where the person's feet are out of the picture, and its empty box reached OpenCV's
+    resize: `!ssize.empty()`, a traceback. Now nothing is drawn, and a later frame draws again."""
+    stage = Shadow((W, H), strength)
+    for alpha in (head_and_shoulders(), standing(), head_and_shoulders()):
+        shade = stage.update(alpha)
+        assert shade.shape == (H, W) and shade.max() <= 1
+    assert not stage.update(head_and_shoulders()).any()
+    comp = Compositor(EffectSettings("color", color=(200, 200, 200), clean_edges=False, shadow=strength), (W, H))
+    frame, out = np.full((H, W, 3), 90, np.uint8), np.empty((H, W, 3), np.uint8)
+    alpha = head_and_shoulders()
+    comp.apply(frame, alpha, out)
+    assert (out[alpha == 0] == 200).all()   # nothing darkened
+    rgba = comp.cutout(frame, alpha, np.empty((H, W, 4), np.uint8))
+    assert np.array_equal(rgba[..., 3], alpha)
+    visible = Shadow((W, H), 0.05)
+    assert visible.update(head_and_shoulders()).any()
+
+
 def test_the_shaded_blends_are_the_blends_over_the_darkened_background():
     from vcam import kernels
 

@@ -15,6 +15,9 @@ so ``import vcam`` stays light.
 from vcam.system import telemetry  # noqa: F401 - first of all: no dependency may phone home
 
 # isort: split
+from vcam.system import memory  # noqa: F401 - before NumPy: under a memory limit, one OpenBLAS thread
+
+# isort: split
 from vcam.system import kernel_cache  # noqa: F401 - before numba: compiled kernels in vcam's cache folder
 
 # isort: split

@@ -35,6 +35,7 @@ from vcam.fileio.frame_folder import FRAME_NAME, FrameFolder
 from vcam.fileio.video_reader import VideoReader
 from vcam.fileio.video_writer import VideoFormat, VideoWriter
 from vcam.segment.build import FileModels
+from vcam.system import memory
 from vcam.system.resources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -266,18 +267,24 @@ class Processor:
             log.warning("--autoframe follows a person through a video; the %d picture%s %s kept whole",
                         len(images), "" if len(images) == 1 else "s", "is" if len(images) == 1 else "are")
         for i, job in enumerate(images):
-            try:
-                self._image(job)
-            except VcamError as exc:
-                self.failures.append(str(exc))
-                log.error("error: %s", exc)
+            self._one(self._image, job)
             self.progress(i + 1, len(images), job.input.name)
         for job in (j for j in jobs if j.video):
+            self._one(self._video, job)
+
+    def _one(self, work: Callable[[Job], None], job: Job) -> None:
+        """One job; its failure is said and counted, and the next job runs. Memory that runs out
+        for one (a big file under a limit such as ulimit -v) is such a failure, told as such."""
+        try:
             try:
-                self._video(job)
-            except VcamError as exc:
-                self.failures.append(str(exc))
-                log.error("error: %s", exc)
+                work(job)
+            except Exception as exc:   # noqa: BLE001 - only memory's, in any library's words, is told here
+                if not memory.caused(exc):
+                    raise
+                raise memory.shortage(f"process {job.input}", exc) from None
+        except VcamError as exc:
+            self.failures.append(str(exc))
+            log.error("error: %s", exc)
 
     def _image(self, job: Job) -> None:
         self.where = str(job.input)
@@ -301,36 +308,38 @@ class Processor:
 
     def _animation(self, job: Job) -> None:
         """An animated WebP or APNG (frames in time, smoothed as a video) or a multi-page TIFF
-        (independent pages), written back as the same kind with every frame's duration."""
+        (independent pages), written back as the same kind with every frame's duration. A frame
+        at a time: each decoded, processed and encoded before the next is decoded, so memory holds
+        one frame and the engine's buffers, however many frames there are."""
         if animation.KINDS.get(job.output.suffix.lower()) is None:
             raise VcamError(f"{job.input} holds several frames, and a {job.output.suffix} file holds one",
                             f"name the output {job.output.stem}.png (APNG), .webp or .tif")
-        anim = animation.read_animation(job.input)
-        pages = anim.kind == "tiff"
-        engine = self._engine(anim.size, video=not pages, effect=job.effect)
+        frames = animation.open_animation(job.input)
+        pages = frames.kind == "tiff"
+        w, h = frames.size
+        engine = self._engine(frames.size, video=not pages, effect=job.effect)
         engine.reset()
-        timed = [d for d in anim.durations_ms if d > 0]
-        engine.prepare(anim.size, 1000 / float(np.median(timed)) if timed else 10.0)
-        pictures, alphas = [], []
-        for i, rgb in enumerate(anim.frames):
-            self.where = f"{job.input}, frame {i + 1} of {len(anim.frames)}"
-            own = anim.alphas[i] if anim.alphas is not None and job.effect in ALPHA_EFFECTS else None
-            if self.settings.capture.mirror:
-                rgb = np.ascontiguousarray(rgb[:, ::-1])
-                own = None if own is None else np.ascontiguousarray(own[:, ::-1])
-            picture = self._render(engine, rgb, np.empty_like(rgb), photo=pages, own_alpha=own)
-            if picture.ndim == 2:
-                pictures.append(cv2.cvtColor(picture, cv2.COLOR_GRAY2RGB))
-            else:
-                pictures.append(np.ascontiguousarray(picture[:, :, :3]))
-                if picture.shape[2] == 4:
-                    alphas.append(np.ascontiguousarray(picture[:, :, 3]))
-        durations = [max(1, d) for d in anim.durations_ms]
+        timed = [d for d in frames.durations_ms if d > 0]
+        engine.prepare(frames.size, 1000 / float(np.median(timed)) if timed else 10.0)
+        durations = [max(1, d) for d in frames.durations_ms]
         if pages and animation.KINDS.get(job.output.suffix.lower()) != "tiff":
-            durations = [PAGE_MS] * len(pictures)
+            durations = [PAGE_MS] * frames.count
             log.info("%s: its pages are shown for %d ms each in %s", job.input, PAGE_MS, job.output)
-        animation.write_animation(job.output, pictures, durations, anim.loop or 0, alphas=alphas or None)
-        self.written += len(pictures)
+        cutout = job.effect == "cutout"
+        out = np.empty((h, w, 3), np.uint8)
+        rgba = np.empty((h, w, 4), np.uint8) if cutout else None
+        with animation.AnimationWriter(job.output, durations, frames.loop or 0, alpha=cutout) as writer:
+            for i, (rgb, own) in enumerate(frames):
+                self.where = f"{job.input}, frame {i + 1} of {frames.count}"
+                own = own if job.effect in ALPHA_EFFECTS else None
+                if self.settings.capture.mirror:
+                    rgb = np.ascontiguousarray(rgb[:, ::-1])
+                    own = None if own is None else np.ascontiguousarray(own[:, ::-1])
+                picture = self._render(engine, rgb, out, photo=pages, own_alpha=own, rgba=rgba)
+                del rgb, own   # the next frame is decoded into memory they leave
+                writer.add(cv2.cvtColor(picture, cv2.COLOR_GRAY2RGB, dst=out) if picture.ndim == 2 else picture)
+            writer.finish()
+        self.written += frames.count
         self.outputs += 1
 
     def _video(self, job: Job) -> None:

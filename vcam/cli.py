@@ -38,7 +38,7 @@ from vcam.config import (
 from vcam.errors import VcamError
 from vcam.fileio import user_paths
 from vcam.segment import choice
-from vcam.system import native_logs, resources, signals, terminal
+from vcam.system import memory, native_logs, packages, resources, signals, terminal
 
 log = logging.getLogger("vcam")
 
@@ -522,9 +522,11 @@ def _ui(args: argparse.Namespace) -> int:
     session = session_from_args(args)
     try:
         from vcam.ui import app
-    except ImportError as exc:
-        raise VcamError(f"the control panel cannot load Qt ({exc})",
-                        "reinstall vcam (it needs PySide6), or use `vcam run` without a panel") from None
+    except (ImportError, OSError, MemoryError) as exc:
+        raise packages.import_failure(exc, "the control panel's Qt (PySide6)", "pip install PySide6-Essentials, or use "
+                                      "`vcam run` without a panel", module="PySide6",
+                                      reinstall="reinstall vcam (it needs PySide6), or use `vcam run` without a "
+                                                "panel") from None
     if args.screenshot is None:
         return app.run(session=session)
     width, height, frames = app.screenshot(args.screenshot, session=session)
@@ -563,6 +565,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         format="vcam: %(message)s", stream=sys.stderr)
     native_logs.libraries(debug or args.verbose)
     try:
+        memory.check_limit()
         return COMMANDS[args.command](args)
     except VcamError as exc:
         if debug:
@@ -572,13 +575,23 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ImportError as exc:   # a native library that cannot load (built for another NumPy, ...)
         if debug:
             traceback.print_exc()
-        print(f"vcam: error: a library vcam needs cannot be imported ({' '.join(str(exc).split())}): "
-              "`vcam doctor` names it and the fix", file=sys.stderr)
+        if memory.caused(exc):   # ... or cannot be mapped: a memory limit such as ulimit -v
+            print(f"vcam: error: {memory.shortage(f'run vcam {args.command}', exc)}", file=sys.stderr)
+        else:
+            print(f"vcam: error: a library vcam needs cannot be imported ({' '.join(str(exc).split())}): "
+                  "`vcam doctor` names it and the fix", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:   # `vcam run --stats | head -1`: the reader left; outputs are finished
         return terminal.cut_off()
+    except Exception as exc:   # memory that ran out, in a library's words (a thread that cannot start...)
+        if not memory.caused(exc):
+            raise
+        if debug:
+            traceback.print_exc()
+        print(f"vcam: error: {memory.shortage(f'run vcam {args.command}', exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

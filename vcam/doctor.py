@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 from vcam.live import devices
 from vcam.live.devices import VideoDevice, read_text
-from vcam.system import packages
+from vcam.system import memory, packages
 
 MODPROBE = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=vcam"
 RELOAD = f"sudo modprobe -r v4l2loopback && {MODPROBE}"
@@ -241,8 +241,7 @@ def check_segmentation() -> list[Check]:
                                 packages.numpy2_fix("onnxruntime", found[0][0] if found else "onnxruntime"),
                                 required=default == "onnx"))
         else:
-            checks.append(Check(False, f"onnxruntime cannot be imported ({' '.join(str(exc).split())})",
-                                "pip install onnxruntime", required=default == "onnx"))
+            checks.append(_cannot_import("onnxruntime", exc, "pip install onnxruntime", required=default == "onnx"))
     checks.append(check_mediapipe(required=default == "mediapipe"))
     try:
         folder = models_dir()
@@ -315,7 +314,7 @@ def check_libraries() -> list[Check]:
         else:
             checks.append(Check(True, f"numpy {numpy.__version__}"))
     except Exception as exc:
-        return [Check(False, f"numpy cannot be imported ({exc})", "pip install --force-reinstall numpy")]
+        return [_cannot_import("numpy", exc, "pip install --force-reinstall numpy")]
     found = packages.installed(packages.OPENCV)
     try:
         with _quiet():
@@ -329,9 +328,18 @@ def check_libraries() -> list[Check]:
         else:
             fix = (packages.opencv_clash_fix(found) if found else
                    f"pip install '{packages.OPENCV_WANTED}>={packages.floor_text(packages.FLOORS['opencv'])}'")
-            checks.append(Check(False, f"OpenCV cannot be imported ({' '.join(str(exc).split())})", fix))
+            checks.append(_cannot_import("OpenCV", exc, fix))
     checks += check_distributions("cv2", found, f"pip install -U '{packages.OPENCV_WANTED}'")
     return checks
+
+
+def _cannot_import(what: str, exc: BaseException, fix: str, *, required: bool = True) -> Check:
+    """A library that cannot be imported, with ``fix``; or, where memory ran out (a limit such as
+    ulimit -v: its shared objects cannot be mapped), memory's fix, not a reinstall."""
+    if memory.caused(exc):
+        shortage = memory.shortage(f"load {what}", exc)
+        return Check(False, shortage.problem, shortage.fix, required=required)
+    return Check(False, f"{what} cannot be imported ({' '.join(str(exc).split())})", fix, required=required)
 
 
 def check_numba() -> list[Check]:
@@ -344,6 +352,8 @@ def check_numba() -> list[Check]:
         if add(np.int64(41)) != 42:
             raise RuntimeError("a compiled function gave a wrong result")
     except Exception as exc:
+        if memory.caused(exc):
+            return [_cannot_import("numba", exc, "")]
         fix = ("pip install -U numba (a release that supports the installed NumPy)" if "NumPy" in str(exc)
                else "reinstall numba (`pip install --force-reinstall numba`)")
         return [Check(False, f"numba does not work ({type(exc).__name__}: {exc})", fix)]
@@ -359,6 +369,8 @@ def check_video() -> list[Check]:
         with _quiet():
             import av
     except Exception as exc:
+        if memory.caused(exc):
+            return [_cannot_import("PyAV", exc, "", required=False)]
         return [Check(False, f"PyAV cannot be imported ({' '.join(str(exc).split())}): video files cannot be read "
                              "or written", "pip install --force-reinstall av", required=False)]
     ffmpeg = getattr(av, "ffmpeg_version_info", None) or "unknown"

@@ -111,6 +111,9 @@ class Shadow:
             np.maximum(self._cast, self._contact, out=self._cast)
         cv2.convertScaleAbs(self._cast, self._small_shade)   # rounded, saturated
         small_box = self._small_box(self._small_shade)
+        if small_box[0].stop == small_box[0].start:   # so faint it rounds to nothing (a strength of 0.001)
+            self.box = small_box
+            return self.shade
         f = self._factor
         self.box = tuple(slice(b.start * f, b.stop * f) for b in small_box) if self._boxed else (
             slice(0, self.size[1]), slice(0, self.size[0]))

@@ -147,9 +147,13 @@ def _cartoon(bgr: np.ndarray) -> np.ndarray:
 
 
 def _session():
-    import onnxruntime as ort
+    from vcam.system import packages, telemetry
 
-    from vcam.system import telemetry
+    try:
+        import onnxruntime as ort
+    except (ImportError, OSError, MemoryError) as exc:
+        raise packages.import_failure(exc, "onnxruntime, which paints the neural styles,", "pip install onnxruntime",
+                                      module="onnxruntime", reinstall="pip install --force-reinstall onnxruntime") from None
 
     telemetry.onnxruntime_opened(ort)
     options = ort.SessionOptions()

@@ -22,7 +22,7 @@ from vcam.errors import VcamError
 from vcam.fileio import user_paths
 from vcam.fileio.atomic import write_file
 from vcam.fileio.file_names import opencv_name
-from vcam.system import native_logs
+from vcam.system import memory, native_logs
 from vcam.system.resources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,9 @@ def _decode(path: Path, what: str, flags: int) -> np.ndarray:
     with native_logs.native_stderr():   # libpng's and libjpeg's own words for a damaged file
         try:
             img = cv2.imdecode(data, flags) if data.size else None
-        except cv2.error:   # OpenCV's own size limit, or a buffer it refuses
+        except cv2.error as exc:   # OpenCV's own size limit, or a buffer it refuses; or no memory left
+            if memory.caused(exc):
+                raise memory.shortage(f"decode {what} {path}", exc) from None
             img = None
     if img is None or img.size == 0:
         if size is not None:   # a header we know, then data that does not decode
@@ -281,7 +283,9 @@ def encode_image(path: Path, img: np.ndarray) -> np.ndarray:
     suffix = opencv_name(Path(path).suffix.lower() or ".png")
     try:
         ok, data = cv2.imencode(suffix, img) if suffix is not None else (False, None)
-    except cv2.error:
+    except cv2.error as exc:
+        if memory.caused(exc):
+            raise memory.shortage(f"write {path}", exc) from None
         ok, data = False, None
     if not ok:
         raise VcamError(f"cannot write {path}: OpenCV cannot encode a {Path(path).suffix or 'picture'} file",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Union
 
 from vcam.errors import VcamError
+from vcam.system import memory
 
 _CAUSES = {
     errno.ENOSPC: ("the disk is full", "free some space, or write to another disk"),
@@ -25,8 +26,16 @@ LOW_SPACE = 4 << 20   # bytes free below which a failed or short write is put do
 
 
 def cause(exc: OSError) -> tuple[str, str]:
-    """(what went wrong, how to fix it) for an OSError, from its errno."""
+    """(what went wrong, how to fix it) for an OSError, from its errno; memory that ran out (a
+    limit such as ``ulimit -v``) is told as such, with its own fix."""
+    if memory.caused(exc):
+        return "not enough memory", memory.fix()
     return _CAUSES.get(exc.errno, (exc.strerror or type(exc).__name__, "choose another output path"))
+
+
+def told(exc: OSError) -> bool:
+    """Whether :func:`cause` knows this OSError's cause (a full disk, permission, memory...)."""
+    return exc.errno in _CAUSES or memory.caused(exc)
 
 
 def write_error(path: Union[str, Path], exc: OSError) -> VcamError:

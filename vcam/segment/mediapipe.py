@@ -17,7 +17,7 @@ import numpy as np
 from vcam.config import LANDSCAPE_MODEL, MATTING_MODELS, MODELS, SELFIE_MODEL
 from vcam.errors import VcamError
 from vcam.segment import Segmenter, choice
-from vcam.system import native_logs
+from vcam.system import native_logs, packages
 from vcam.system.packages import MEDIAPIPE_WANTED as MEDIAPIPE
 from vcam.system.resources import cache_dir
 
@@ -34,8 +34,9 @@ def load_mediapipe():
     os.environ.setdefault("MPLCONFIGDIR", str(cache_dir() / "matplotlib"))
     try:
         from mediapipe.python.solutions import selfie_segmentation
-    except ImportError as exc:
-        raise VcamError(f"the mediapipe backend is not available ({exc})", install_hint()) from None
+    except (ImportError, OSError, MemoryError) as exc:
+        raise packages.import_failure(exc, "mediapipe", install_hint(),
+                                      reinstall=f"pip install --force-reinstall 'mediapipe=={MEDIAPIPE}'") from None
     return selfie_segmentation
 
 

@@ -35,7 +35,7 @@ from vcam.config import PROVIDER_NAMES as PROVIDERS
 from vcam.errors import VcamError
 from vcam.fileio import user_paths
 from vcam.segment import Segmenter, choice
-from vcam.system import packages, telemetry
+from vcam.system import memory, packages, telemetry
 from vcam.system.resources import BUNDLED_MODELS as BUNDLED
 from vcam.system.resources import cache_dir
 
@@ -59,12 +59,15 @@ def default_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 1) // 2))
 
 
-def _import_ort():
+def import_ort():
+    """The ``onnxruntime`` module, or one :class:`VcamError` with the fix for why it cannot be
+    imported: not enough memory, not installed, or a broken install."""
     try:
         import onnxruntime
-    except ImportError as exc:
-        raise VcamError(f"onnxruntime cannot be imported ({exc})",
-                        "pip install onnxruntime (or onnxruntime-gpu for NVIDIA GPUs)") from None
+    except (ImportError, OSError, MemoryError) as exc:
+        raise packages.import_failure(exc, "onnxruntime", "pip install onnxruntime (or onnxruntime-gpu for NVIDIA GPUs)",
+                                      reinstall="pip install --force-reinstall onnxruntime (`vcam doctor` names "
+                                                "the problem)") from None
     # A GPU provider whose CUDA libraries are missing logs errors from its own logger before the
     # session's options apply; vcam reports the fallback in one line (--debug shows them).
     onnxruntime.set_default_logger_severity(0 if log.isEnabledFor(logging.DEBUG) else 4)
@@ -74,7 +77,7 @@ def _import_ort():
 
 def available_providers() -> list[str]:
     """The short names (``PROVIDERS``) of the execution providers this ONNX Runtime has."""
-    have = _import_ort().get_available_providers()
+    have = import_ort().get_available_providers()
     return [short for short, full in PROVIDERS.items() if full in have]
 
 
@@ -361,7 +364,7 @@ class OnnxSegmenter(Segmenter):
     """``segment(frame)``: RGB uint8 of any size -> float32 matte; ``name`` says model and provider."""
 
     def __init__(self, settings: SegmentSettings = SegmentSettings(backend="onnx")) -> None:
-        ort = _import_ort()
+        ort = import_ort()
         path, label = model_path(settings.model)
         found = packages.installed(packages.ONNXRUNTIME)
         if len(found) > 1:
@@ -429,6 +432,8 @@ class OnnxSegmenter(Segmenter):
                 if said.getvalue().strip():
                     log.debug("onnxruntime: %s", said.getvalue().strip())
             except Exception as exc:   # onnxruntime's own error types (Fail, InvalidProtobuf, ...)
+                if memory.caused(exc):
+                    raise memory.shortage(f"load model {path}", exc) from None
                 if short == "cpu":
                     raise VcamError(f"cannot load model {path} ({_reason(exc)})",
                                     "expected an ONNX model file (.onnx), for example MODNet or RVM") from None
@@ -448,6 +453,8 @@ class OnnxSegmenter(Segmenter):
             except VcamError:
                 raise
             except Exception as exc:
+                if memory.caused(exc):
+                    raise memory.shortage(f"run model {path}", exc) from None
                 if short == "cpu":
                     raise VcamError(f"model {path} fails on a test frame ({_reason(exc)})",
                                     "expected a model of the type given by --model-type") from None

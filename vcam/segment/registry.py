@@ -91,9 +91,9 @@ def _onnx(settings: SegmentSettings) -> Segmenter:
 
 
 def _load_onnx() -> None:
-    import onnxruntime  # noqa: F401 - imported for its side effect: loaded once, cached
+    from vcam.segment.onnx import import_ort
 
-    import vcam.segment.onnx  # noqa: F401
+    import_ort()   # loaded once, cached
 
 
 register("mediapipe", _mediapipe, load=_load_mediapipe)

@@ -11,6 +11,9 @@ import re
 import sys
 from importlib import metadata
 
+from vcam.errors import VcamError
+from vcam.system import memory
+
 OPENCV = ("opencv-contrib-python", "opencv-python", "opencv-python-headless", "opencv-contrib-python-headless")
 # The one pyproject names: the distribution mediapipe depends on where mediapipe installs (Python
 # 3.12 and older), the smaller headless one (no Qt of its own) where it cannot.
@@ -84,3 +87,21 @@ def built_for_numpy1(key: str, found: list[tuple[str, str]], exc: BaseException)
 
 def numpy2_fix(key: str, dist: str) -> str:
     return f"pip install -U '{dist}>={floor_text(NUMPY2_SINCE[key])}' (built for NumPy 2), or pip install 'numpy<2'"
+
+
+def import_failure(exc: BaseException, what: str, install: str, *, module: str = "",
+                   reinstall: str = "") -> VcamError:
+    """Why ``what`` (a library, or a part of vcam that needs it) could not be imported, with the
+    fix for that cause, not one fix for all: not enough memory (an address-space limit such as
+    ``ulimit -v``: its shared objects cannot be mapped) -> the memory's fix; the package itself
+    not installed (a ModuleNotFoundError for ``module``) -> ``install``; anything else is a
+    broken install (a file missing inside it, a library built for another NumPy) -> ``reinstall``,
+    by default `vcam doctor`, which names the cause."""
+    if memory.caused(exc):
+        return memory.shortage(f"load {what}", exc)
+    top = (module or what).split(".")[0]
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == top:
+        return VcamError(f"{what} is not installed", install)
+    return VcamError(f"{what} cannot be imported ({' '.join(str(exc).split()) or type(exc).__name__})",
+                     reinstall or f"`vcam doctor` names the problem and its fix; reinstalling often mends it "
+                                   f"(pip install --force-reinstall {top})")
