@@ -18,7 +18,7 @@ import numpy as np
 
 from vcam import jit, segment
 from vcam.config import Settings
-from vcam.engine import Engine
+from vcam.engine import Engine, compile_kernels
 from vcam.errors import VcamError
 from vcam.live import camera_readers
 from vcam.live.capture import Capture
@@ -209,14 +209,24 @@ class Pipeline:
 
     # -- the processing thread -------------------------------------------------------------------
     def _prepare_kernels(self) -> None:
-        """Compile (or load) the image kernels; the frames are processed once they are ready. A
-        failure is logged and the engine left to raise its own error on the first frame."""
+        """Compile (or load) the image kernels; the frames are processed once they are ready. In
+        the background, those the settings use come first (:func:`~vcam.engine.compile_kernels`),
+        then the frames are processed while the rest are prepared. A failure is logged and the
+        engine left to raise its own error on the first frame."""
         try:
-            jit.warm_up()
+            if self.kernels_in_background:
+                compile_kernels(self.settings)
+            else:
+                jit.warm_up()
         except Exception:
             log.exception("the image kernels could not be prepared")
         finally:
             self._kernels_ready.set()
+        if self.kernels_in_background:   # the other effects' kernels, before the user picks one
+            try:
+                jit.warm_up()
+            except Exception:
+                log.exception("the image kernels could not be prepared")
 
     def _while_preparing(self, frame: np.ndarray, out: np.ndarray) -> None:
         """What goes out while the kernels are prepared: the camera's picture where the effect is
