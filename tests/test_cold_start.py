@@ -46,6 +46,7 @@ class SlowModel:
 
 @pytest.fixture
 def slow_model():
+    SlowKernels().release()   # a kernel not yet warmed: this process's kernels are not all ready
     slow = SlowModel()
     yield slow
     slow.release()
@@ -191,3 +192,17 @@ def test_a_numba_cache_folder_the_user_set_is_kept(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()) == tmp_path / "mine"
+
+
+def test_a_pipeline_started_again_does_not_wait_for_kernels_already_prepared(recording_backend, astronaut_png):
+    """The panel starts a new pipeline on a restart (a new size, a resume): no card then."""
+    jit.warm_up()
+    assert jit.ready()
+    pipeline = Pipeline(settings("blur", str(astronaut_png), backend="onnx"), kernels_in_background=True)
+    try:
+        pipeline.start()
+        assert pipeline.stats()["preparing"] is False
+        cam = recording_backend.instances[-1]
+        assert cam.wait_for(3) and card_share(cam.frames()[0]) < 0.01
+    finally:
+        pipeline.close()

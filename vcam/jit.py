@@ -18,6 +18,7 @@ JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)   # cached 
 
 _KERNELS: list[tuple[Callable, Callable[[], object]]] = []
 _warming = threading.Lock()
+_warmed: set[Callable[[], object]] = set()   # the samples run: their kernels are ready
 
 
 def register(kernel: Callable, sample: Callable[[], object]) -> None:
@@ -26,6 +27,12 @@ def register(kernel: Callable, sample: Callable[[], object]) -> None:
     when imported; registering a kernel twice keeps the first."""
     if all(k is not kernel for k, _ in _KERNELS):
         _KERNELS.append((kernel, sample))
+
+
+def ready() -> bool:
+    """Whether every kernel registered so far has been warmed up in this process (a pipeline
+    started again need not wait for them)."""
+    return all(sample in _warmed for _, sample in _KERNELS)
 
 
 def registered() -> list[Callable]:
@@ -44,7 +51,10 @@ def warm_up() -> None:
         told = False
         before = _compiled()
         for run in dict.fromkeys(sample for _, sample in _KERNELS):   # a sample shared by kernels runs once
+            if run in _warmed:
+                continue
             run()
+            _warmed.add(run)
             if not told and _compiled() > before:
                 told = True
                 log.warning("preparing the image kernels: the first run compiles them once (seconds to a minute); "

@@ -94,7 +94,9 @@ class Pipeline:
         # and end before anything is published.
         loader = run_thread("preload", self._preload) if self.preload else None
         try:
-            if self.kernels_in_background:
+            if jit.ready():   # a pipeline started again in this process (the panel's restart)
+                self._kernels_ready.set()
+            elif self.kernels_in_background:
                 run_thread("kernels", self._prepare_kernels)
             else:
                 self._prepare_kernels()
