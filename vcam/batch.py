@@ -31,7 +31,7 @@ from vcam.config import ALPHA_EFFECTS, FILE_DEFAULT_EFFECTS, SegmentSettings, Se
 from vcam.engine import Engine
 from vcam.errors import VcamError
 from vcam.fileio import animation, pictures, user_paths, video_reader, video_writer, write_errors
-from vcam.fileio.frame_folder import FRAME_NAME, FrameFolder
+from vcam.fileio.frame_folder import FRAME_NAME, FrameFolder, check_folder
 from vcam.fileio.video_reader import VideoReader
 from vcam.fileio.video_writer import VideoFormat, VideoWriter
 from vcam.segment.build import FileModels
@@ -134,6 +134,7 @@ def plan(inputs: list[Path], output: Path, effect: Optional[str], protected: Ite
             target = output / (f"{f.stem}{f.suffix}" if pages else f"{f.stem}.png" if frames_as_pictures else f.name)
         if _frame_folder(video, job_effect, target):
             user_paths.output_folder(target)
+            check_folder(target)   # a frame's name taken by a folder: said now, not after the work
         else:
             user_paths.output_file(target, folder_must_exist=False)
         jobs.append(Job(f, target, video, job_effect))

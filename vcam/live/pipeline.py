@@ -24,7 +24,7 @@ from vcam.live import camera_readers
 from vcam.live.capture import Capture
 from vcam.live.mailbox import FramePool, Mailbox, run_thread
 from vcam.live.publisher import Publisher, unavailable_card
-from vcam.live.sinks import open_sink
+from vcam.live.sinks import open_sink, recording_file
 from vcam.live.sources import CameraSource, Source, open_source
 from vcam.live.stats import Stats
 
@@ -90,6 +90,7 @@ class Pipeline:
         """Open the source, the model and the sink (raising :class:`~vcam.VcamError` with
         everything closed again if one fails), then start the threads."""
         s = self.settings
+        recording_file(s)   # a recording that would write over an input, or cannot be written: before anything opens
         # Imports overlap opening the camera and the model (which mostly run outside the GIL)
         # and end before anything is published.
         loader = run_thread("preload", self._preload) if self.preload else None
