@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,13 @@ def registered() -> list[Callable]:
     return [k for k, _ in _KERNELS]
 
 
-def warm_up() -> None:
+def warm_up(stop: Optional[threading.Event] = None) -> None:
     """Compile (or load from the on-disk cache) every registered kernel before the first frame.
     Loading takes about a second; compiling, on a first run or after an upgrade, tens of
     seconds: when numba compiles (a kernel not found in its cache), the user is told what is
     going on, and only then (a slow load on a busy machine is no first run, nor is a later call
-    in a process that compiled them, such as the panel's restart)."""
+    in a process that compiled them, such as the panel's restart). With ``stop`` set, it returns
+    between two kernels (a process must not end while one compiles on another thread)."""
     with _warming:   # one warm-up at a time (the panel's pipeline may restart while one runs)
         start = time.perf_counter()
         told = False
@@ -53,6 +54,8 @@ def warm_up() -> None:
         for run in dict.fromkeys(sample for _, sample in _KERNELS):   # a sample shared by kernels runs once
             if run in _warmed:
                 continue
+            if stop is not None and stop.is_set():   # the pipeline closing: what is left, another time
+                return
             run()
             _warmed.add(run)
             if not told and _compiled() > before:

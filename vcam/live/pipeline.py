@@ -60,6 +60,7 @@ class Pipeline:
         self.settings = settings
         self.kernels_in_background = kernels_in_background
         self._kernels_ready = threading.Event()
+        self._kernels_thread: Optional[threading.Thread] = None
         self._preparing_card: Optional[np.ndarray] = None
         self.preload = tuple(preload)
         self.reader_poll, self.reader_grace = reader_poll, reader_grace
@@ -98,7 +99,7 @@ class Pipeline:
             if jit.ready():   # a pipeline started again in this process (the panel's restart)
                 self._kernels_ready.set()
             elif self.kernels_in_background:
-                run_thread("kernels", self._prepare_kernels)
+                self._kernels_thread = run_thread("kernels", self._prepare_kernels)
             else:
                 self._prepare_kernels()
             source = self._given_source or open_source(s.capture)
@@ -154,6 +155,9 @@ class Pipeline:
             if t is not threading.current_thread():
                 t.join(timeout=5)
         self._threads = []
+        if self._kernels_thread is not None:   # a kernel compiling when the process ends aborts it
+            self._kernels_thread.join(timeout=60)
+            self._kernels_thread = None
         failed: Optional[VcamError] = None
         if self._publisher is not None:
             try:
@@ -227,7 +231,7 @@ class Pipeline:
             self._kernels_ready.set()
         if self.kernels_in_background:   # the other effects' kernels, before the user picks one
             try:
-                jit.warm_up()
+                jit.warm_up(self._stop)
             except Exception:
                 log.exception("the image kernels could not be prepared")
 
