@@ -3,6 +3,7 @@ picture, the camera is live meanwhile, the room is never shown without its effec
 compiled kernels go to vcam's own cache folder."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -13,16 +14,48 @@ import numpy as np
 import pytest
 from numba import njit
 
-from vcam import jit
-from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
+from vcam import jit, segment
+from vcam.config import CaptureSettings, EffectSettings, OutputSettings, SegmentSettings, Settings
 from vcam.live.pipeline import Pipeline
+from vcam.segment.onnx import OnnxSegmenter
 
 TIMEOUT = 60.0
 
 
+class SlowModel:
+    """Holds a first start's kernel preparation: a segmentation backend, registered through vcam's
+    own registry, that runs the bundled model but waits in its first frame until
+    :meth:`release` (the preparation runs the settings' engine on tiny frames, model included)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        slow = self
+
+        class Gated(OnnxSegmenter):
+            def segment(self, frame):
+                slow.entered.set()
+                slow.gate.wait(TIMEOUT)
+                return super().segment(frame)
+
+        segment.register("gated", lambda s: Gated(dataclasses.replace(s, backend="onnx")))
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+@pytest.fixture
+def slow_model():
+    SlowKernels().release()   # a kernel not yet warmed: this process's kernels are not all ready
+    slow = SlowModel()
+    yield slow
+    slow.release()
+    segment.unregister("gated")
+
+
 class SlowKernels:
-    """Holds the pipeline's kernel warm-up until :meth:`release`: a kernel registered for warm-up
-    whose sample waits, as a first compile does."""
+    """Holds the warm-up of every registered kernel until :meth:`release`: a kernel registered
+    for warm-up whose sample waits, as a first compile does."""
 
     def __init__(self) -> None:
         self.gate = threading.Event()
@@ -50,8 +83,9 @@ def slow_kernels():
     slow.release()   # a later warm-up in this process runs the sample at once
 
 
-def settings(effect: str, source: str) -> Settings:
+def settings(effect: str, source: str, backend: str = "gated") -> Settings:
     return Settings(capture=CaptureSettings(source=source, width=320, height=240, fps=30.0),
+                    segment=SegmentSettings(backend=backend, threads=1),
                     output=OutputSettings(target="virtual", backend="recording"),
                     effect=EffectSettings(effect))
 
@@ -76,11 +110,11 @@ def card_share(picture: np.ndarray) -> float:
 
 
 def test_the_camera_is_live_while_the_kernels_are_prepared_and_the_room_never_shows(
-        recording_backend, slow_kernels, astronaut_png):
+        recording_backend, slow_model, astronaut_png):
     pipeline = Pipeline(settings("blur", str(astronaut_png)), kernels_in_background=True)
     try:
-        pipeline.start()   # returns with the warm-up still held
-        assert slow_kernels.entered.wait(TIMEOUT) and not slow_kernels.gate.is_set()
+        pipeline.start()   # returns with the preparation still held
+        assert slow_model.entered.wait(TIMEOUT) and not slow_model.gate.is_set()
         cam = recording_backend.instances[-1]
         assert pipeline.stats()["preparing"] is True
         assert cam.wait_for(5), "no frame went out while the kernels were prepared"
@@ -88,7 +122,7 @@ def test_the_camera_is_live_while_the_kernels_are_prepared_and_the_room_never_sh
         output, source = pipeline.preview()
         assert source.std() > 30 and card_share(output) > 0.8   # the panel sees the camera, and the card
         assert card_share(cam.frames()[-1]) > 0.8   # the virtual camera shows the card, not the room
-        slow_kernels.release()
+        slow_model.release()
         assert wait(lambda: pipeline.stats()["preparing"] is False)
         assert cam.wait_for(cam.count + 5)
         assert card_share(cam.frames()[-1]) < 0.01 and cam.frames()[-1].std() > 30   # the effect, on the picture
@@ -97,14 +131,30 @@ def test_the_camera_is_live_while_the_kernels_are_prepared_and_the_room_never_sh
 
 
 def test_with_no_effect_the_camera_picture_goes_out_while_the_kernels_are_prepared(
-        recording_backend, slow_kernels, astronaut_png):
+        recording_backend, slow_model, astronaut_png):
     pipeline = Pipeline(settings("none", str(astronaut_png)), kernels_in_background=True)
     try:
         pipeline.start()
-        assert slow_kernels.entered.wait(TIMEOUT)
+        assert slow_model.entered.wait(TIMEOUT)
         cam = recording_backend.instances[-1]
         assert cam.wait_for(3) and pipeline.stats()["preparing"] is True
         assert card_share(cam.frames()[-1]) < 0.01 and cam.frames()[-1].std() > 30   # the picture itself
+    finally:
+        slow_model.release()
+        pipeline.close()
+
+
+def test_the_chosen_effect_comes_on_before_every_kernel_is_prepared(recording_backend, slow_kernels, astronaut_png):
+    """The settings' own kernels first: the frames are processed while the warm-up of the rest
+    (held here) goes on."""
+    pipeline = Pipeline(settings("blur", str(astronaut_png), backend="onnx"), kernels_in_background=True)
+    try:
+        pipeline.start()
+        assert slow_kernels.entered.wait(TIMEOUT)   # the rest is being prepared, and held
+        assert wait(lambda: pipeline.stats()["preparing"] is False)
+        cam = recording_backend.instances[-1]
+        assert cam.wait_for(cam.count + 3)
+        assert card_share(cam.frames()[-1]) < 0.01 and not slow_kernels.gate.is_set()
     finally:
         slow_kernels.release()
         pipeline.close()
@@ -113,7 +163,7 @@ def test_with_no_effect_the_camera_picture_goes_out_while_the_kernels_are_prepar
 def test_by_default_start_waits_for_the_kernels(recording_backend, astronaut_png):
     slow = SlowKernels()
     slow.release()
-    pipeline = Pipeline(settings("blur", str(astronaut_png)))
+    pipeline = Pipeline(settings("blur", str(astronaut_png), backend="onnx"))
     try:
         pipeline.start()
         assert pipeline.stats()["preparing"] is False   # ready before the first frame
@@ -142,3 +192,17 @@ def test_a_numba_cache_folder_the_user_set_is_kept(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()) == tmp_path / "mine"
+
+
+def test_a_pipeline_started_again_does_not_wait_for_kernels_already_prepared(recording_backend, astronaut_png):
+    """The panel starts a new pipeline on a restart (a new size, a resume): no card then."""
+    jit.warm_up()
+    assert jit.ready()
+    pipeline = Pipeline(settings("blur", str(astronaut_png), backend="onnx"), kernels_in_background=True)
+    try:
+        pipeline.start()
+        assert pipeline.stats()["preparing"] is False
+        cam = recording_backend.instances[-1]
+        assert cam.wait_for(3) and card_share(cam.frames()[0]) < 0.01
+    finally:
+        pipeline.close()

@@ -18,11 +18,11 @@ from helpers import count_frames
 from vcam import cli
 from vcam.batch import plan
 from vcam.cli import build_parser, main, session_from_args, settings_from_args, with_command
-from vcam.config import CaptureSettings, EffectSettings, Settings
+from vcam.config import CaptureSettings, EffectSettings, OutputSettings, Settings
 from vcam.effects.background import Background
 from vcam.effects.composite import Compositor
 from vcam.errors import VcamError
-from vcam.fileio import user_paths
+from vcam.live.sinks import recording_file
 from vcam.system import resources
 
 ROOT = Path(__file__).parents[1]
@@ -126,12 +126,13 @@ def test_an_old_site_packages_path_is_this_installations_file(seaside):
     assert resources.background_name("/home/me/pictures/seaside.jpg") is None
 
 
-def test_the_cli_resolves_the_name_once_so_the_path_checks_protect_the_file(seaside):
+def test_the_cli_resolves_the_name_once_so_the_path_checks_protect_the_file(seaside, tmp_path):
     settings = settings_from_args(parse(["run", "--effect", "replace", "--background", "seaside"]))
     assert settings.effect.background == str(seaside)
     with pytest.raises(VcamError, match="is also an input"):   # `--output` over the bundled file is refused
-        user_paths.refuse_inputs(seaside, cli._input_files(settings), "--output")
-    user_paths.refuse_inputs(Path("seaside"), cli._input_files(settings), "--output")   # ./seaside is not it
+        recording_file(settings.replace(output=OutputSettings(target=str(seaside))), "--output")
+    elsewhere = tmp_path / "seaside"   # a file of that name elsewhere is not it
+    assert recording_file(settings.replace(output=OutputSettings(target=str(elsewhere))), "--output") == elsewhere
     process = settings_from_args(parse(["process", "x.png", "-o", "y", "--background", "forest", "--effect", "replace"]))
     assert process.effect.background.endswith("forest.jpg") and Path(process.effect.background).is_file()
 

@@ -416,3 +416,29 @@ def test_a_model_that_gives_nan_is_refused_never_a_blank_cutout(tmp_path):
                           timeout=300)
     assert done.returncode == 2 and "NaN" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "cut.png").exists()
+
+
+def test_models_built_at_once_in_threads_leave_standard_output_alone():
+    """onnxruntime's own print is caught by redirecting sys.stdout, which is the process's: two
+    redirects overlapping in two threads once left it a StringIO, and every later line went
+    nowhere (the panel builds a model for the first start's kernels beside the live one)."""
+    import sys
+    import threading
+
+    from vcam.config import SegmentSettings
+    from vcam.segment.onnx import OnnxSegmenter
+
+    before = sys.stdout
+    start = threading.Barrier(4)
+
+    def build() -> None:
+        start.wait()
+        for _ in range(3):
+            OnnxSegmenter(SegmentSettings(threads=1)).close()
+
+    threads = [threading.Thread(target=build) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sys.stdout is before

@@ -30,8 +30,8 @@ from vcam import jit
 from vcam.config import ALPHA_EFFECTS, FILE_DEFAULT_EFFECTS, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
-from vcam.fileio import animation, pictures, user_paths, video_reader, video_writer, write_errors
-from vcam.fileio.frame_folder import FRAME_NAME, FrameFolder
+from vcam.fileio import animation, pictures, user_paths, video_writer, write_errors
+from vcam.fileio.frame_folder import FRAME_NAME, FrameFolder, check_folder
 from vcam.fileio.video_reader import VideoReader
 from vcam.fileio.video_writer import VideoFormat, VideoWriter
 from vcam.segment.build import FileModels
@@ -135,6 +135,7 @@ def plan(inputs: list[Path], output: Path, effect: Optional[str], protected: Ite
             target = output / (f"{f.stem}{f.suffix}" if pages else f"{f.stem}.png" if frames_as_pictures else f.name)
         if _frame_folder(video, job_effect, target):
             user_paths.output_folder(target)
+            check_folder(target)   # a frame's name taken by a folder: said now, not after the work
         else:
             user_paths.output_file(target, folder_must_exist=False)
         jobs.append(Job(f, target, video, job_effect))
@@ -360,6 +361,8 @@ class Processor:
         out = np.empty_like(rgb)
         # a cut-out's frames are encoded as they come (a video, or PNG pictures): one RGBA buffer
         rgba = np.empty((h, w, 4), np.uint8) if job.effect == "cutout" else None
+        # the video's own alpha (a transparent video), mirrored into its own buffer where asked
+        mirrored = np.empty((h, w), np.uint8) if source.has_alpha and self.settings.capture.mirror else None
         writer = frames = None
         if job.output.suffix.lower() in video_writer.SUFFIXES:
             out_settings = self.settings.output
@@ -369,15 +372,16 @@ class Processor:
             source.on_packet = writer.copy
         else:
             frames = FrameFolder(job.output)
-        total = source.frame_count or 0
         expected = source.frames_expected or 0
         n = 0
         try:
             while (frame := source.read()) is not None:
                 self.where = f"{job.input}, frame {n + 1}" + (f" of {expected}" if expected else "")
+                own = source.alpha if job.effect in ALPHA_EFFECTS else None   # what the video's alpha hides stays hidden
                 if self.settings.capture.mirror:
                     frame = cv2.flip(frame, 1, dst=rgb)
-                picture = self._render(engine, frame, out, rgba=rgba)
+                    own = None if own is None else cv2.flip(own, 1, dst=mirrored)
+                picture = self._render(engine, frame, out, own_alpha=own, rgba=rgba)
                 if writer is not None:   # a matte video is the grey alpha in all three channels
                     writer.write(cv2.cvtColor(picture, cv2.COLOR_GRAY2RGB, dst=out) if picture.ndim == 2 else picture,
                                  source.pts, source.duration)
@@ -387,14 +391,14 @@ class Processor:
                 self.progress(n, max(expected, n), job.input.name)
             if n == 0:
                 raise VcamError(f"{job.input} holds no frames that can be decoded", "check that the video plays")
-            short = video_reader.short_read(n, total)
+            short = source.shortfall()
             if short and not self.allow_short:
-                raise VcamError(f"{job.input}: read {n} of {total} frames: the file is damaged or incomplete",
+                raise VcamError(f"{job.input}: {short}: the file is damaged or incomplete",
                                 f"nothing was written; repair or export it again, or pass --allow-short to keep "
                                 f"the {n} frames that could be read")
             if short:
-                log.warning("%s: read %d of %d frames: the file is damaged or incomplete; kept the %d frames read "
-                            "(--allow-short)", job.input, n, total, n)
+                log.warning("%s: %s: the file is damaged or incomplete; kept the %d frames read (--allow-short)",
+                            job.input, short, n)
             if writer is not None:
                 writer.close()
             else:

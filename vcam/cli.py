@@ -366,13 +366,12 @@ class _Progress:
 
 def _run(args: argparse.Namespace) -> int:
     from vcam.live.pipeline import Pipeline
+    from vcam.live.sinks import recording_file
 
     if args.frames is not None and args.frames < 1:
         raise VcamError(f"--frames must be at least 1, got {args.frames}", "give a positive count")
     settings = settings_from_args(args)
-    if settings.output.target not in ("virtual", "null"):   # checked before the camera opens
-        user_paths.output_file(settings.output.target, "--output")
-        user_paths.refuse_inputs(Path(settings.output.target), _input_files(settings), "--output")
+    recording_file(settings, "--output")   # checked before the camera opens, as the panel checks its recording
     stop = threading.Event()
     # a virtual camera comes up at once (a card until the effects are ready); a recording waits for them
     pipeline = Pipeline(settings, max_frames=args.frames, kernels_in_background=settings.output.target == "virtual")
@@ -414,11 +413,6 @@ def _run_until_stopped(args: argparse.Namespace, pipeline, stop: threading.Event
     if args.frames and pipeline.frames_sent:
         print(f"vcam: wrote {pipeline.frames_sent} frames to {s['output']}", file=sys.stderr)
     return 0
-
-
-def _input_files(settings: Settings) -> list[str]:
-    """The files a command reads besides its inputs: the source, the background, the model."""
-    return [str(f) for f in (settings.capture.source, settings.effect.background, settings.segment.model) if f]
 
 
 class Stopped(BaseException):

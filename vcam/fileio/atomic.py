@@ -2,6 +2,11 @@
 only a complete, checked file is renamed over the target, so an earlier output stays untouched
 until the new one is whole, and a failure leaves nothing half-written. A video is checked by
 :mod:`vcam.fileio.video_check` before :func:`install` gives it its name.
+
+A target that is a symbolic link is written through it: the partial file is made beside the file
+the link names and renamed over that file, so the link stays a link and its file gets the new
+content, atomically (:func:`vcam.fileio.user_paths.destination`). A write-protected file is never
+replaced (:func:`vcam.fileio.user_paths.check_replaceable`).
 """
 from __future__ import annotations
 
@@ -14,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from vcam.errors import VcamError
+from vcam.fileio.user_paths import check_replaceable, destination
 from vcam.fileio.write_errors import cause, disk_full, write_error
 
 
 def partial_name(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` that keeps its suffix (encoders choose by suffix);
-    the stem is shortened where the whole would be over 255 bytes."""
+    """A hidden temporary name beside ``path`` (beside the file it names, where it is a symbolic
+    link) that keeps its suffix (encoders choose by suffix); the stem is shortened where the
+    whole would be over 255 bytes. Raises OSError (ELOOP) for links that go round in a loop."""
+    path = destination(path)
     tag = f".partial-{uuid.uuid4().hex[:8]}{path.suffix}"
     stem = path.stem
     while len(os.fsencode(f".{stem}{tag}")) > 255:
@@ -30,32 +38,44 @@ def partial_name(path: Path) -> Path:
 def ascii_partial_name(path: Path) -> Path:
     """A hidden temporary name beside ``path`` in plain ASCII, with its suffix where that is
     ASCII: for a file a library writes by name (FFmpeg, reaching a folder whose name is not UTF-8
-    through /proc/self/fd/N), renamed to ``path`` by Python once complete."""
+    through /proc/self/fd/N), renamed to ``path`` by Python once complete. Beside the file a
+    symbolic link names, as :func:`partial_name`."""
+    path = destination(path)
     suffix = path.suffix if path.suffix.isascii() else ""
     return path.with_name(f".vcam-partial-{uuid.uuid4().hex[:12]}{suffix}")
 
 
 def install(tmp: Path, final: Path) -> None:
-    """Rename the finished ``tmp`` over ``final``. A file it replaces keeps its permissions (and,
-    where this process may set them, its owner and group): a private file stays private. Only a
-    regular file is ever replaced: a folder there is an OSError (EISDIR), a device, a named pipe or
-    a socket a :class:`VcamError`."""
+    """Rename the finished ``tmp`` over ``final`` (over the file it names, where ``final`` is a
+    symbolic link: ``tmp`` comes from :func:`partial_name`, beside that file). A file it replaces
+    keeps its permissions (and, where this process may set them, its owner and group): a private
+    file stays private. Only a regular file that is not write-protected is ever replaced: a
+    folder there is an OSError (EISDIR), a device, a named pipe, a socket or a write-protected
+    file a :class:`VcamError`."""
+    given, final = final, destination(final)
     try:
         st = os.stat(final)
     except FileNotFoundError:
         st = None
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(final))
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(given))
         if not stat.S_ISREG(st.st_mode):
-            raise VcamError(f"cannot write {final}: it is not a regular file (a device, a named pipe or a socket), "
+            raise VcamError(f"cannot write {given}: it is not a regular file (a device, a named pipe or a socket), "
                             "and vcam never replaces one", "give the name of a file")
-        try:
-            os.chown(tmp, st.st_uid, st.st_gid)
-        except OSError:   # another user's file: it becomes ours, with its permissions kept
-            pass
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        check_replaceable(given, st, "")
+        keep_permissions(tmp, st)
     os.replace(tmp, final)
+
+
+def keep_permissions(tmp: Path, st: os.stat_result) -> None:
+    """Give ``tmp`` the permissions (and, where this process may, the owner and group) of the
+    file ``st`` describes, which it is about to replace."""
+    try:
+        os.chown(tmp, st.st_uid, st.st_gid)
+    except OSError:   # another user's file: it becomes ours, with its permissions kept
+        pass
+    os.chmod(tmp, stat.S_IMODE(st.st_mode))
 
 
 def write_file(path: Path, data) -> None:

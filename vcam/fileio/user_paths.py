@@ -4,6 +4,11 @@ Every input (a picture, a video, ``--source``, ``--background``, ``--model``) go
 :func:`input_file` and every output through :func:`output_file` or :func:`output_folder`, so a
 name that is too long, a folder without permission, a device, a named pipe or a socket is one
 clear :class:`VcamError` with its fix, never an exception from deep inside a library.
+
+An output that is a symbolic link is written through it (:func:`destination`): the link stays and
+the file it names gets the new content. An existing file that is write-protected (no write
+permission for anyone, or none for this process) is refused as ``cp`` refuses it
+(:func:`check_replaceable`), root included.
 """
 from __future__ import annotations
 
@@ -92,20 +97,76 @@ def input_folder_entries(folder: Path, what: str = "folder") -> list[os.DirEntry
         raise failure(folder, what, exc) from None
 
 
+def destination(path: PathLike) -> Path:
+    """Where writing ``path`` puts its content: ``path`` itself, or where it is a symbolic link
+    (a chain of them), the file the last one names, even where that file does not exist yet.
+    A file written there keeps the link (a dotfiles folder's link stays a link). Links that go
+    round in a loop are an OSError (ELOOP)."""
+    path = Path(path)
+    for _ in range(_MAX_LINKS):
+        try:
+            target = os.readlink(path)
+        except (OSError, ValueError):   # not a link, nothing there, or a name no file system takes
+            return path
+        path = path.parent / target     # a relative link is relative to its own folder
+    raise OSError(errno.ELOOP, "too many levels of symbolic links", str(path))
+
+
+_MAX_LINKS = 40   # as Linux's own limit on the links followed in one lookup
+
+
+def check_replaceable(path: PathLike, st: os.stat_result, what: str = "output") -> None:
+    """Refuse to replace the existing regular file ``path`` (``st``: its stat) that is
+    write-protected: no write permission for anyone (``chmod 444``; refused as ``cp`` refuses it,
+    and as root too, who ``os.access`` would let through), or none for this process."""
+    if not stat.S_ISREG(st.st_mode):
+        return
+    mode = stat.S_IMODE(st.st_mode)
+    named = f"{what} {path}" if what else str(path)
+    if not mode & 0o222:
+        raise VcamError(f"cannot write {named}: it is write-protected (mode {mode:o}) and vcam does not "
+                        "replace it", f"choose another name, or allow it first: chmod u+w {path}")
+    if not os.access(path, os.W_OK):
+        if _read_only(Path(path).parent):
+            raise VcamError(f"cannot write {named}: the file system is read-only", "choose a writable folder")
+        owner = "" if not hasattr(os, "geteuid") or st.st_uid == os.geteuid() else ", another user's file"
+        raise VcamError(f"cannot write {named}: you may not write to it (mode {mode:o}{owner})",
+                        "choose another name")
+
+
 def output_file(path: PathLike, what: str = "output", *, folder_must_exist: bool = True) -> Path:
     """``path`` as a Path when a file may be written there: absent or a regular file (never a
-    folder, a device, a named pipe or a socket), in a folder this process may write to (or, with
-    ``folder_must_exist=False``, one that can be created)."""
+    folder, a device, a named pipe or a socket) that is not write-protected, in a folder this
+    process may write to (or, with ``folder_must_exist=False``, one that can be created). A
+    symbolic link is looked at through: the file it names, and that file's folder, are checked."""
     path = Path(path).expanduser()
     st = look(path, what)
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise VcamError(f"{what} {path} is {kind(st)}: vcam writes only files and never replaces {kind(st)}",
                         "give the name of a file")
-    parent = _existing_ancestor(path.parent, what)
-    if parent != path.parent and folder_must_exist:
-        raise VcamError(f"{what} {path}: the folder {path.parent} does not exist", "create it or choose another output")
+    if st is not None:
+        check_replaceable(path, st, what)
+    try:
+        real = destination(path)
+    except OSError as exc:
+        raise failure(path, what, exc) from None
+    parent = _existing_ancestor(real.parent, what)
+    if parent != real.parent and (folder_must_exist or real != path):   # never a folder made for a link to point into
+        link = f" (the symbolic link {path} points there)" if real != path else ""
+        raise VcamError(f"{what} {path}: the folder {real.parent} does not exist{link}",
+                        "create it or choose another output")
     _check_writable(parent, path, what)
     return path
+
+
+def free_name(path: PathLike) -> Path:
+    """``path`` where nothing has that name yet, else the first of ``stem-2.suffix``,
+    ``stem-3.suffix``... beside it that is free (a dangling link counts as taken)."""
+    path = Path(path)
+    n = 1
+    while os.path.lexists(path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")):
+        n += 1
+    return path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
 
 
 def output_folder(path: PathLike, what: str = "output") -> Path:

@@ -3,6 +3,14 @@ matrix tagged, transparency where the codec has it, and a source's other streams
 
 A file is written under a partial name and checked (:func:`vcam.fileio.video_check.check_video`) before it
 takes its own, so an earlier file of that name is only ever replaced by a complete one.
+
+Frame times are kept as players will show them: the encoder is given the frames one frame apart
+(its reordering delay is counted in frames, never in the gaps between them: an hour's gap would
+otherwise push the first frames an hour before the video starts) and each packet gets its
+frame's own time back; a time that does not move on (a splice, a clock reset) follows the frame
+before by one frame, said once; a gap longer than the type can hold (MP4/MOV count 2^31 ticks of
+their clock between two frames) is refused with the type that holds it. A cover picture is kept
+as a cover where the type holds one (.mp4, .m4v, .mkv), and otherwise left out and said.
 """
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ import functools
 import io
 import logging
 import os
+from array import array
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +29,7 @@ import numpy as np
 
 from vcam.errors import VcamError
 from vcam.fileio import atomic, file_names, pyav, user_paths, video_check, write_errors
-from vcam.fileio.video_reader import HD_LINES  # BT.709 from here up, BT.601 below: what players assume
+from vcam.fileio.video_reader import ATTACHED_PIC, HD_LINES, is_cover  # HD_LINES: BT.709 from here up, BT.601 below
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +63,13 @@ SUFFIXES = tuple(DEFAULT_CODEC)
 FASTSTART = ("mp4", "mov")   # the index moved to the front: a file plays while it downloads
 AUDIO_FOR = {"webm": ("libopus", "opus"), "avi": ("libmp3lame", "mp3")}   # else AAC
 AUDIO_RATE = "192k"
+MIN_SIDE = {"hevc": 16}   # x265 takes no side under 16 pixels; the others take 2, the least YUV 4:2:0 has
+MOV_TICKS = 2**31 - 1     # MP4/MOV hold at most this many ticks of their clock between two frames
+# Cover pictures a type keeps: MP4's iTunes cover takes JPEG, PNG and BMP; Matroska keeps any
+# picture as an attachment (its name and type).
+COVERS_MP4 = ("mjpeg", "png", "bmp")
+COVER_FILES = {"mjpeg": ("cover.jpg", "image/jpeg"), "png": ("cover.png", "image/png"), "bmp": ("cover.bmp", "image/bmp"),
+               "gif": ("cover.gif", "image/gif"), "webp": ("cover.webp", "image/webp"), "tiff": ("cover.tif", "image/tiff")}
 
 
 @dataclass(frozen=True)
@@ -127,12 +143,16 @@ class VideoWriter:
         user_paths.output_file(self.path, what)
         self.name = str(self.path)
         self.size = width, height = even_size(int(size[0]), int(size[1]), f"video {self.path.name}")
+        least = MIN_SIDE.get(self.codec, 2)
+        if min(width, height) < least:
+            raise VcamError(f"--codec {self.codec} needs frames of at least {least}x{least} pixels, and these are "
+                            f"{width}x{height}", "use --codec h264, which takes frames from 2x2 pixels")
         self.alpha = alpha
         self.rate = Fraction(rate).limit_denominator(1_000_000) if rate else Fraction(30)
         self.time_base = time_base or 1 / self.rate   # the units of the times given to write()
         # AVI has no timestamps, only a frame rate: its frames are counted at ``rate`` (a fine
         # time base there would be taken as the rate, and the gaps filled with empty frames)
-        kind = FORMATS[self.path.suffix.lower()]
+        self._kind = kind = FORMATS[self.path.suffix.lower()]
         self._written_base = 1 / self.rate if kind == "avi" else self.time_base
         self._tmp, self._folder_fd = _partial(self.path)
         options = {"movflags": "+faststart"} if kind in FASTSTART else {}
@@ -143,20 +163,35 @@ class VideoWriter:
             raise self._failed(exc) from None
         self.frames = 0
         self.copied: dict[int, int] = {}
-        self._durations: dict[int, int] = {}   # pts -> how long that frame lasts
+        self.times = array("q")    # each frame's time as written, in the written time base: checked at the end
+        self._at: dict[int, int] = {}          # frame number -> its time, until its packets are muxed
+        self._durations: dict[int, int] = {}   # frame number -> how long that frame lasts
         self._frame_ticks = max(1, round(1 / self.rate / self._written_base))
-        self._last_pts = -1
+        self._last_pts: Optional[int] = None
+        self._offset = 0           # how far frames move on after the times went back
+        self._last_dts: Optional[int] = None
         self._end = 0              # where the last frame ends, in the written time base
         self._start = 1 << 62      # the first frame's time
         self._first_dts = None     # the first packet's decoding time
         self._held = None          # the newest packet, muxed when the next one comes
         self._even: Optional[np.ndarray] = None   # a frame with an odd side, cut to even ones
+        self._copy_times: dict[int, tuple[int, int]] = {}   # a copied stream's (last dts, offset)
+        self._attached: set[int] = set()   # covers written with the header (Matroska attachments)
+        self._limit: Optional[int] = None   # the longest gap the type holds, in the written time base
         try:
             self._video = self._video_stream(fmt, width, height, source)
             self._copies = self._streams(source, fmt.audio) if source is not None else {}
+            if source is not None:
+                self._copies.update(self._covers(source))
+            self._out.start_encoding()   # the header: the muxer's own clock is known from here
+        except av.FFmpegError as exc:
+            self.close(keep=False)
+            raise self._failed(exc) from None
         except BaseException:
             self.close(keep=False)
             raise
+        if kind in FASTSTART:
+            self._limit = int(MOV_TICKS * self._video.time_base / self._written_base)
         self._reformat = av.video.reformatter.VideoReformatter()
         self._matrix = _tags(height)[0]
         self._range = "JPEG" if CODECS[self.codec].full_range else "MPEG"
@@ -211,6 +246,8 @@ class VideoWriter:
         for s in source.streams:
             name = s.codec_context.name if s.codec_context is not None else "data"
             where = f"stream {s.index} ({s.type}, {name})"
+            if is_cover(s):
+                continue   # :meth:`_covers`
             if s.type == "audio" and not audio:
                 left.append(f"{where}: --no-audio")
             elif name in supported:
@@ -221,8 +258,8 @@ class VideoWriter:
                     left.append(f"{where}: {exc}")
                 else:
                     if s.type == "video":
-                        log.warning("%s: %s copied as it is: vcam processes the first video stream only",
-                                    self.path, where)
+                        log.warning("%s: %s copied as it is: vcam processes one video stream (stream %d)",
+                                    self.path, where, source.stream.index)
             elif s.type == "audio":
                 copies[s.index] = _Transcode(self._out, s, self.path.suffix.lower())
                 log.warning("%s: audio %s cannot go into a %s file unchanged: re-encoded as %s %s (a .mkv or .mov "
@@ -233,12 +270,44 @@ class VideoWriter:
             log.warning("%s: left out %s", self.path, line)
         return copies
 
+    def _covers(self, source) -> dict:
+        """An output stream for each cover picture of ``source`` the type keeps (an MP4's cover, a
+        Matroska attachment); the others are left out, and that is said."""
+        covers = {}
+        for s in source.covers:
+            name = s.codec_context.name if s.codec_context is not None else "data"
+            where = f"the cover picture (stream {s.index}, {name})"
+            data = source.cover_data(s)
+            if data is None:
+                log.warning("%s: left out %s: it holds no picture", self.path, where)
+            elif self._kind == "mp4" and name in COVERS_MP4:
+                covers[s.index] = stream = self._out.add_stream_from_template(s)
+                _copy_metadata(s, stream)
+                stream.disposition = ATTACHED_PIC
+            elif self._kind == "matroska" and name in COVER_FILES and hasattr(self._out, "add_attachment"):
+                filename, mimetype = COVER_FILES[name]
+                covers[s.index] = self._out.add_attachment(str(s.metadata.get("filename") or filename),
+                                                           str(s.metadata.get("mimetype") or mimetype), data)
+                self._attached.add(s.index)
+                self.copied[s.index] = 1
+            else:
+                log.warning("%s: left out %s: a %s file cannot hold it (.mp4 and .mkv keep a cover)",
+                            self.path, where, self.path.suffix)
+        return covers
+
     def copy(self, packet) -> None:
-        """A packet of the source's other streams, into its copy (unknown ones are dropped)."""
-        out = self._copies.get(packet.stream.index)
-        if out is None or packet.dts is None:
-            return
+        """A packet of the source's other streams, into its copy (unknown ones are dropped). A
+        cover's packet is its picture; a packet whose time goes back moves on with its stream
+        (as the video's frames do)."""
         index = packet.stream.index
+        out = self._copies.get(index)
+        if out is None or index in self._attached:
+            return
+        cover = is_cover(packet.stream)
+        if packet.dts is None and not cover:
+            return
+        if not cover and not isinstance(out, _Transcode):
+            self._follow_on(packet)
         try:
             if isinstance(out, _Transcode):
                 out.send(packet)
@@ -249,19 +318,36 @@ class VideoWriter:
             raise self._failed(exc) from None
         self.copied[index] = self.copied.get(index, 0) + 1
 
+    def _follow_on(self, packet) -> None:
+        """A copied packet whose time goes back (a spliced file) moves on to follow the one
+        before, and the stream's later packets with it."""
+        index = packet.stream.index
+        last, offset = self._copy_times.get(index, (None, 0))
+        dts = packet.dts + offset
+        if last is not None and dts < last:
+            offset += last + max(1, packet.duration or 0) - dts
+        if offset:
+            packet.dts += offset
+            if packet.pts is not None:
+                packet.pts += offset
+        self._copy_times[index] = (packet.dts, offset)
+
     def write(self, picture: np.ndarray, pts: Optional[int] = None, duration: Optional[int] = None) -> None:
         """One frame (RGB, or RGBA for a transparent video), at ``pts`` in ``time_base`` (None:
         the next frame at ``rate``); ``duration``, where the source says it, in the same units."""
         w, h = self.size
         if pts is None:
-            pts = round(self.frames / self.rate / self._written_base)
+            pts = self._last_pts + self._frame_ticks if self._last_pts is not None else 0
         elif self._written_base != self.time_base:
             pts = round(pts * self.time_base / self._written_base)
             duration = None
-        pts = max(pts, self._last_pts + 1)   # strictly increasing, as every muxer needs
-        if self._last_pts >= 0:
-            self._durations[self._last_pts] = pts - self._last_pts   # a frame lasts until the next
-        self._durations[pts] = duration or self._frame_ticks   # until a next one says otherwise
+        pts = self._place(pts)
+        n = self.frames
+        if n - 1 in self._durations:
+            self._durations[n - 1] = pts - self._last_pts   # a frame lasts until the next
+        self._durations[n] = duration or self._frame_ticks   # until a next one says otherwise
+        self._at[n] = pts
+        self.times.append(pts)
         self._last_pts = pts
         if picture.shape[:2] != (h, w):   # an odd side: cut into a buffer kept for it
             if self._even is None:
@@ -271,7 +357,7 @@ class VideoWriter:
         frame = self._av.VideoFrame.from_numpy_buffer(picture, format="rgba" if picture.shape[2] == 4 else "rgb24")
         frame = self._reformat.reformat(frame, format=self._video.pix_fmt, src_colorspace=self._matrix,
                                         dst_colorspace=self._matrix, src_color_range="JPEG", dst_color_range=self._range)
-        frame.pts = pts
+        frame.pts = n * self._frame_ticks   # the encoder counts frames: :meth:`_mux` gives each its time back
         frame.time_base = self._written_base
         try:
             self._mux(self._video.encode(frame))
@@ -279,10 +365,57 @@ class VideoWriter:
             raise self._failed(exc) from None
         self.frames += 1
 
+    def _place(self, pts: int) -> int:
+        """``pts`` after the frame before, as players show frames: a time that does not move on
+        (a splice, a clock reset, a repeat) follows the frame before by one frame, and the frames
+        after it move on with it; said once. AVI, counted at one rate, takes the next slot."""
+        pts += self._offset
+        last = self._last_pts
+        if last is None or pts > last:
+            return pts
+        if self._kind == "avi":
+            return last + 1
+        moved = last + self._frame_ticks - pts
+        if not self._offset:
+            base = self._written_base
+            log.warning("%s: frame %d is timed at %.3f s, not after frame %d (%.3f s): the times go back or repeat "
+                        "there (a splice?); it and the frames after it follow on, so that players show each one",
+                        self.path, self.frames + 1, float((pts - self._offset) * base), self.frames, float(last * base))
+        self._offset += moved
+        return pts + moved
+
+    def _timed(self, packet) -> None:
+        """The encoder's packet (timed in frames) with its frame's own time, a decoding time that
+        comes before it and after the packet before, and its duration."""
+        ticks = self._frame_ticks
+        n = round(packet.pts / ticks)
+        pts = self._at[n]
+        d = packet.dts // ticks if packet.dts is not None else n
+        dts = self._at[d] if d in self._at else self._at.get(0, pts) + d * ticks
+        dts = min(dts, pts)
+        if self._last_dts is not None and dts <= self._last_dts:
+            dts = self._last_dts + 1
+        for done in [k for k in self._at if k < d]:   # later packets decode after this one: their frames are later
+            del self._at[done]
+        packet.pts, packet.dts = pts, dts
+        packet.duration = self._durations.pop(n, ticks)
+        if self._limit is not None:
+            gap = max(packet.duration, pts - dts, dts - self._last_dts if self._last_dts is not None else 0)
+            if gap > self._limit:
+                raise self._too_far(gap)
+        self._last_dts = dts
+
+    def _too_far(self, gap: int) -> VcamError:
+        seconds = float(gap * self._written_base)
+        most = float(self._limit * self._written_base) / 3600
+        return VcamError(f"cannot write {self.path}: two of its frames are {seconds:,.0f} s apart, more than a "
+                         f"{self.path.suffix} file can hold ({most:.1f} hours)",
+                         "name it .mkv, which holds any timing; nothing was replaced")
+
     def _mux(self, packets) -> None:
-        """Each packet with its frame's duration, the newest held back for :meth:`_finish`."""
+        """Each packet with its frame's time and duration, the newest held back for :meth:`_finish`."""
         for packet in packets:
-            packet.duration = self._durations.pop(packet.pts, self._frame_ticks)
+            self._timed(packet)
             self._end = max(self._end, packet.pts + packet.duration)
             if self._first_dts is None:
                 self._first_dts = packet.dts
@@ -300,6 +433,8 @@ class VideoWriter:
                 # so a video with uneven frame times keeps its duration.
                 span = self._held.dts - self._first_dts
                 self._held.duration = max(1, self._end - self._start - span)
+                if self._limit is not None and self._held.duration > self._limit:
+                    raise self._too_far(self._held.duration)
             self._out.mux(self._held)
             self._held = None
         for transcode in self._copies.values():
@@ -329,7 +464,7 @@ class VideoWriter:
                 raise self._failed(exc) from None
             if keep and self.frames:
                 video_check.check_video(self._writable_name(), self.path, self.frames, self.size,
-                                   alpha=self.alpha, copied=streams)
+                                        alpha=self.alpha, copied=streams, times=(self.times, self._written_base))
                 try:
                     atomic.install(self._tmp, self.path)
                 except OSError as exc:
@@ -415,13 +550,16 @@ def _copy_metadata(source, target) -> None:
         if key not in ("encoder", "vendor_id", "duration", "DURATION") and not key.startswith("_"):
             target.metadata[key] = value
     disposition = getattr(source, "disposition", None)
-    if disposition is not None:
-        target.disposition = getattr(disposition, "value", disposition)   # PyAV 15's flags take an int
+    if disposition is not None:   # never a cover's mark on a stream that is not one (PyAV 15's flags take an int)
+        target.disposition = int(getattr(disposition, "value", disposition)) & ~ATTACHED_PIC
 
 
 def even_size(width: int, height: int, what: str) -> tuple[int, int]:
     """Video devices and encoders take YUV 4:2:0, which needs even sides: an odd side loses its
-    last column or row, and that is said once."""
+    last column or row, and that is said once. A side under 2 pixels has nothing left: refused."""
+    if width < 2 or height < 2:
+        raise VcamError(f"{what} needs frames of at least 2x2 pixels, and these are {width}x{height}",
+                        "give a picture or video of at least 2x2 pixels")
     even = (width - width % 2, height - height % 2)
     if even != (width, height):
         _say_even(what, width, height)

@@ -49,6 +49,14 @@ def _lit(v, m):
     return np.uint8(min((high + np.uint16(64)) >> np.uint16(7), np.uint16(255)))
 
 
+@njit(inline="always", **JIT)
+def _multiplier(g, a):
+    """1 + g * a in 15 fractional bits (uint16): ``g`` the key's gain there, ``a`` the alpha
+    (uint8, 255 = 1, taken as a + a/128 over 256)."""
+    a = np.uint32(a)
+    return np.uint16(32768) + np.uint16((np.uint32(g) * (a + (a >> np.uint32(7)))) >> np.uint32(8))
+
+
 @njit(**JIT)
 def light(frame, gain, alpha, out):
     """out = frame * (1 + gain * alpha), rounded, saturating at 255; ``gain`` uint16 with
@@ -60,8 +68,7 @@ def light(frame, gain, alpha, out):
     a_ = alpha.reshape(-1)
     o = out.reshape(-1)
     for i in range(a_.size):
-        a = np.uint32(a_[i])
-        m = np.uint16(32768) + np.uint16((np.uint32(g_[i]) * (a + (a >> np.uint32(7)))) >> np.uint32(8))
+        m = _multiplier(g_[i], a_[i])
         for c in range(3):
             o[3 * i + c] = _lit(f[3 * i + c], m)
 
@@ -73,8 +80,7 @@ def light_in_place(image, gain, alpha):
     g_ = gain.reshape(-1)
     a_ = alpha.reshape(-1)
     for i in range(a_.size):
-        a = np.uint32(a_[i])
-        m = np.uint16(32768) + np.uint16((np.uint32(g_[i]) * (a + (a >> np.uint32(7)))) >> np.uint32(8))
+        m = _multiplier(g_[i], a_[i])
         for c in range(3):
             f[3 * i + c] = _lit(f[3 * i + c], m)
 

@@ -18,13 +18,13 @@ import numpy as np
 
 from vcam import jit, segment
 from vcam.config import Settings
-from vcam.engine import Engine
+from vcam.engine import Engine, compile_kernels
 from vcam.errors import VcamError
 from vcam.live import camera_readers
 from vcam.live.capture import Capture
 from vcam.live.mailbox import FramePool, Mailbox, run_thread
 from vcam.live.publisher import Publisher, unavailable_card
-from vcam.live.sinks import open_sink
+from vcam.live.sinks import open_sink, recording_file
 from vcam.live.sources import CameraSource, Source, open_source
 from vcam.live.stats import Stats
 
@@ -60,6 +60,7 @@ class Pipeline:
         self.settings = settings
         self.kernels_in_background = kernels_in_background
         self._kernels_ready = threading.Event()
+        self._kernels_thread: Optional[threading.Thread] = None
         self._preparing_card: Optional[np.ndarray] = None
         self.preload = tuple(preload)
         self.reader_poll, self.reader_grace = reader_poll, reader_grace
@@ -90,12 +91,15 @@ class Pipeline:
         """Open the source, the model and the sink (raising :class:`~vcam.VcamError` with
         everything closed again if one fails), then start the threads."""
         s = self.settings
+        recording_file(s)   # a recording that would write over an input, or cannot be written: before anything opens
         # Imports overlap opening the camera and the model (which mostly run outside the GIL)
         # and end before anything is published.
         loader = run_thread("preload", self._preload) if self.preload else None
         try:
-            if self.kernels_in_background:
-                run_thread("kernels", self._prepare_kernels)
+            if jit.ready():   # a pipeline started again in this process (the panel's restart)
+                self._kernels_ready.set()
+            elif self.kernels_in_background:
+                self._kernels_thread = run_thread("kernels", self._prepare_kernels)
             else:
                 self._prepare_kernels()
             source = self._given_source or open_source(s.capture)
@@ -151,6 +155,9 @@ class Pipeline:
             if t is not threading.current_thread():
                 t.join(timeout=5)
         self._threads = []
+        if self._kernels_thread is not None:   # a kernel compiling when the process ends aborts it
+            self._kernels_thread.join(timeout=60)
+            self._kernels_thread = None
         failed: Optional[VcamError] = None
         if self._publisher is not None:
             try:
@@ -209,14 +216,24 @@ class Pipeline:
 
     # -- the processing thread -------------------------------------------------------------------
     def _prepare_kernels(self) -> None:
-        """Compile (or load) the image kernels; the frames are processed once they are ready. A
-        failure is logged and the engine left to raise its own error on the first frame."""
+        """Compile (or load) the image kernels; the frames are processed once they are ready. In
+        the background, those the settings use come first (:func:`~vcam.engine.compile_kernels`),
+        then the frames are processed while the rest are prepared. A failure is logged and the
+        engine left to raise its own error on the first frame."""
         try:
-            jit.warm_up()
+            if self.kernels_in_background:
+                compile_kernels(self.settings)
+            else:
+                jit.warm_up()
         except Exception:
             log.exception("the image kernels could not be prepared")
         finally:
             self._kernels_ready.set()
+        if self.kernels_in_background:   # the other effects' kernels, before the user picks one
+            try:
+                jit.warm_up(self._stop)
+            except Exception:
+                log.exception("the image kernels could not be prepared")
 
     def _while_preparing(self, frame: np.ndarray, out: np.ndarray) -> None:
         """What goes out while the kernels are prepared: the camera's picture where the effect is

@@ -2,6 +2,8 @@
 
 A :class:`Sink` takes RGB uint8 frames of the size it was opened with; :func:`open_sink` opens
 the one ``OutputSettings`` names. The thread that feeds one is :class:`vcam.live.publisher.Publisher`.
+:func:`recording_file` is the one check of a recording's file, for ``vcam run``, the panel and
+:meth:`vcam.live.pipeline.Pipeline.start`.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from vcam.config import OutputSettings
+from vcam.config import OutputSettings, Settings
 from vcam.errors import VcamError
+from vcam.fileio import user_paths
 from vcam.fileio.video_writer import VideoFormat, VideoWriter, even_size
 
 log = logging.getLogger(__name__)
@@ -178,6 +181,24 @@ class NullSink(Sink):
 
     def send(self, data: np.ndarray, when: Optional[float] = None) -> None:
         pass
+
+
+def recording_file(settings: Settings, what: str = "--output", *, replace: bool = True) -> Optional[Path]:
+    """The video file a recording of ``settings`` goes to, checked before anything opens; None
+    for the virtual camera or ``null``. Refused, with one :class:`VcamError` and its fix: a
+    folder, a device, a named pipe or a socket there, a write-protected file, a folder that
+    cannot be written, and any of the inputs (the source, the background, the model), by any name
+    (a symbolic or a hard link): writing it would destroy it. An existing file is replaced with
+    ``replace`` (``vcam run --output``: the user named it for this run); without (the panel,
+    whose target is a setting remembered from an earlier session) it is kept, and the next free
+    name beside it (``talk-2.mp4``) is returned for the caller to say."""
+    target = settings.output.target
+    if target in ("virtual", "null"):
+        return None
+    path = user_paths.output_file(target, what)
+    inputs = (settings.capture.source, settings.effect.background, settings.segment.model)
+    user_paths.refuse_inputs(path, [str(f) for f in inputs if f], what)
+    return path if replace else user_paths.free_name(path)
 
 
 def open_sink(settings: OutputSettings, width: int, height: int, fps: float) -> Sink:

@@ -24,6 +24,7 @@ import contextlib
 import io
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Optional
 
@@ -40,6 +41,7 @@ from vcam.system.resources import BUNDLED_MODELS as BUNDLED
 from vcam.system.resources import cache_dir
 
 log = logging.getLogger(__name__)
+_REDIRECTING = threading.Lock()   # one redirect of sys.stdout at a time
 
 # Short name -> onnxruntime's name, best first.
 # Where I/O binding keeps tensors that stay on the device (recurrent state, unused outputs).
@@ -426,7 +428,9 @@ class OnnxSegmenter(Segmenter):
             try:
                 options = self._provider_options(short)
                 said = io.StringIO()   # onnxruntime prints "EP Error ... Falling back" itself
-                with contextlib.redirect_stdout(said):
+                # sys.stdout is the process's: two redirects overlapping in two threads (a model
+                # built for the first start's kernels beside the live one) left it a StringIO
+                with _REDIRECTING, contextlib.redirect_stdout(said):
                     session = ort.InferenceSession(str(path), self._session_options(ort),
                                                    providers=[(p, options if p == full else {}) for p in providers])
                 if said.getvalue().strip():

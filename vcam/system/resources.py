@@ -22,7 +22,7 @@ def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(f"vcam.{name}")
     if spec is not None and spec.submodule_search_locations:
         return Path(list(spec.submodule_search_locations)[0])
-    checkout = Path(__file__).resolve().parent.parent / name
+    checkout = Path(__file__).resolve().parents[2] / name   # vcam/system/resources.py -> the checkout
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(f"vcam's {name}/ folder is missing: reinstall with `pip install .`")

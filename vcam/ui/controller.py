@@ -20,6 +20,7 @@ from vcam.config import EffectSettings, OutputSettings, Settings
 from vcam.effects import background, style
 from vcam.errors import VcamError
 from vcam.live.pipeline import Pipeline
+from vcam.live.sinks import recording_file
 from vcam.live.sources import open_source
 from vcam.system import resources
 from vcam.ui.settings_store import Store, UiState, default_config_dir
@@ -102,8 +103,8 @@ class Controller(QObject):
     @property
     def state(self) -> str:
         """``paused``, ``stopped`` (not running, see problems), ``live`` (publishing to the
-        virtual camera), ``preview`` (running, but the virtual camera asked for is missing) or
-        ``running`` (to another output the settings chose)."""
+        virtual camera), ``preview`` (running, but the virtual camera asked for is missing, or
+        the recording was refused) or ``running`` (to another output the settings chose)."""
         if self.paused:
             return "paused"
         if not self.running:
@@ -111,7 +112,7 @@ class Controller(QObject):
         asked, got = self.settings.output.target, self.pipeline.settings.output.target
         if asked == "virtual":
             return "live" if got == "virtual" else "preview"
-        return "running"
+        return "preview" if got == "null" and asked != "null" else "running"
 
     def start(self) -> bool:
         """(Re)start the pipeline with the current settings. A saved camera or background that
@@ -119,7 +120,7 @@ class Controller(QObject):
         means running without one; each such problem is shown. True if it runs."""
         self._close_pipeline()
         self.paused = False
-        self._clear("pipeline", "output")
+        self._clear("pipeline", "output", "recording")
         self.settings = self._usable(self.settings)
         try:
             self._open(self.settings)
@@ -149,10 +150,11 @@ class Controller(QObject):
         return s
 
     def _open(self, s: Settings) -> None:
-        """Start a pipeline for ``s``; without a virtual camera, start one that outputs nothing
-        and show why. Raises what the last try raised."""
+        """Start a pipeline for ``s``; without a virtual camera, or with a recording that is
+        refused, start one that outputs nothing and show why. Raises what the last try raised."""
         # The panel can switch backends live: import them all before publishing starts.
         preload = segment.backends()
+        s = self._recording(s)
         try:
             self.pipeline = Pipeline(s, preload=preload, kernels_in_background=True).start()
             return
@@ -166,6 +168,23 @@ class Controller(QObject):
         except BaseException:
             self._clear("output")   # it was not (only) the virtual camera: the caller shows why
             raise
+
+    def _recording(self, s: Settings) -> Settings:
+        """``s`` to run, its recording file checked as ``vcam run`` checks its ``--output``
+        (:func:`vcam.live.sinks.recording_file`): one that would write over the source, the
+        background or the model, or cannot be written, is refused and shown, and the preview runs
+        without recording; an existing file is never replaced (the target is a setting from an
+        earlier session, and that session's recording is the user's): the recording goes to the
+        next free name beside it, and the status says so."""
+        try:
+            path = recording_file(s, "recording", replace=False)
+        except VcamError as exc:
+            self._problem("output", f"{exc} (not recording: the preview runs)")
+            return s.replace(output=OutputSettings(target="null"))
+        if path is not None and path != Path(s.output.target).expanduser():
+            self._problem("recording", f"{s.output.target} exists and is kept: recording to {path}")
+            return s.replace(output=dataclasses.replace(s.output, target=str(path)))
+        return s
 
     def _note_demo_fallback(self) -> None:
         p = self.pipeline
@@ -242,7 +261,7 @@ class Controller(QObject):
                 self.pipeline.update(new.replace(output=output))
             else:   # it never started, or stopped: start afresh with the new settings
                 self._close_pipeline()
-                self._clear("output")
+                self._clear("output", "recording")
                 self._open(new)
         except VcamError as exc:
             self._problem(topic, exc)

@@ -7,7 +7,7 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPixmap
 STATE_COLORS = {
     "live": QColor(46, 204, 64),      # publishing to the virtual camera
     "running": QColor(52, 152, 219),  # running to another output
-    "preview": QColor(243, 156, 18),  # running, but there is no virtual camera
+    "preview": QColor(243, 156, 18),  # running, but there is no virtual camera, or the recording was refused
     "paused": QColor(150, 150, 150),
     "stopped": QColor(231, 76, 60),
 }
@@ -19,6 +19,14 @@ STATE_WORDS = {
     "paused": "paused",
     "stopped": "stopped",
 }
+
+
+def state_words(state: str, target: str) -> str:
+    """The state in words, for the output ``target`` the settings ask for: a preview in place of
+    a recording is said as such, not as a missing virtual camera."""
+    if state == "preview" and target not in ("virtual", "null"):
+        return "preview only: not recording (see the status)"
+    return STATE_WORDS[state]
 
 
 def camera_icon(state: str, size: int = 64) -> QIcon:

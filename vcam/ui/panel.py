@@ -31,7 +31,7 @@ from vcam.live.stats import STAGES
 from vcam.ui.camera_tab import CameraTab
 from vcam.ui.controller import Controller
 from vcam.ui.effect_tab import EffectTab
-from vcam.ui.icons import STATE_COLORS, STATE_WORDS, camera_icon
+from vcam.ui.icons import STATE_COLORS, camera_icon, state_words
 from vcam.ui.light_tab import LightTab
 from vcam.ui.person_tab import PersonTab
 from vcam.ui.preview import PreviewArea
@@ -261,7 +261,7 @@ class Panel(QMainWindow):
         state = self.c.state
         stats = self.c.stats()
         colour = STATE_COLORS[state].name()
-        where = STATE_WORDS[state]
+        where = state_words(state, self.c.settings.output.target)
         if stats is not None and state in ("live", "running"):
             where = f"{where}: {stats.get('output')}"
         self.output_label.setText(f"<span style='color:{colour}'>●</span> {where}")

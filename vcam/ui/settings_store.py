@@ -7,14 +7,17 @@
 - ``ui.json``: the user's own backgrounds (kept in the gallery) and the panel's view options.
 
 A file that cannot be read gives defaults and a warning, never an exception; it is kept aside as
-``<name>.bad`` so the next save does not destroy what the user may want to repair.
+``<name>.bad`` so the next save does not destroy what the user may want to repair. Both are read
+as :func:`vcam.fileio.settings_file.read_json` reads (a regular file of at most 1 MiB: a named
+pipe or a link to a device is said, never waited on or read without end) and written through a
+symbolic link (a dotfiles folder's link stays, its file gets the new settings).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -22,7 +25,8 @@ from typing import Optional
 from vcam.config import Settings
 from vcam.errors import VcamError
 from vcam.fileio.atomic import write_json
-from vcam.fileio.settings_file import load_settings, save_settings
+from vcam.fileio.settings_file import load_settings, read_json, save_settings
+from vcam.fileio.user_paths import destination
 from vcam.system import resources
 
 log = logging.getLogger(__name__)
@@ -68,9 +72,19 @@ class Store:
         self.ui_path = self.folder / UI_FILE
 
     def _set_aside(self, path: Path) -> str:
-        bad = path.with_name(path.name + ".bad")
+        """Rename the file that could not be read to ``<name>.bad``. Where ``path`` is a symbolic
+        link to a regular file (into a dotfiles folder), that file is set aside and the link kept,
+        so the next save goes through it again; a link to anything else (a device, a named pipe)
+        is itself set aside, never what it names."""
         try:
-            os.replace(path, bad)
+            real = destination(path)
+            if real != path and not stat.S_ISREG(os.stat(real).st_mode):
+                real = path
+        except OSError:
+            real = path
+        bad = real.with_name(real.name + ".bad")
+        try:
+            os.replace(real, bad)
         except OSError:
             return ""
         return f"; the file was kept as {bad}"
@@ -97,9 +111,9 @@ class Store:
         if not _present(self.ui_path):
             return UiState(), None
         try:
-            return UiState.from_dict(json.loads(self.ui_path.read_text())), None
-        except (OSError, ValueError, RecursionError, VcamError) as exc:   # ValueError: not UTF-8 or not JSON
-            reason = exc.problem if isinstance(exc, VcamError) else str(exc)
+            return UiState.from_dict(read_json(self.ui_path, "gallery file")), None
+        except VcamError as exc:
+            reason = exc.problem
             warning = (f"gallery and view options in {self.ui_path} not restored ({reason})"
                        f"{self._set_aside(self.ui_path)}")
             log.warning("%s", warning)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from vcam.config import LIVE_EFFECTS
 from vcam.ui.controller import Controller
 from vcam.ui.effect_tab import effect_label
-from vcam.ui.icons import STATE_WORDS, camera_icon
+from vcam.ui.icons import camera_icon, state_words
 
 # Studio light from the tray: on at these strengths, off at 0 (the panel sets any strength).
 LIGHT_ON = (("low_light", "Low light", 1.0), ("key_light", "Key light", 0.5), ("denoise", "Denoise", 0.7),
@@ -55,7 +55,7 @@ class Tray(QSystemTrayIcon):
     def sync(self) -> None:
         state = self.c.state
         self.setIcon(camera_icon(state))
-        self.setToolTip(f"vcam: {STATE_WORDS[state]}")
+        self.setToolTip(f"vcam: {state_words(state, self.c.settings.output.target)}")
         self.menu.clear()
         if self._group is not None:
             self._group.deleteLater()
