@@ -305,13 +305,24 @@ def _webp_frames(data: bytes, path: Path):
     return decode
 
 
+def _decodes_page_ranges() -> bool:
+    """Whether this OpenCV's ``imdecodemulti`` takes a range of pages (4.9+; 4.8 refuses the
+    fourth argument with a ``cv2.error``, not a TypeError)."""
+    try:
+        cv2.imdecodemulti(np.zeros(1, np.uint8), cv2.IMREAD_UNCHANGED, None, (0, 1))
+    except (TypeError, cv2.error) as exc:
+        return "argument" not in str(exc)
+    return True
+
+
 def _tiff_pages(data: bytes):
     buf = np.frombuffer(data, np.uint8)
+    ranges = _decodes_page_ranges()
 
     def decode(start: int, n: int) -> list:
-        try:
+        if ranges:
             ok, pages = cv2.imdecodemulti(buf, cv2.IMREAD_UNCHANGED, None, (start, start + n))
-        except TypeError:   # an OpenCV without imdecodemulti's range: every page at once
+        else:   # every page at once, on the first call
             ok, pages = cv2.imdecodemulti(buf, cv2.IMREAD_UNCHANGED) if start == 0 else (False, [])
         return list(pages) if ok else []
     return decode
