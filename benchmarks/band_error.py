@@ -44,7 +44,7 @@ def classes(alpha: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, ...]:
     return mixed, out, into, ~(mixed | out | into)
 
 
-def run(runner: quality.Runner, eval_dir: Path, limit: Optional[int], frames: int, rooms: bool) -> dict:
+def run(runner: quality.Runner, eval_dir: Path, limit: Optional[int], frames: int, rooms: str) -> dict:
     material = quality.motion_material(eval_dir, limit, rooms)
     if not material:
         raise SystemExit(f"error: no portrait under {eval_dir / 'portraits'} suits the set: "
@@ -65,7 +65,7 @@ def run(runner: quality.Runner, eval_dir: Path, limit: Optional[int], frames: in
                     for i, m in enumerate(masks):
                         total[i, j] += err[band & m].sum() / n
                 count += 1
-            print(f"{'rooms' if rooms else 'composite'}: portrait {subject.name}, {motion}", file=sys.stderr, flush=True)
+            print(f"{rooms or 'composite'}: portrait {subject.name}, {motion}", file=sys.stderr, flush=True)
     share = total / max(count, 1)
     return {c: {k: float(share[i, j]) for j, k in enumerate(COLOURS)} for i, c in enumerate(CLASSES)} | {
         "band": {k: float(share[:, j].sum()) for j, k in enumerate(COLOURS)}}
@@ -73,7 +73,7 @@ def run(runner: quality.Runner, eval_dir: Path, limit: Optional[int], frames: in
 
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", choices=("composite", "rooms"), default="rooms")
+    ap.add_argument("--set", choices=("composite", "rooms", "bright"), default="rooms")
     ap.add_argument("--compare", default="default,effect.clean_edges=false",
                     help="configurations, comma-separated, as quality.py takes them")
     ap.add_argument("--limit", type=int, default=3, help="portraits (default 3)")
@@ -86,7 +86,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         label, settings = quality.parse_config(spec)
         runner = quality.Runner(label, settings)
         try:
-            report[label] = run(runner, args.eval, args.limit, args.frames, args.set == "rooms")
+            report[label] = run(runner, args.eval, args.limit, args.frames, "" if args.set == "composite" else args.set)
         finally:
             runner.close()
     if args.json:

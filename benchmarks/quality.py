@@ -86,7 +86,7 @@ from vcam.live.sources import VideoSource
 from vcam.segment import choice
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
-SETS = ("images", "stillness", "noisy", "motion", "composite", "rooms")
+SETS = ("images", "stillness", "noisy", "motion", "composite", "rooms", "bright")
 
 BF_LOOSE = 0.008        # boundary F tolerances, share of the diagonal
 BF_TIGHT = 0.0025
@@ -117,12 +117,23 @@ BACKGROUNDS = ("161", "121", "271")
 BACKGROUND_BLUR = 2.0   # px (Gaussian sigma): the made rooms are blurred by this
 ROOMS = ("171", "236", "226")   # the rooms set's: photos whose person leaves a wide, busy strip
 ROOM_MARGIN = 12        # px kept clear of the photo's person when its room is cut out
+# The bright set's walls (the commonest room on a call, where a halo shows most): a plain
+# off-white wall with soft shading, and a window blind's bright slats in daylight, in turn.
+BRIGHT_WALL = (236.0, 234.0, 228.0)
+BLIND_PERIOD = 14       # px from slat to slat
+HALO_ALPHA = 0.02       # a band pixel whose true alpha is under this is pure room: any error there is halo
+HALO_VISIBLE = 24       # levels (the largest of the three channels) past which a halo pixel is visibly wrong
 
 NAMED = {
     "raw": ("The general selfie model's own matte of the whole frame (the reference of issue 4): no crop "
             "following, no temporal smoothing, the model run on every frame, the edge where the model puts it",
             lambda: Settings(segment=SegmentSettings(backend="onnx", model="general", follow=False, skip_still=False),
                              matte=MatteSettings(smoothing=0.0, threshold=0.5, softness=1.0))),
+    "bare": ("The raw model's matte with no refinement at all: as raw, and the camera's own colour at the edge "
+             "(no clean edges)",
+             lambda: Settings(segment=SegmentSettings(backend="onnx", model="general", follow=False, skip_still=False),
+                              matte=MatteSettings(smoothing=0.0, threshold=0.5, softness=1.0),
+                              effect=EffectSettings(clean_edges=False))),
     "default": ("Settings() as shipped, live (model auto on a CPU: the selfie model)", Settings),
     "files": ("Settings() as shipped, as vcam process runs them: model auto picked per picture or "
               "video by its size (vcam.segment.choice.for_file)", Settings),
@@ -474,6 +485,21 @@ def _gradient(seed: int) -> np.ndarray:
     return np.clip(out + blotches, 0, 255).astype(np.uint8)
 
 
+def _bright_wall(i: int) -> np.ndarray:
+    """A bright wall behind the person: ``i`` even, a plain off-white wall with soft shading;
+    odd, a window blind, bright slats with thin grey gaps, lit unevenly."""
+    fw, fh = MOTION_SIZE
+    rng = np.random.default_rng(500 + i)
+    shade = cv2.resize(rng.uniform(-10, 6, (3, 4)).astype(np.float32), (fw, fh), interpolation=cv2.INTER_CUBIC)
+    wall = np.float32(BRIGHT_WALL) + shade[..., None] + np.zeros((fh, fw, 3), np.float32)
+    if i % 2:
+        y = np.arange(fh, dtype=np.float32)[:, None]
+        slat = 0.5 + 0.5 * np.cos(2 * math.pi * y / BLIND_PERIOD)     # 1 mid-slat, 0 in the gap
+        gap = np.clip((0.25 - slat) / 0.25, 0.0, 1.0)                   # a thin dark line between slats
+        wall = wall + 14.0 * slat[..., None] - 70.0 * gap[..., None]
+    return np.clip(wall, 0, 255).astype(np.uint8)
+
+
 def motion_pose(motion: str, t: int, frames: int) -> tuple[float, float, float]:
     """(horizontal offset px, rotation degrees, scale) of frame ``t`` of a ``motion``."""
     phase = 2 * math.pi * t / frames
@@ -521,11 +547,12 @@ def sequence(subject: Subject, background: np.ndarray, motion: str, frames: int,
             yield frame, alpha
 
 
-def motion_material(eval_dir: Path, limit: Optional[int], rooms: bool = False) -> list[tuple[Subject, np.ndarray]]:
+def motion_material(eval_dir: Path, limit: Optional[int], rooms: str = "") -> list[tuple[Subject, np.ndarray]]:
     """``limit`` (default 3) subjects, those of :data:`SUBJECTS` first, then any portrait that
     suits (see :func:`_is_subject`); each over a background from :data:`BACKGROUNDS` in turn (a
-    generated gradient where none is found), or with ``rooms`` over a room of :data:`ROOMS` as
-    photographed (:func:`_room`)."""
+    generated gradient where none is found), with ``rooms="rooms"`` over a room of :data:`ROOMS`
+    as photographed (:func:`_room`), with ``rooms="bright"`` in front of a bright wall or a
+    window blind (:func:`_bright_wall`)."""
     pairs = {image.stem: (image, mask) for image, mask in _portraits(eval_dir)}
     count = limit or 3
     chosen = []
@@ -534,6 +561,8 @@ def motion_material(eval_dir: Path, limit: Optional[int], rooms: bool = False) -
             break
         if name in pairs and _is_subject(_load_pair(*pairs[name])[1]):
             chosen.append(pairs[name])
+    if rooms == "bright":
+        return [(_subject(*pair), _bright_wall(i)) for i, pair in enumerate(chosen)]
     backgrounds = [pairs[name] for name in (ROOMS if rooms else BACKGROUNDS) if name in pairs]
     make = _room if rooms else _background
     return [(_subject(*pair), make(*backgrounds[i % len(backgrounds)]) if backgrounds else _gradient(i))
@@ -583,8 +612,8 @@ def run_motion(runners: list[Runner], eval_dir: Path, limit: Optional[int], fram
 
 
 def composite_frames(subject: Subject, background: np.ndarray, si: int, mi: int, motion: str, frames: int,
-                     rooms: bool) -> Iterator[tuple]:
-    """The composite (or ``rooms``) set's sequence of subject ``si`` and motion ``mi``: each
+                     rooms: str) -> Iterator[tuple]:
+    """The composite (``rooms``: or the rooms or bright) set's sequence of subject ``si`` and motion ``mi``: each
     frame (RGB uint8) with its true alpha, the person's true colour, the new background (float32
     RGB), the band where the error is taken (within ``COMPOSITE_BAND`` of the true outline) and
     the true composite over the new background."""
@@ -601,12 +630,15 @@ def composite_frames(subject: Subject, background: np.ndarray, si: int, mi: int,
 
 
 def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], frames: int,
-                  rooms: bool = False) -> dict:
+                  rooms: str = "") -> dict:
     """The cut-out laid over a new background, against the truth laid over it: mean absolute
     error (8-bit levels, all three channels) within ``COMPOSITE_BAND`` of the true outline, and
     over the pixels the truth mixes (alpha 0.02 to 0.98), where the person's colour matters.
-    ``rooms``: the people stand in the rooms as photographed (textured, not blurred), and each
-    frame is JPEG-compressed at ``ROOM_JPEG`` (the "rooms" set)."""
+    ``rooms="rooms"``: the people stand in the rooms as photographed (textured, not blurred), and
+    each frame is JPEG-compressed at ``ROOM_JPEG`` (the "rooms" set); ``rooms="bright"``: in
+    front of a bright wall or a window blind, JPEG-compressed likewise (the "bright" set). Also
+    the halo: the error where the truth is pure room (alpha under ``HALO_ALPHA``) within the band,
+    and the share of those pixels more than ``HALO_VISIBLE`` levels off in some channel."""
     material = motion_material(eval_dir, limit, rooms)
     if not material:
         raise VcamError(f"no portrait under {eval_dir / 'portraits'} suits the composite set", "check --eval")
@@ -625,6 +657,7 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
             for picture, alpha, person, new, band, truth in composite_frames(subject, background, si, mi,
                                                                              motion, frames, rooms):
                 mixed = (alpha > 0.02) & (alpha < 0.98)   # the truly mixed pixels, as in hair
+                room = band & (alpha < HALO_ALPHA)          # pure room: whatever shows there is halo
                 cutouts = [(r.label, *r.cutout(picture)) for r in runners]
                 a8 = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
                 for label, compositor in exact.items():
@@ -634,15 +667,18 @@ def run_composite(runners: list[Runner], eval_dir: Path, limit: Optional[int], f
                     p = pa.astype(np.float32)[..., None] / 255.0
                     err = np.abs(colour.astype(np.float32) * p + new * (1.0 - p) - truth)
                     true_color = np.abs(person * p + new * (1.0 - p) - truth)   # this alpha, the true colour
+                    halo = err[room]
                     errors[label].append((float(err[band].mean()), float(err[mixed].mean()),
-                                          float(true_color[band].mean())))
+                                          float(true_color[band].mean()), float(halo.mean()),
+                                          float((halo.max(axis=1) > HALO_VISIBLE).mean())))
             for label in rows:
                 e = np.array(errors[label])
                 rows[label].append({"subject": subject.name, "motion": motion, "frames": frames,
                                       "band_error": float(e[:, 0].mean()), "mixed_error": float(e[:, 1].mean()),
-                                      "band_true_color": float(e[:, 2].mean())})
-            _progress(f"{'rooms' if rooms else 'composite'}: portrait {subject.name}, {motion}, {frames} frames")
-    keys = ("band_error", "mixed_error", "band_true_color")
+                                      "band_true_color": float(e[:, 2].mean()), "halo_error": float(e[:, 3].mean()),
+                                      "halo_visible": float(e[:, 4].mean())})
+            _progress(f"{rooms or 'composite'}: portrait {subject.name}, {motion}, {frames} frames")
+    keys = ("band_error", "mixed_error", "band_true_color", "halo_error", "halo_visible")
     return {label: {"sequences": seqs, "mean": {k: _mean([s[k] for s in seqs]) for k in keys}}
             for label, seqs in rows.items()}
 
@@ -710,23 +746,28 @@ def render(report: dict) -> str:
         parts.append(_table(f"motion: {MOTION_SIZE[0]}x{MOTION_SIZE[1]}, {seqs[0]['frames']} frames, portraits "
                             f"{', '.join(subjects)} (sweep peaks at {SWEEP_PEAK:g} px/frame)",
                             ["config", "motion", "IoU", "BF 0.25%", "dtSSD", "lag frames", "model %"], rows))
-    for name in ("composite", "rooms"):
+    for name in ("composite", "rooms", "bright"):
         if name not in report:
             continue
         res = report[name]
         rows = [[c, s["subject"], s["motion"], _fmt(s["band_error"], 2), _fmt(s["mixed_error"], 2),
-                 _fmt(s["band_true_color"], 2)]
+                 _fmt(s["band_true_color"], 2), _fmt(s.get("halo_error"), 2), _pct(s.get("halo_visible"))]
                 for c, r in res.items() for s in r["sequences"]]
         rows += [[c, "mean", "", _fmt(r["mean"]["band_error"], 2), _fmt(r["mean"]["mixed_error"], 2),
-                  _fmt(r["mean"]["band_true_color"], 2)] for c, r in res.items()]
-        where = ("the rooms as photographed (textured), frames JPEG-compressed at quality "
-                 f"{ROOM_JPEG}" if name == "rooms" else "made rooms (blurred)")
+                  _fmt(r["mean"]["band_true_color"], 2), _fmt(r["mean"].get("halo_error"), 2),
+                  _pct(r["mean"].get("halo_visible"))] for c, r in res.items()]
+        where = {"rooms": f"the rooms as photographed (textured), frames JPEG-compressed at quality {ROOM_JPEG}",
+                 "bright": f"a bright plain wall and a window blind, frames JPEG-compressed at quality {ROOM_JPEG}",
+                 }.get(name, "made rooms (blurred)")
         parts.append(_table(f"{name}: the cut-out over a new background ({where}), mean error in 8-bit levels "
                             f"within {COMPOSITE_BAND:.0%} of the diagonal of the true outline, and where the truth "
                             f"is mixed (true edge blurred {COMPOSITE_SOFT:g} px); true colour: the band error of the "
                             f"same alpha with the person's true colour instead of vcam's (where the alpha is wrong, "
-                            f"the camera's colour can do better)",
-                            ["config", "portrait", "motion", "band error", "mixed error", "true colour"], rows))
+                            f"the camera's colour can do better); halo: the error where the truth is pure room "
+                            f"(alpha under {HALO_ALPHA:g}) in the band, and the share of those pixels more than "
+                            f"{HALO_VISIBLE} levels off",
+                            ["config", "portrait", "motion", "band error", "mixed error", "true colour",
+                             "halo error", "halo visible %"], rows))
     parts.append(f"{report['seconds']['total']:.0f} s")
     return "\n".join(parts)
 
@@ -783,7 +824,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             "noisy": lambda: run_noisy(runners, args.eval, args.limit, args.frames),
             "motion": lambda: run_motion(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
             "composite": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES),
-            "rooms": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES, rooms=True),
+            "rooms": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES, rooms="rooms"),
+            "bright": lambda: run_composite(runners, args.eval, args.limit, args.frames or MOTION_FRAMES, rooms="bright"),
         }
         for name in SETS:
             if name in sets:

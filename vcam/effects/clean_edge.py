@@ -18,6 +18,18 @@ On a plain wall (``sB`` small) that takes the wall out whole, ``F = (I - (1-a)*B
 a busy room (shelves, a shop front: ``sB`` large) ``F`` stays near ``F0``: taking ``B0`` out
 there would lay the room's texture, magnified by ``1/a``, over the new background, which is
 what a real room showed (issue 25) when only ``B0`` was known.
+
+No halo: the model's matte (and more so its edge as vcam places it, and the crop that follows the
+person) often reaches a few pixels past the person onto the room. Such a pixel is all room, and
+unmixing makes it the room's colour: a light rim on a bright wall. Where the picture says where
+the edge is, it is used: the pixel's colour is projected on the line from ``B0`` to ``F0``, which
+gives the share of the person it holds, ``ac = (I - B0).(F0 - B0) / |F0 - B0|^2``, and the
+matte is pulled in to ``ac`` (plus ``PULL_SLACK``), never pushed out, where ``ac`` is far below
+what the matte says (``PULL_RATIO``), that line explains the pixel (its distance from the line within the room's spread, ``PULL_FIT``) and the person
+stands out from the room by far more than the room's own texture (``PULL_CONTRAST``). So on a
+plain or bright wall the rim goes, and a strand of hair keeps the share of it the picture shows;
+on a busy room, a white shirt on a white wall, or skin beside dark hair (a colour off that line),
+the matte stays as the model made it.
 """
 from __future__ import annotations
 
@@ -39,6 +51,23 @@ SPREAD_FLOOR = 3.0       # the least spread of the room (squared 8-bit levels, s
 PERSON_SPREAD_FLOOR = 3 * 24.0 ** 2   # ... and of the person: a colour at the edge (a strand of hair,
                          # a collar) may be 24 levels from their inside's even where that is flat
 SURE_LOW, SURE_HIGH = 8, 247   # alpha within 1/32 of sure: not unmixed, and counted as sure
+# The pull-in (the docstring's "No halo"): the person's colour must stand out from the room's by
+# PULL_CONTRAST levels (Euclidean over the channels, from nothing at the first to all at the
+# second) beyond PULL_TEXTURE times the room's own spread; the pixel must lie within the room's
+# spread (times PULL_FIT, plus PULL_NOISE levels) of the line from room to person, trusted fully
+# there and not at all at twice that. The matte is pulled in to the colour's share plus PULL_SLACK.
+PULL_CONTRAST = (40.0, 80.0)
+PULL_TEXTURE = 6.0
+PULL_FIT = 4.0
+PULL_NOISE = 6.0
+PULL_SLACK = 0.04
+# ... and only where the colour shows far less of the person than the matte says: under the first
+# share of it fully, not from the second on. A strand of hair whose colour is not the person's
+# inside (lighter, redder) shows a good part of its alpha along the line and is left as it is;
+# the room beside the person shows next to none.
+PULL_RATIO = (0.35, 0.65)
+PULL_ROOM_WEIGHT = 0.05   # the least share of room near a block for its pull-in: where none is near
+                          # (a pen in a hand at the frame's edge), the room's estimate is the pixel itself
 
 
 @njit(inline="always", **JIT)
@@ -122,8 +151,40 @@ def spreads(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, near, row
     return fallback_b, fallback_f
 
 
+@njit(inline="always", **JIT)
+def _pull_in(fg, y, x, a8, row_b, row_f, c0, c1, wx, c_lo, c_span, fit):
+    """The alpha of pixel (y, x), ``a8``, pulled in to the share of the person its colour holds
+    where the picture tells it (the module's "No halo"); never raised."""
+    dd = np.float32(0.0)
+    qd = np.float32(0.0)
+    qq = np.float32(0.0)
+    for c in range(3):
+        f0 = row_f[c0, c] + wx * (row_f[c1, c] - row_f[c0, c])
+        b0 = row_b[c0, c] + wx * (row_b[c1, c] - row_b[c0, c])
+        d = f0 - b0
+        q = np.float32(fg[y, x, c]) - b0
+        dd += d * d
+        qd += q * d
+        qq += q * q
+    if dd <= c_lo:
+        return a8
+    share = qd / dd
+    off = qq - share * qd   # squared distance from the line room -> person
+    if off >= np.float32(2.0) * fit:
+        return a8
+    target = (max(share, np.float32(0.0)) + np.float32(PULL_SLACK)) * np.float32(255.0)
+    a = np.float32(a8)
+    ratio = target / a   # what the colour shows of what the matte says
+    if ratio >= np.float32(PULL_RATIO[1]):
+        return a8
+    trust = (min((dd - c_lo) / c_span, np.float32(1.0)) * min(np.float32(2.0) - off / fit, np.float32(1.0))
+             * min((np.float32(PULL_RATIO[1]) - ratio) / np.float32(PULL_RATIO[1] - PULL_RATIO[0]), np.float32(1.0)))
+    return np.uint8(a - trust * (a - target) + np.float32(0.5))
+
+
 @njit(**JIT)
-def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, fallback_b, fallback_f, row_b, row_f, out):
+def unmix(fg, alpha, small_alpha, back, person, room_weight, x0s, x1s, wxs, sums, fallback_b, fallback_f, row_b, row_f,
+          out):
     """Pass 2: the person's own colour into ``out`` (which holds a copy of ``fg``), by the rule of
     the module's docstring, with the sums of :func:`spreads` (and its fallbacks where a block has
     fewer than ``SPREAD_LEAST`` sure pixels within ``POOL`` of it).
@@ -131,7 +192,9 @@ def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, fallback_b,
     Only the blocks whose reduced alpha ``small_alpha`` (an area average) is neither 0 nor 255
     are visited, and only their partly transparent pixels written: those more than 1/32 from
     sure (nearer, unmixing would change the composite by under 1/32 of the contrast between
-    person and room), which a block holding one never averages to: a few per cent of the frame."""
+    person and room), which a block holding one never averages to: a few per cent of the frame.
+    ``alpha`` is pulled in first where the picture shows a halo (:func:`_pull_in`), in place,
+    in the blocks with room near them (``room_weight``, reduced size: the estimate's weights)."""
     h, w = alpha.shape
     bh, bw = back.shape[0], back.shape[1]
     sy = np.float32(bh / h)
@@ -155,16 +218,24 @@ def unmix(fg, alpha, small_alpha, back, person, x0s, x1s, wxs, sums, fallback_b,
             sb = max(acc_b / n_b if n_b >= least else fallback_b, np.float32(SPREAD_FLOOR))
             sf = max(acc_f / n_f if n_f >= least else fallback_f, np.float32(PERSON_SPREAD_FLOOR))
             xs, xe = (bx * w) // bw, ((bx + 1) * w) // bw
+            c_lo = (np.float32(PULL_CONTRAST[0] ** 2) + np.float32(PULL_TEXTURE) * sb
+                    if room_weight[by, bx] >= np.float32(PULL_ROOM_WEIGHT) else np.float32(np.inf))
+            c_span = np.float32(PULL_CONTRAST[1] ** 2 - PULL_CONTRAST[0] ** 2)
+            fit = np.float32(PULL_FIT) * sb + np.float32(3.0 * PULL_NOISE ** 2)
             for y in range(ys, ye):
                 _rows(back, person, y, sy, x0s[xs], x1s[xe - 1], row_b, row_f)
                 for x in range(xs, xe):
                     a8 = alpha[y, x]
+                    if a8 < SURE_LOW:
+                        continue
+                    c0, c1, wx = x0s[x], x1s[x], wxs[x]
+                    a8 = _pull_in(fg, y, x, a8, row_b, row_f, c0, c1, wx, c_lo, c_span, fit)
+                    alpha[y, x] = a8
                     if a8 < SURE_LOW or a8 > SURE_HIGH:
                         continue
                     a = np.float32(a8) * np.float32(1.0 / 255.0)
                     b = np.float32(1.0) - a
                     k = a * sf / (a * a * sf + b * b * sb)
-                    c0, c1, wx = x0s[x], x1s[x], wxs[x]
                     for c in range(3):
                         f0 = row_f[c0, c] + wx * (row_f[c1, c] - row_f[c0, c])
                         b0 = row_b[c0, c] + wx * (row_b[c1, c] - row_b[c0, c])
@@ -179,7 +250,7 @@ def _sample() -> None:
     sums = np.zeros((2, 2, 4), np.float32)
     columns = scaling.bilinear_columns(2, 2)
     fallbacks = spreads(rgb, u, u, rgb, rgb, *columns, sums, u.copy(), row, row.copy())
-    unmix(rgb, u, u, rgb, rgb, *columns, sums, *fallbacks, row, row.copy(), rgb.copy())
+    unmix(rgb, u, u, rgb, rgb, np.zeros((2, 2), np.float32), *columns, sums, *fallbacks, row, row.copy(), rgb.copy())
 
 
 jit.register(spreads, _sample)
@@ -188,7 +259,9 @@ jit.register(unmix, _sample)
 
 class CleanEdge:
     """Called with a frame of ``size``, its alpha and ``dst``: the frame with its soft edge
-    cleaned, into ``dst`` (which it returns); the buffers are made here once. ``still``: nothing
+    cleaned, into ``dst`` (which it returns), and the alpha pulled in where it reached onto the
+    room (in place: the blend, the shadow and a cut-out's alpha all take it from there); the
+    buffers are made here once. ``still``: nothing
     moved outside the person since the last frame (``vcam.segment.still_gate``, which also bounds how many
     frames in a row may say so): the room, the person's colour beside it and the spreads
     estimated then still hold, and only the unmixing runs."""
@@ -200,6 +273,7 @@ class CleanEdge:
         self._columns = scaling.bilinear_columns(size[0], small[1])
         self._sums = np.empty(small + (4,), np.float32)
         self._near = np.empty(small, np.uint8)
+        self._room_weight = np.empty(small, np.float32)
         self._rows = (np.empty((small[1], 3), np.float32), np.empty((small[1], 3), np.float32))
         self._held: Optional[tuple] = None   # (B0, F0, fallbacks) of the last frame estimated
         self.fg = np.empty((size[1], size[0], 3), np.uint8)   # for the blends that still follow
@@ -210,11 +284,12 @@ class CleanEdge:
         estimate = self._estimate
         if self._held is None or not still:
             back = estimate.small(frame, alpha, halvings)
+            np.copyto(self._room_weight, estimate.room_weight)   # before person() reuses it
             person = estimate.person()
             fallbacks = spreads(frame, alpha, estimate.small_alpha, back, person, *self._columns, self._sums,
                                 self._near, *self._rows)
             self._held = (back, person, fallbacks)
         back, person, (fallback_b, fallback_f) = self._held
-        unmix(frame, alpha, estimate.small_alpha, back, person, *self._columns, self._sums, fallback_b, fallback_f,
-              *self._rows, dst)
+        unmix(frame, alpha, estimate.small_alpha, back, person, self._room_weight, *self._columns, self._sums,
+              fallback_b, fallback_f, *self._rows, dst)
         return dst

@@ -173,7 +173,8 @@ class Compositor:
     def apply(self, frame: np.ndarray, alpha: np.ndarray, out: np.ndarray,
               halvings: Optional[scaling.Halvings] = None, *, still: bool = False) -> None:
         """Composite ``frame`` (RGB uint8) by ``alpha`` (uint8, same height and width) into
-        ``out``; ``halvings``: the frame's, shared with the other stages. ``still``: nothing
+        ``out``; with clean edges, ``alpha`` is pulled in where it reached onto the room, in place
+        (what a cut-out's alpha then is); ``halvings``: the frame's, shared with the other stages. ``still``: nothing
         moved since the last frame defocused (``vcam.segment.still_gate``, which also bounds how many frames
         in a row may say so): a blur effect keeps the room it defocused then, clean edges the
         estimates they made then."""

@@ -74,6 +74,13 @@ class Defocus:
             cv2.GaussianBlur(src, (0, 0), self._sigma, dst=dst, borderType=cv2.BORDER_REFLECT)
 
     @property
+    def room_weight(self) -> np.ndarray:
+        """How much of the room :meth:`small` found near each reduced pixel (0 to 1; float32,
+        reduced size): where it is 0 no room is near and the estimate is the pixel's own value.
+        Valid until :meth:`person` (which reuses the buffer)."""
+        return self._blurred[1]
+
+    @property
     def small_alpha(self) -> np.ndarray:
         """The alpha at the reduced size, as :meth:`small` last reduced it (halo-free only)."""
         return self._alpha
