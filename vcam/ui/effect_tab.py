@@ -170,7 +170,8 @@ class EffectTab(QWidget):
         the chosen effect's own controls only."""
         s = self.c.settings
         e = s.effect
-        with signals_blocked((self.effect_group, self.blur_slider, self.halo_box, self.falloff_slider, self.wrap_slider, self.harmony_slider,
+        with signals_blocked((self.effect_group, self.blur_slider, self.halo_box, self.falloff_slider, self.wrap_slider,
+                              self.harmony_slider,
                               self.clean_box, self.gradient_combo, self.gradient_angle_slider, self.shadow_slider,
                               self.style_strip)):
             button = self.effect_buttons.get(e.effect)
