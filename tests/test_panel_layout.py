@@ -33,7 +33,7 @@ EXPECTED = {
     "none": set(),
     "blur": BLURRED,
     "bokeh": BLURRED,
-    "portrait": BLURRED,
+    "portrait": BLURRED | {"falloff_slider"},
     "replace": {"wrap_slider", "harmony_slider", "shadow_slider", "clean_box", "style_strip", "gallery", "add_button",
                 "remove_button"},
     "color": {"color_button", "gradient_combo", "shadow_slider", "clean_box"},

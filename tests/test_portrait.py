@@ -1,6 +1,7 @@
-"""Portrait blur on a generated scene of known depth: a person in front of textured planes that
-lie farther back the farther they are from the person in the picture (the way a room recedes
-behind a subject), and in the CLI and the panel."""
+"""Portrait blur by the outline's distance (what it uses where the depth network is off or cannot
+be used; the depth network's own tests are in test_depth.py) on a generated scene of known depth:
+a person in front of textured planes that lie farther back the farther they are from the person
+in the picture (the way a room recedes behind a subject)."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,7 @@ def scene():
 
 
 def run(effect: str, frame, alpha, blur: float = 20.0) -> np.ndarray:
-    comp = Compositor(EffectSettings(effect, blur=blur), (W, H))
+    comp = Compositor(EffectSettings(effect, blur=blur, depth=False), (W, H))
     out = np.empty_like(frame)
     comp.apply(frame, alpha, out)
     comp.close()

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from vcam import jit
-from vcam.config import ALPHA_EFFECTS, FILE_DEFAULT_EFFECTS, SegmentSettings, Settings
+from vcam.config import ALPHA_EFFECTS, DEPTH_EFFECT, FILE_DEFAULT_EFFECTS, SegmentSettings, Settings
 from vcam.engine import Engine
 from vcam.errors import VcamError
 from vcam.fileio import animation, pictures, user_paths, video_writer, write_errors
@@ -237,7 +237,7 @@ class Processor:
     def _render(engine: Engine, rgb: np.ndarray, out: np.ndarray, photo: bool = False,
                 own_alpha: Optional[np.ndarray] = None, rgba: Optional[np.ndarray] = None) -> np.ndarray:
         """Composite into ``out`` (RGB) and return the picture to save: ``out``, the grey alpha
-        (matte) or RGBA (cut-out, into ``rgba`` where given: a video's frames reuse one).
+        (matte), the grey depth (depth) or RGBA (cut-out, into ``rgba`` where given: a video's frames reuse one).
         ``own_alpha``, the input picture's alpha, is multiplied into a matte or cut-out
         (matte * own / 255, rounded): what the input hides stays hidden."""
         effect = engine.settings.effect.effect
@@ -246,6 +246,8 @@ class Processor:
             alpha = cv2.multiply(alpha, own_alpha, scale=1 / 255)
         if effect == "matte":
             return alpha
+        if effect == DEPTH_EFFECT:
+            return engine.compositor.depth
         if effect != "cutout":
             return out
         if rgba is None:

@@ -88,6 +88,13 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
              "where the shadow's light comes from: 0 the front, -90 the picture's left, 90 its right"),
             ("--shadow-softness", "shadow_softness", "0..1", "0 a crisp shadow, 1 a broad soft one")):
         _number(p, flag, EffectSettings, name, metavar, text)
+    p.add_argument("--focus-falloff", type=float, default=EffectSettings.focus_falloff, metavar="0..1",
+                   help="--effect portrait: how fast the blur grows with depth behind (and in front of) you: 0 only "
+                        f"the far end of the room fully blurred, 1 fully blurred right behind you "
+                        f"(default: {EffectSettings.focus_falloff:g})")
+    p.add_argument("--no-depth", dest="depth", action="store_false",
+                   help="--effect portrait: blur by the distance from your outline instead of by the depth network's "
+                        "map of the room")
     p.add_argument("--no-clean-edges", dest="clean_edges", action="store_false",
                    help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
                         "instead of taking the old background out of it")
@@ -152,6 +159,7 @@ Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT stop it cleanly: a rec
   vcam process photo.jpg -o photo-cutout.png             RGBA cut-out (a picture's default effect)
   vcam process photos/ -o cutouts/                       RGBA cut-outs, <stem>.png each
   vcam process photo.jpg --effect matte -o photo-matte.png   8-bit alpha matte
+  vcam process photo.jpg --effect depth -o photo-depth.png   8-bit depth, near = white
   vcam process talk.mp4 -o talk-blurred.mp4              blurred as live (a video's default), H.264, sound copied
   vcam process talk.mp4 --effect cutout -o talk.webm     transparent VP9 (or .mov: ProRes 4444)
   vcam process talk.mp4 --effect matte -o frames/        000000.png, 000001.png, ...
@@ -299,7 +307,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             ("--background", args.background is not None, ("replace",), "is the picture behind you"),
             ("--shadow", args.shadow > 0, SHADOW_EFFECTS, "falls on a new background, a colour or a cut-out"),
             ("--relight", args.relight > 0, ("replace",), "lights you as a new background is lit"),
-            ("--style", args.style != "none", ("replace",) + BLUR_EFFECTS, "paints a new background picture or the room")):
+            ("--style", args.style != "none", ("replace",) + BLUR_EFFECTS, "paints a new background picture or the room"),
+            ("--focus-falloff", args.focus_falloff != EffectSettings.focus_falloff, ("portrait",),
+             "sets how fast the portrait blur grows with depth"),
+            ("--no-depth", not args.depth, ("portrait",), "blurs the portrait by the outline's distance")):
         if used and not set(chosen) & set(effects):
             offered = [e for e in effects if args.command == "process" or e in LIVE_EFFECTS]
             log.warning(f"{option} {what}: add --effect {' or '.join(offered)}, or leave {option} out")
@@ -310,7 +321,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             style=args.style, shadow=args.shadow, shadow_angle=args.shadow_angle,
                             shadow_softness=args.shadow_softness,
                             light_wrap=args.light_wrap, harmonize=args.harmonize,
-                            clean_edges=args.clean_edges)
+                            clean_edges=args.clean_edges, depth=args.depth, focus_falloff=args.focus_falloff)
     common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads, skip_still=args.skip_still),
                   matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect,

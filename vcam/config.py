@@ -18,10 +18,11 @@ from vcam.errors import VcamError
 BLUR_EFFECTS = ("blur", "bokeh", "portrait")    # the room behind, defocused (portrait: more, farther off)
 NEW_BACKGROUNDS = ("replace", "color")          # a new background behind the person
 ALPHA_EFFECTS = ("matte", "cutout")             # files only: the alpha is (part of) the output
+DEPTH_EFFECT = "depth"                          # files only: the picture's depth as grey, near = white
 AS_IS_EFFECTS = ("none", "cutout")              # the camera's picture itself (a cut-out adds the alpha)
 CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of the soft edge
 LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
-FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS
+FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS + (DEPTH_EFFECT,)
 # `vcam process` without --effect: a picture's cut-out (RGBA PNG, what a picture is most often
 # processed for), a video blurred as a call is (a transparent video plays in few players and
 # .mp4 cannot hold one; a matte is an intermediate for compositing, asked for by name).
@@ -43,6 +44,7 @@ MODEL_NOTES = {                    # what each is for, in the panel
     LANDSCAPE_MODEL: "faster, for wide shots",
     MATTING_MODEL: "matting-grade edges and hair, over 100 times the selfie model's cost on a CPU (a GPU, or files)",
 }
+DEPTH_MODEL = "tcmonodepth"        # TCMonoDepth's small network (320x192): the room's depth, for portrait and depth
 MODELS = (SELFIE_MODEL, LANDSCAPE_MODEL)                       # the selfie models, both backends
 MATTING_MODELS = (MATTING_MODEL,)                              # bundled matting models, onnx backend
 ONNX_MODELS = (AUTO,) + MODELS + MATTING_MODELS
@@ -238,7 +240,11 @@ class EffectSettings:
     (0: none); ``shadow_angle``: where its light comes from, degrees (0 the front, negative the
     picture's left, positive its right); ``shadow_softness``: 0 a crisp shadow, 1 a broad soft one.
     ``style``: a replaced background picture painted in a style, once (``vcam.effects.style``); with a
-    blur effect, the room itself painted once, a still behind the person (``vcam.effects.painted_room``)."""
+    blur effect, the room itself painted once, a still behind the person (``vcam.effects.painted_room``).
+    ``depth``: ``portrait`` blurs by the depth network's map of the room (``vcam.effects.depth``);
+    off, by the distance from the person's outline. ``focus_falloff``: how steeply its blur grows
+    with depth away from the person, 0 (only the far end of the room fully blurred) to 1 (fully
+    blurred right behind the person)."""
     effect: str = "blur"
     blur: float = 16.0
     background: Optional[str] = None
@@ -254,13 +260,16 @@ class EffectSettings:
     shadow_angle: float = -30.0
     shadow_softness: float = 0.5
     style: str = "none"
+    depth: bool = True
+    focus_falloff: float = 0.5
 
     def __post_init__(self) -> None:
         _check_choice("effect", self.effect, FILE_EFFECTS)
         _check_number("blur", self.blur, 1.0, 100.0)
         _check_number("light_wrap", self.light_wrap, 0.0, 1.0)
         _check_number("harmonize", self.harmonize, 0.0, 1.0)
-        for name in ("halo_free", "clean_edges"):
+        _check_number("focus_falloff", self.focus_falloff, 0.0, 1.0)
+        for name in ("halo_free", "clean_edges", "depth"):
             _check_flag(name, getattr(self, name))
         _check_text("background", self.background, "give a picture or a video file", optional=True)
         if self.effect == "replace" and not self.background:

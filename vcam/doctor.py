@@ -223,7 +223,7 @@ def _quiet():
 # -- segmentation and kernels --------------------------------------------------------------------
 def check_segmentation() -> list[Check]:
     from vcam.config import SegmentSettings
-    from vcam.system.resources import BUNDLED_MODELS, models_dir
+    from vcam.system.resources import BUNDLED_DEPTH_MODELS, BUNDLED_MODELS, models_dir
 
     default = SegmentSettings.backend
     checks = []
@@ -247,7 +247,7 @@ def check_segmentation() -> list[Check]:
         folder = models_dir()
     except FileNotFoundError as exc:
         return checks + [Check(False, str(exc), "reinstall vcam")]
-    for model, filename in BUNDLED_MODELS.items():
+    for model, filename in {**BUNDLED_MODELS, **BUNDLED_DEPTH_MODELS}.items():
         path = folder / filename
         if path.is_file() and path.stat().st_size > 0:
             checks.append(Check(True, f"model {model}: {path}"))

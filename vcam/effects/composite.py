@@ -13,10 +13,11 @@ import cv2
 import numpy as np
 
 from vcam import kernels, scaling
-from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, SHADOW_EFFECTS, EffectSettings
+from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, DEPTH_EFFECT, SHADOW_EFFECTS, EffectSettings
 from vcam.effects.background import Background
 from vcam.effects.clean_edge import CleanEdge
 from vcam.effects.defocus import BLUR_SIGMA_SMALL, Defocus
+from vcam.effects.depth import DepthPicture, RoomDepth
 from vcam.effects.gradient import gradient
 from vcam.effects.painted_room import PaintedRoom
 from vcam.effects.portrait import Portrait
@@ -126,6 +127,7 @@ class Compositor:
         self._bg = np.empty((h, w, 3), np.uint8)         # what goes behind the person
         self._wrap: Optional[_LightWrap] = None
         self._harmony: Optional[_Harmony] = None
+        self._defocus: Optional[Defocus | Portrait] = None   # a blur effect's
         self._color = np.array(settings.color, np.uint8)
         effect = settings.effect
         self._shadow = (Shadow(size, settings.shadow, settings.shadow_angle, settings.shadow_softness)
@@ -152,8 +154,11 @@ class Compositor:
                 self._harmony = _Harmony(size, settings.harmonize)
                 self._harmony.background(self._bg)
         elif effect in BLUR_EFFECTS:
-            self._defocus = (Portrait(size, settings.blur, halo_free=settings.halo_free) if effect == "portrait" else
+            self._defocus = (Portrait(size, settings.blur, halo_free=settings.halo_free, falloff=settings.focus_falloff,
+                                      depth=RoomDepth(live=live) if settings.depth else None) if effect == "portrait" else
                              Defocus(size, settings.blur, bokeh=effect == "bokeh", halo_free=settings.halo_free))
+        # --effect depth (files): the picture's depth, made in the frame's own call
+        self._depth = DepthPicture(size) if effect == DEPTH_EFFECT else None
         # a blur with a style: the room painted once, a still behind the person (vcam.effects.painted_room)
         self._room = (PaintedRoom(size, settings.style, settings.blur, wait=not live)
                       if effect in BLUR_EFFECTS and settings.style != "none" else None)
@@ -164,6 +169,17 @@ class Compositor:
         """The new background (RGB uint8, the frame's size) where the effect is ``replace``, else
         None; a video's is updated in place as it moves on."""
         return self._bg if self._background is not None else None
+
+    @property
+    def depth(self) -> Optional[np.ndarray]:
+        """``--effect depth``: the last frame's depth (uint8 grey, near = white, the frame's
+        size), else None."""
+        return self._depth.grey if self._depth is not None else None
+
+    @property
+    def portrait(self) -> Optional[Portrait]:
+        """``--effect portrait``: its defocus (and the room's depth), else None."""
+        return self._defocus if isinstance(self._defocus, Portrait) else None
 
     @property
     def painted_room(self) -> Optional[PaintedRoom]:
@@ -192,6 +208,8 @@ class Compositor:
                                 self._shadow.update(alpha) if self._shadow is not None else None)
         elif effect == "matte":
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
+        elif self._depth is not None:
+            self._depth(frame, out)
         else:
             bg = self._bg
             if effect in BLUR_EFFECTS:
@@ -237,16 +255,24 @@ class Compositor:
         painted room of the same style and size."""
         if self._room is not None and before.painted_room is not None:
             self._room.take_over(before.painted_room)
+        if self.portrait is not None and before.portrait is not None:
+            self.portrait.take_over(before.portrait)
 
     def reset(self) -> None:
         """The next frame shows another room (a new source, the next picture)."""
         self._defocused = False
         if self._room is not None:
             self._room.reset()
+        if self.portrait is not None:
+            self.portrait.reset()
+        if self._depth is not None:
+            self._depth.reset()
 
     def close(self) -> None:
         if self._room is not None:
             self._room.close()
+        if self.portrait is not None:
+            self.portrait.close()
         if self._background is not None:
             self._background.close()
             self._background = None

@@ -55,6 +55,7 @@ class Defocus:
         self._weight = np.empty(sh, np.float32)
         self._blurred = (np.empty_like(self._held), np.empty_like(self._weight))
         self._out = np.empty_like(self._small)
+        self._reduced = self._small
         self.factor = factor
         # second: buffers for :meth:`again` (a second, Gaussian defocus of the same background)
         self._second = (np.empty_like(self._held), np.empty_like(self._weight), np.empty_like(self._small)) if second else None
@@ -81,6 +82,11 @@ class Defocus:
         return self._blurred[1]
 
     @property
+    def reduced(self) -> np.ndarray:
+        """The frame at the reduced size, as :meth:`small` last reduced it (not to be written)."""
+        return self._reduced
+
+    @property
     def small_alpha(self) -> np.ndarray:
         """The alpha at the reduced size, as :meth:`small` last reduced it (halo-free only)."""
         return self._alpha
@@ -94,6 +100,7 @@ class Defocus:
             reduced = self._shrink(frame, self._small)
         if self._shrink_alpha is not None:
             self._shrink_alpha(alpha, self._alpha)
+        self._reduced = reduced
         kernels.premultiply(reduced, self._alpha, self._lut, self._bloom, self._plain, self._held, self._weight)
         held, weight = self._blurred
         self._blur(self._held, held)

@@ -1,4 +1,5 @@
-"""The panel's Effect tab: which effect, and that effect's own controls only: a blur's strength;
+"""The panel's Effect tab: which effect, and that effect's own controls only: a blur's strength
+(and the portrait's focus falloff);
 the colour or gradient; a new background's light wrap, colour matching, shadow and clean edges;
 the painting style (of a background picture, or of the room behind a blur); the background gallery."""
 from __future__ import annotations
@@ -83,6 +84,10 @@ class EffectTab(QWidget):
         self.halo_box.setToolTip("Blur the background without you in it, so your colours do not glow around you")
         self.halo_box.toggled.connect(c.set_halo_free)
         form.addRow("", self.halo_box)
+        self.falloff_slider, self.falloff_value = slider_row(
+            form, "Focus falloff", 0, 100, lambda v: c.set_effect_option(focus_falloff=v / 100),
+            tip="Portrait: how fast the blur grows with depth behind you (0: only the far end of the room is fully "
+                "blurred; 100: fully blurred right behind you)")
         form.addRow("Colour", self._build_colour_row())
         self.gradient_angle_slider, self.gradient_angle_value = slider_row(
             form, "Gradient angle", 0, 360, lambda v: c.set_gradient(gradient_angle=float(v)),
@@ -165,7 +170,8 @@ class EffectTab(QWidget):
         the chosen effect's own controls only."""
         s = self.c.settings
         e = s.effect
-        with signals_blocked((self.effect_group, self.blur_slider, self.halo_box, self.wrap_slider, self.harmony_slider,
+        with signals_blocked((self.effect_group, self.blur_slider, self.halo_box, self.falloff_slider, self.wrap_slider,
+                              self.harmony_slider,
                               self.clean_box, self.gradient_combo, self.gradient_angle_slider, self.shadow_slider,
                               self.style_strip)):
             button = self.effect_buttons.get(e.effect)
@@ -174,6 +180,8 @@ class EffectTab(QWidget):
             self.blur_slider.setValue(round(e.blur))
             self.blur_value.setText(f"{e.blur:g}")
             self.halo_box.setChecked(e.halo_free)
+            self.falloff_slider.setValue(round(e.focus_falloff * 100))
+            self.falloff_value.setText(f"{e.focus_falloff:.2f}")
             self.wrap_slider.setValue(round(e.light_wrap * 100))
             self.wrap_value.setText(f"{e.light_wrap:.2f}")
             self.harmony_slider.setValue(round(e.harmonize * 100))
@@ -193,6 +201,7 @@ class EffectTab(QWidget):
         form, effect = self.options, e.effect
         show_row(form, self.blur_slider, effect in BLUR_EFFECTS)
         show_row(form, self.halo_box, effect in BLUR_EFFECTS)
+        show_row(form, self.falloff_slider, effect == "portrait" and e.depth)
         show_row(form, self.color_button, effect == "color")
         self.color_to_button.setVisible(effect == "color" and e.color_to is not None)
         show_row(form, self.gradient_angle_slider, effect == "color" and e.color_to is not None and e.gradient == "linear")
