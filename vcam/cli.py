@@ -301,12 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", metavar="KEY",
                        help="require this key in every request's X-Api-Key header (needed off 127.0.0.1; "
                             "the VCAM_API_KEY environment variable keeps it out of the process list)")
-    serve.add_argument("--workers", type=int, default=0,
-                       help="requests processed at once, each worker with its own models; 0: half the cores, 1 to 4 "
-                            "(default: 0)")
-    serve.add_argument("--queue", type=int, default=0,
-                       help="requests that may wait for a worker; more are refused with 429; 0: four a worker "
-                            "(default: 0)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="requests processed at once, each worker with its own models (default: half the cores, "
+                            "1 to 4)")
+    serve.add_argument("--queue", type=int, default=None,
+                       help="requests that may wait for a worker; more are refused with 429 (default: four a worker)")
     serve.add_argument("--max-bytes", type=int, default=22_000_000,
                        help="largest request body in bytes, refused before it is read (default: 22000000, "
                             "a 16 MB picture in base64)")
@@ -316,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-urls", action="store_true",
                        help="fetch image_url and bg_image_url (public addresses only); off by default, since a "
                             "server that fetches URLs is a proxy into its network")
-    serve.add_argument("--threads", type=int, default=0,
-                       help="ONNX Runtime CPU threads per worker; 0: the cores shared among the workers (default: 0)")
+    serve.add_argument("--threads", type=int, default=None,
+                       help="ONNX Runtime CPU threads per worker (default: the cores shared among the workers)")
     serve.add_argument("--provider", choices=PROVIDERS, default="auto",
                        help="ONNX Runtime execution provider; auto takes the best that works (default: auto)")
     serve.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hmac
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -55,19 +58,21 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 5000
     api_key: Optional[str] = None
-    workers: int = 0
-    queue: int = 0
+    workers: Optional[int] = None
+    queue: Optional[int] = None
     max_bytes: int = 22_000_000
     max_pixels: int = 25_000_000
     timeout: float = 60.0
     allow_urls: bool = False
-    threads: int = 0
+    threads: Optional[int] = None
     provider: str = AUTO
 
     def __post_init__(self) -> None:
-        for name, lo, hi in (("port", 0, 65535), ("workers", 0, 64), ("queue", 0, 10_000), ("threads", 0, 64),
+        for name, lo, hi in (("port", 0, 65535), ("workers", 1, 64), ("queue", 0, 10_000), ("threads", 1, 64),
                              ("max_bytes", 1024, 1 << 31), ("max_pixels", 1, 64_000_000)):
             value = getattr(self, name)
+            if value is None and name in ("workers", "queue", "threads"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise VcamError(f"--{name.replace('_', '-')} is {value!r}, expected a whole number from {lo} to {hi}",
                                 f"give a value from {lo} to {hi}")
@@ -80,11 +85,11 @@ class ServeSettings:
                             f"pass --api-key KEY (or set {KEY_ENV}), or listen on 127.0.0.1")
 
     def sized(self) -> "ServeSettings":
-        """Workers, queue and threads made definite: by default half the cores as workers (1 to
-        4), four waiting requests a worker, and the cores shared among the workers."""
+        """Workers, queue and threads made definite where None: by default half the cores as
+        workers (1 to 4), four waiting requests a worker, and the cores shared among the workers."""
         cores = os.cpu_count() or 1
         workers = self.workers or max(1, min(4, cores // 2))
-        queue = self.queue or 4 * workers
+        queue = 4 * workers if self.queue is None else self.queue
         threads = self.threads or max(1, cores // workers)
         return ServeSettings(**{**self.__dict__, "workers": workers, "queue": queue, "threads": threads})
 
@@ -225,12 +230,43 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, stopped by SIGTERM or SIGINT as uvicorn stops (no new connections,
+        the requests in hand answered), without raising the signal again afterwards: the caller
+        then closes the workers and says so. A second signal stops at once."""
+        stopped_by: Optional[int] = None
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is threading.main_thread():
+                kept = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            else:
+                kept = {}
+            try:
+                yield
+            finally:
+                for sig, handler in kept.items():
+                    signal.signal(sig, handler)
+
+        def _stop(self, signum, frame) -> None:
+            if self.should_exit:
+                self.force_exit = True
+            self.should_exit = True
+            self.stopped_by = signum
+
+    return Server
+
+
 def serve(settings: ServeSettings) -> int:
     """Load the models, listen and answer until SIGTERM or SIGINT; then finish the requests in
     hand and stop. Returns the exit code."""
     import uvicorn
 
     from vcam import jit
+    from vcam.system import signals
 
     settings = settings.sized()
     sock = listen(settings.host, settings.port)
@@ -244,13 +280,14 @@ def serve(settings: ServeSettings) -> int:
         raise
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
+    server = None
     try:
         app = build_app(Service(settings, pool))
         config = uvicorn.Config(app, log_level="warning", access_log=log.isEnabledFor(logging.INFO),
                                 limit_concurrency=max(64, 4 * (settings.workers + settings.queue)),
                                 timeout_keep_alive=5, timeout_graceful_shutdown=int(settings.timeout) + 5,
                                 h11_max_incomplete_event_size=65536, server_header=False, lifespan="off")
-        server = uvicorn.Server(config)
+        server = _server_class()(config)
         print(f"vcam: serving remove.bg's API on http://{shown}:{port}/v1.0/removebg with {settings.workers} "
               f"worker(s), {settings.queue} waiting at most{'; key required' if settings.api_key else ''} "
               "(Ctrl-C stops)", file=sys.stderr, flush=True)
@@ -258,5 +295,7 @@ def serve(settings: ServeSettings) -> int:
     finally:
         pool.close()
         sock.close()
-    print("vcam: stopped; the requests in hand were answered", file=sys.stderr, flush=True)
+    if server is not None and server.stopped_by is not None:
+        print(f"vcam: stopped by {signals.name(server.stopped_by)}; the requests in hand were answered",
+              file=sys.stderr, flush=True)
     return 0
