@@ -524,3 +524,16 @@ def test_graceful_shutdown_answers_the_request_in_hand():
             httpx.get(f"{s.url}/account", timeout=5)
     finally:
         s.stop()
+
+
+def test_process_subject_product_cuts_out_the_cup(tmp_path):
+    """`vcam process --subject product`: the same model as type=product, for files."""
+    from vcam.cli import main
+
+    (tmp_path / "cup.jpg").write_bytes(COFFEE)
+    assert main(["process", str(tmp_path / "cup.jpg"), "--subject", "product", "-o", str(tmp_path / "cup.png")]) == 0
+    cup = cv2.imread(str(tmp_path / "cup.png"), cv2.IMREAD_UNCHANGED)
+    h, w = cup.shape[:2]
+    assert cup.shape[2] == 4 and cup[h // 2, w // 2, 3] > 200 and cup[3, 3, 3] < 30 and cup[h - 3, w - 3, 3] < 30
+    assert main(["process", str(tmp_path / "cup.jpg"), "--subject", "product", "--model", "general",
+                 "-o", str(tmp_path / "x.png")]) == 2
