@@ -20,12 +20,12 @@ LAYERS = [
     {"jit", "kernels", "scaling", "checks"},
     {"segment", "matte", "light", "effects"},
     {"engine"},
-    {"live", "batch"},
+    {"live", "batch", "serve"},
     {"bench_chart", "bench", "doctor", "cli", "ui", "__main__", "__init__"},
 ]
 SAME_LAYER = {("kernels", "jit"), ("bench", "bench_chart"), ("cli", "bench"), ("cli", "doctor"), ("cli", "ui"),
               ("cli", "batch"), ("cli", "__init__"), ("__main__", "cli")}
-PACKAGES = {"segment", "light", "effects", "live", "fileio", "system", "ui"}
+PACKAGES = {"segment", "light", "effects", "live", "fileio", "system", "ui", "serve"}
 
 
 def _part(module: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Optional
 
 from vcam import __version__
 from vcam.config import (
+    AUTO,
     BLUR_EFFECTS,
     CLASSICAL_STYLES,
     FILE_DEFAULT_EFFECTS,
@@ -21,9 +23,11 @@ from vcam.config import (
     LIVE_EFFECTS,
     MODEL_TYPES,
     MODELS,
+    PRODUCT_MODEL,
     PROVIDERS,
     SHADOW_EFFECTS,
     STYLES,
+    SUBJECTS,
     VIDEO_CODECS,
     CaptureSettings,
     EffectSettings,
@@ -174,6 +178,12 @@ by signal N (the output in progress removed, finished ones kept).""",
   vcam bench                                             demo source at 640x480, 720p and 1080p
   vcam bench --source talk.mp4 --resolution 1280x720 --effects blur replace --preload 60
   vcam bench --json > runs.json""",
+    "serve": """examples:
+  vcam serve                                  remove.bg's API on http://127.0.0.1:5000/v1.0/removebg
+  vcam serve --host 0.0.0.0 --api-key KEY     on every address, with a key (required off 127.0.0.1)
+  curl -F image_file=@photo.jpg -F size=full -o cutout.png http://127.0.0.1:5000/v1.0/removebg
+
+SIGTERM or Ctrl-C stops it: the requests in hand are answered first.""",
     "doctor": """examples:
   vcam doctor            exit code 0 when vcam is ready for a call, 1 otherwise""",
 }
@@ -259,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--allow-short", action="store_true",
                       help="keep the frames of a damaged or cut video that could be read; without it such a video "
                            "is refused and nothing is written")
+    proc.add_argument("--subject", choices=SUBJECTS, default="person",
+                      help="what the pictures are of: person (the person models, --model) or product (U^2-Net small, "
+                           "the salient object: a product on a table, an object on a plain background) "
+                           "(default: person)")
     _video_args(proc, audio=True)
     _segment_args(proc, FILE_EFFECTS, effect=None, auto="files",
                   effect_help=f"a picture's {FILE_DEFAULT_EFFECTS['picture']} (RGBA PNG), a video's "
@@ -285,6 +299,36 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON document (a list of runs) on standard output")
     bench.add_argument("--plot", metavar="PATH.png", help="save a per-stage bar chart")
     _segment_args(bench, LIVE_EFFECTS)
+
+    serve = _command(sub, "serve", "answer remove.bg's API on this machine (POST /v1.0/removebg)",
+                     "Answer remove.bg's API (v1.0) over HTTP with vcam's engine: a program written for remove.bg "
+                     "works by changing only its address. Needs the serve extra: pip install 'vcam[serve]'. "
+                     "Listens on 127.0.0.1 unless --host says otherwise, and anywhere else only with a key.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=5000, help="port to listen on; 0 picks a free one (default: 5000)")
+    serve.add_argument("--api-key", metavar="KEY",
+                       help="require this key in every request's X-Api-Key header (needed off 127.0.0.1; "
+                            "the VCAM_API_KEY environment variable keeps it out of the process list)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="requests processed at once, each worker with its own models (default: half the cores, "
+                            "1 to 4)")
+    serve.add_argument("--queue", type=int, default=None,
+                       help="requests that may wait for a worker; more are refused with 429 (default: four a worker)")
+    serve.add_argument("--max-bytes", type=int, default=22_000_000,
+                       help="largest request body in bytes, refused before it is read (default: 22000000, "
+                            "a 16 MB picture in base64)")
+    serve.add_argument("--max-pixels", type=int, default=25_000_000,
+                       help="largest picture in pixels, refused from its header before decoding (default: 25000000)")
+    serve.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take in all (default: 60)")
+    serve.add_argument("--allow-urls", action="store_true",
+                       help="fetch image_url and bg_image_url (public addresses only); off by default, since a "
+                            "server that fetches URLs is a proxy into its network")
+    serve.add_argument("--threads", type=int, default=None,
+                       help="ONNX Runtime CPU threads per worker (default: the cores shared among the workers)")
+    serve.add_argument("--provider", choices=PROVIDERS, default="auto",
+                       help="ONNX Runtime execution provider; auto takes the best that works (default: auto)")
+    serve.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
     doctor = _command(sub, "doctor", "check cameras, the virtual camera, backends and numba; exit 0 when ready for a call",
                       "Check that everything a call needs is there, and print the fix for each problem.")
@@ -322,7 +366,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                             shadow_softness=args.shadow_softness,
                             light_wrap=args.light_wrap, harmonize=args.harmonize,
                             clean_edges=args.clean_edges, depth=args.depth, focus_falloff=args.focus_falloff)
-    common = dict(segment=SegmentSettings(backend=args.backend, model=args.model, model_type=args.model_type,
+    model = args.model
+    if getattr(args, "subject", "person") == "product":   # vcam process --subject product
+        if model != AUTO:
+            raise VcamError(f"--subject product has its own model, and --model {model} was given", "leave --model out")
+        model = PRODUCT_MODEL
+    common = dict(segment=SegmentSettings(backend=args.backend, model=model, model_type=args.model_type,
                                           provider=args.provider, threads=args.threads, skip_still=args.skip_still),
                   matte=MatteSettings(smoothing=args.smoothing, threshold=args.threshold, softness=args.softness), effect=effect,
                   framing=FramingSettings(autoframe=args.autoframe, zoom=args.zoom),
@@ -550,7 +599,20 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if doctor.ready(results) else 1
 
 
-COMMANDS = {"run": _run, "process": _process, "bench": _bench, "ui": _ui, "doctor": _doctor}
+def _serve(args: argparse.Namespace) -> int:
+    from vcam import serve
+
+    serve.require()   # the serve extra, or the command that installs it
+    from vcam.serve.app import KEY_ENV, ServeSettings
+    from vcam.serve.app import serve as run_server
+
+    return run_server(ServeSettings(host=args.host, port=args.port, api_key=args.api_key or os.environ.get(KEY_ENV) or None,
+                                    workers=args.workers, queue=args.queue, max_bytes=args.max_bytes,
+                                    max_pixels=args.max_pixels, timeout=args.timeout, allow_urls=args.allow_urls,
+                                    threads=args.threads, provider=args.provider))
+
+
+COMMANDS = {"run": _run, "process": _process, "bench": _bench, "ui": _ui, "doctor": _doctor, "serve": _serve}
 
 
 def with_command(argv: list[str]) -> list[str]:

@@ -39,6 +39,7 @@ AUTO = "auto"                      # chosen by measurement: vcam.segment.choice,
 SELFIE_MODEL = "general"           # MediaPipe's selfie segmentation, general (256x256)
 LANDSCAPE_MODEL = "landscape"      # its landscape variant (256x144): faster, for wide shots
 MATTING_MODEL = "modnet"           # MODNet photographic portrait matting, bundled for the onnx backend
+PRODUCT_MODEL = "product"          # U^2-Net small (u2netp): the salient object, for products (files, `vcam serve`)
 MODEL_NOTES = {                    # what each is for, in the panel
     SELFIE_MODEL: "the selfie model, for a person near the camera",
     LANDSCAPE_MODEL: "faster, for wide shots",
@@ -47,11 +48,13 @@ MODEL_NOTES = {                    # what each is for, in the panel
 DEPTH_MODEL = "tcmonodepth"        # TCMonoDepth's small network (320x192): the room's depth, for portrait and depth
 MODELS = (SELFIE_MODEL, LANDSCAPE_MODEL)                       # the selfie models, both backends
 MATTING_MODELS = (MATTING_MODEL,)                              # bundled matting models, onnx backend
-ONNX_MODELS = (AUTO,) + MODELS + MATTING_MODELS
+ONNX_MODELS = (AUTO,) + MODELS + MATTING_MODELS                # the person models (live and files)
+# What a picture is of: `vcam process --subject`, and remove.bg's ``type`` in `vcam serve`.
+SUBJECTS = ("person", "product")
 # The types of model (a user's .onnx file says its own, or "auto" reads it from the graph).
-SELFIE_TYPE, MODNET_TYPE, RVM_TYPE = "selfie", "modnet", "rvm"
+SELFIE_TYPE, MODNET_TYPE, RVM_TYPE, U2NET_TYPE = "selfie", "modnet", "rvm", "u2net"
 MATTING_TYPES = (MODNET_TYPE, RVM_TYPE)    # see the whole frame, never a crop
-MODEL_TYPES = (AUTO, SELFIE_TYPE) + MATTING_TYPES
+MODEL_TYPES = (AUTO, SELFIE_TYPE) + MATTING_TYPES + (U2NET_TYPE,)   # u2net: the salient object, whole frame
 # ONNX Runtime's execution providers, best first: the short names vcam uses and ONNX Runtime's own.
 PROVIDER_NAMES = {
     "tensorrt": "TensorrtExecutionProvider",

@@ -8,6 +8,7 @@ from memory; a video (:mod:`vcam.fileio.video_reader`) is opened as /proc/self/f
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import mmap
 import os
@@ -28,6 +29,18 @@ from vcam.system.resources import IMAGE_SUFFIXES
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 64_000_000
+
+
+class TooManyPixels(VcamError):
+    """A picture over the pixel limit, refused from its header before it is decoded."""
+
+
+class DamagedPicture(VcamError):
+    """A picture of a known type whose header or data is cut short or damaged."""
+
+
+class UnknownPicture(VcamError):
+    """Bytes that are no picture of a type vcam reads."""
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
@@ -106,13 +119,19 @@ def _jpeg_size(f) -> tuple[int, int]:
         elif marker == 0xDA:   # start of scan: the coded data follows
             if size is None:
                 raise _Truncated
-            start = f.tell() + length - 2
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-                if m.find(b"\xff\xd9", start) < 0:
-                    raise _Truncated
+            if not _holds(f, b"\xff\xd9", f.tell() + length - 2):
+                raise _Truncated
             return size
         else:
             f.seek(length - 2, os.SEEK_CUR)
+
+
+def _holds(f, needle: bytes, start: int) -> bool:
+    """Whether ``needle`` is in the file or the bytes of ``f`` (a file, or an ``io.BytesIO``) at or after ``start``."""
+    if isinstance(f, io.BytesIO):
+        return f.getvalue().find(needle, start) >= 0
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        return m.find(needle, start) >= 0
 
 
 def _bmp_size(f) -> tuple[int, int]:
@@ -175,34 +194,44 @@ _SIGNATURES = (
 )
 
 
+def _size(f, label: str) -> Optional[tuple[int, int]]:
+    """(width, height) from the header of the picture open as ``f``; None for a type not known
+    here. A header cut short raises :class:`VcamError` naming ``label``."""
+    head = f.read(16)
+    for signature, parse, kind in _SIGNATURES:   # noqa: B007 - the match is read after the loop
+        if head.startswith(signature):
+            break
+    else:
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            parse, kind = _webp_size, "WebP"
+        else:
+            return None
+    try:
+        return parse(f)
+    except (_Truncated, struct.error, ValueError, OSError):
+        raise DamagedPicture(f"{label} cannot be read as a picture (a truncated or damaged {kind} file)",
+                             "give a complete picture (copy or save it again)") from None
+
+
 def picture_size(path: Path, what: str = "image") -> Optional[tuple[int, int]]:
     """(width, height) from a PNG, JPEG, BMP, WebP, TIFF or GIF header, read without decoding;
     None for other types. A header that is cut short (or, for JPEG, a picture without its end)
     raises :class:`VcamError`."""
     try:
         with open(path, "rb") as f:
-            head = f.read(16)
-            for signature, parse, kind in _SIGNATURES:   # noqa: B007 - the match is read after the loop
-                if head.startswith(signature):
-                    break
-            else:
-                if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-                    parse, kind = _webp_size, "WebP"
-                else:
-                    return None
-            try:
-                return parse(f)
-            except (_Truncated, struct.error, ValueError, OSError):
-                raise VcamError(f"{what} {path} cannot be read as a picture (a truncated or damaged {kind} file)",
-                                "give a complete picture (copy or save it again)") from None
+            return _size(f, f"{what} {path}")
     except OSError as exc:
         raise VcamError(f"{what} {path} cannot be read ({exc.strerror})", "check that you may read it") from None
 
 
-def check_pixels(path: Path, what: str, width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
-        raise VcamError(f"{what} {path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
-                        f"over {MAX_PIXELS // 1_000_000} megapixels", "scale it down first")
+def check_pixels(path: Path, what: str, width: int, height: int, limit: int = MAX_PIXELS) -> None:
+    _check_pixels(f"{what} {path}", width, height, limit)
+
+
+def _check_pixels(label: str, width: int, height: int, limit: int = MAX_PIXELS) -> None:
+    if width * height > limit:
+        raise TooManyPixels(f"{label} is {width}x{height} ({width * height / 1e6:.0f} megapixels), "
+                            f"over {limit / 1_000_000:g} megapixels", "scale it down first")
 
 
 def load_image(path: Path, what: str = "image") -> np.ndarray:
@@ -215,7 +244,11 @@ def load_image(path: Path, what: str = "image") -> np.ndarray:
 def load_image_alpha(path: Path, what: str = "image") -> tuple[np.ndarray, Optional[np.ndarray]]:
     """Read a picture file as RGB uint8 (the same as :func:`load_image`) and its alpha as uint8
     (16-bit by its high byte; None where the picture has no alpha)."""
-    img = _decode(path, what, _as_stored())
+    return _split_alpha(_decode(path, what, _as_stored()))
+
+
+def _split_alpha(img: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """A decoded picture (as stored) -> RGB uint8 and its alpha as uint8 (None where it has none)."""
     if img.ndim == 3 and img.shape[2] in (2, 4):
         alpha = np.ascontiguousarray(_to_uint8(img[:, :, -1]))
         colour = img if img.shape[2] == 4 else img[:, :, 0]
@@ -252,26 +285,52 @@ def _decode(path: Path, what: str, flags: int) -> np.ndarray:
     its name) with ``flags``; refused over :data:`MAX_PIXELS` from its header first."""
     path = check_file(path, what)
     size = picture_size(path, what)
+    return _decode_data(lambda: _read_bytes(path, what), size, f"{what} {path}", flags, MAX_PIXELS)
+
+
+def _decode_data(read, size: Optional[tuple[int, int]], label: str, flags: int, limit: int) -> np.ndarray:
+    """``read()``'s bytes decoded with ``flags``, after ``size`` (from the header, None where
+    unknown) was checked against ``limit`` pixels; errors name ``label``."""
     if size is not None:
         if size[0] <= 0 or size[1] <= 0:
-            raise VcamError(f"{what} {path} says it is {size[0]}x{size[1]} pixels", "give a picture with something in it")
-        check_pixels(path, what, *size)
-    data = _read_bytes(path, what)
+            raise DamagedPicture(f"{label} says it is {size[0]}x{size[1]} pixels", "give a picture with something in it")
+        _check_pixels(label, *size, limit)
+    data = read()
     with native_logs.native_stderr():   # libpng's and libjpeg's own words for a damaged file
         try:
             img = cv2.imdecode(data, flags) if data.size else None
         except cv2.error as exc:   # OpenCV's own size limit, or a buffer it refuses; or no memory left
             if memory.caused(exc):
-                raise memory.shortage(f"decode {what} {path}", exc) from None
+                raise memory.shortage(f"decode {label}", exc) from None
             img = None
     if img is None or img.size == 0:
         if size is not None:   # a header we know, then data that does not decode
-            raise VcamError(f"{what} {path} cannot be decoded: the file is damaged or cut short",
-                            "give a complete picture (copy or save it again)")
-        raise VcamError(f"{what} {path} cannot be read as a picture",
-                        f"give a {', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} file")
-    check_pixels(path, what, img.shape[1], img.shape[0])
+            raise DamagedPicture(f"{label} cannot be decoded: the file is damaged or cut short",
+                                 "give a complete picture (copy or save it again)")
+        raise UnknownPicture(f"{label} cannot be read as a picture",
+                             f"give a {', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} file")
+    _check_pixels(label, img.shape[1], img.shape[0], limit)
     return img
+
+
+def data_size(data: bytes, label: str = "image") -> Optional[tuple[int, int]]:
+    """:func:`picture_size` of a picture held in memory (``label`` names it in errors)."""
+    return _size(io.BytesIO(data), label)
+
+
+def decode_image_alpha(data: bytes, label: str = "image", *, limit: int = MAX_PIXELS,
+                       known_only: bool = False) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """A picture held in memory (an upload) as :func:`load_image_alpha` reads a file: RGB uint8
+    and its alpha (None where it has none). Its size is read from its header and refused over
+    ``limit`` pixels (:class:`TooManyPixels`) before it is decoded; ``known_only``: a type whose
+    header is not read here (so whose size is not known before decoding) is refused
+    (:class:`UnknownPicture`). Errors name ``label``."""
+    size = data_size(data, label)
+    if size is None and known_only:
+        raise UnknownPicture(f"{label} is not a PNG, JPEG, WebP, BMP, TIFF or GIF picture",
+                             "give a picture of one of those types")
+    img = _decode_data(lambda: np.frombuffer(data, np.uint8), size, label, _as_stored(), limit)
+    return _split_alpha(img)
 
 
 def encode_image(path: Path, img: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import logging
 from typing import Optional
 
 from vcam import segment
-from vcam.config import AUTO, GPU_PROVIDERS, MATTING_MODEL, SELFIE_MODEL, SegmentSettings
+from vcam.config import AUTO, GPU_PROVIDERS, MATTING_MODEL, SELFIE_MODEL, U2NET_TYPE, SegmentSettings
 from vcam.segment import Segmenter, choice
 from vcam.segment.follow import FollowCrop
 from vcam.segment.guided import Guided
@@ -40,7 +40,7 @@ def build(settings: SegmentSettings) -> Segmenter:
     seg = segment.create(settings)
     if seg.crop_ok:
         return FollowCrop(seg) if settings.follow else seg
-    if not settings.guide:
+    if not settings.guide or seg.model_type == U2NET_TYPE:   # a product is no person to hold it to
         return seg
     try:
         # the guide runs where the matting model got to run (a GPU that failed is not tried twice)

@@ -31,7 +31,7 @@ from typing import Any, Optional
 import cv2
 import numpy as np
 
-from vcam.config import AUTO, MODNET_TYPE, ONNX_MODELS, RVM_TYPE, SELFIE_TYPE, SegmentSettings
+from vcam.config import AUTO, MODNET_TYPE, ONNX_MODELS, PRODUCT_MODEL, RVM_TYPE, SELFIE_TYPE, U2NET_TYPE, SegmentSettings
 from vcam.config import PROVIDER_NAMES as PROVIDERS
 from vcam.errors import VcamError
 from vcam.fileio import user_paths
@@ -97,7 +97,7 @@ def model_path(model: str) -> tuple[Path, str]:
     path = Path(model).expanduser()
     if user_paths.look(path, "model file") is None:
         raise VcamError(f"model file {model} does not exist",
-                        f"give {', '.join(ONNX_MODELS)} or the path of an .onnx model file")
+                        f"give {', '.join(ONNX_MODELS + (PRODUCT_MODEL,))} or the path of an .onnx model file")
     return user_paths.input_file(path, "model"), path.name
 
 
@@ -311,6 +311,40 @@ class _RVM:
         self._state = {name: zeros for name in self.STATE}
 
 
+class _U2Net:
+    """U^2-Net (the bundled ``u2netp``): the salient object, for products. 1x3xHxW in (the fixed
+    320x320), the picture divided by its brightest value and normalised by ImageNet's mean and
+    deviation as U^2-Net's own code does; the first output, d0, is the map, stretched to 0..1
+    (its ``normPRED``)."""
+    kind = U2NET_TYPE
+    MEAN = np.float32([0.485, 0.456, 0.406]).reshape(3, 1, 1)
+    STD = np.float32([0.229, 0.224, 0.225]).reshape(3, 1, 1)
+
+    def __init__(self, runner: _Runner, path: Path) -> None:
+        inp, out = runner.session.get_inputs()[0], runner.session.get_outputs()[0]
+        self.runner, self.path, self.input, self.output = runner, path, inp.name, out.name
+        self.size = (_dim(inp.shape[3]) or 320, _dim(inp.shape[2]) or 320)
+        self._tensor = np.zeros((1, 3, self.size[1], self.size[0]), _DTYPES[inp.type])
+
+    def run(self, frame: np.ndarray) -> np.ndarray:
+        small = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA) if frame.shape[1::-1] != self.size else frame
+        t = self._tensor[0]
+        np.multiply(small.transpose(2, 0, 1), np.float32(1.0 / max(1, int(small.max()))), out=t, casting="unsafe")
+        t -= self.MEAN
+        t /= self.STD
+        y = self.runner.run({self.input: self._tensor}, (self.output,))[self.output]
+        if y.ndim != 4 or y.shape[:2] != (1, 1):
+            raise VcamError(f"model {self.path} gives an output of shape {list(y.shape)}", "expected U^2-Net's 1x1xHxW")
+        m = y[0, 0].astype(np.float32)
+        lo, hi = float(m.min()), float(m.max())
+        m -= lo
+        m *= 1.0 / (hi - lo) if hi > lo else 0.0
+        return m
+
+    def reset(self) -> None:
+        pass
+
+
 def detect_type(session, path: Path, requested: str) -> str:
     """The model type: ``requested`` unless ``auto``, then the model's ``vcam.model_type``
     metadata, then a guess from its inputs and outputs. Raises if the model fits none."""
@@ -333,9 +367,13 @@ def detect_type(session, path: Path, requested: str) -> str:
         SELFIE_TYPE: "one RGB image input, 1xHxWx3 or 1x3xHxW, float",
         MODNET_TYPE: "MODNet's input 1x3xHxW float and output 1x1xHxW",
         RVM_TYPE: "RVM's inputs src, r1i..r4i, downsample_ratio and outputs fgr, pha, r1o..r4o",
+        U2NET_TYPE: "U^2-Net's input 1x3xHxW float and first output 1x1xHxW",
     }
     fits = False
-    if kind in (SELFIE_TYPE, MODNET_TYPE):
+    if kind == U2NET_TYPE:
+        s = ins[0].shape if len(ins) == 1 else []
+        fits = len(s) == 4 and ins[0].type in _DTYPES and _dim(s[1]) == 3 and len(outs[0].shape) == 4
+    elif kind in (SELFIE_TYPE, MODNET_TYPE):
         s = ins[0].shape if len(ins) == 1 else []
         fits = (len(s) == 4 and ins[0].type in _DTYPES
                 and (_dim(s[1]) == 3 or (kind == SELFIE_TYPE and _dim(s[3]) == 3)))
@@ -374,7 +412,7 @@ class OnnxSegmenter(Segmenter):
                         "uninstall all but one", packages.describe(found))
         self.runtime = packages.describe(found[:1]) or f"onnxruntime {ort.__version__}"
         self.threads = settings.threads or default_threads()
-        self.path = path
+        self.path, self.label = path, label
         self._session = None
         self._adapter: Any = None
         self.provider = self._open(ort, path, settings)
@@ -446,11 +484,13 @@ class OnnxSegmenter(Segmenter):
             if session.get_providers()[0] != full:
                 failures.append(f"{short} did not start (--debug shows onnxruntime's reason)")
                 continue
-            kind = detect_type(session, path, settings.model_type)
+            # the bundled product model is U^2-Net (its file is unchanged, so it carries no vcam.model_type)
+            requested = U2NET_TYPE if settings.model_type == AUTO and self.label == PRODUCT_MODEL else settings.model_type
+            kind = detect_type(session, path, requested)
             runner = _Runner(session, DEVICES.get(short, "cpu"))
             signed = session.get_modelmeta().custom_metadata_map.get("vcam.input_range", "0,1").replace(" ", "") == "-1,1"
             adapter = _RVM(runner, path) if kind == RVM_TYPE else _MODNet(runner, path) if kind == MODNET_TYPE \
-                else _Selfie(runner, path, signed)
+                else _U2Net(runner, path) if kind == U2NET_TYPE else _Selfie(runner, path, signed)
             try:   # a provider can start and still fail on the first frame (memory, unsupported op)
                 test = _finite(adapter.run(np.full((256, 256, 3), 128, np.uint8)), path)
                 adapter.reset()

@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from vcam.config import DEPTH_MODEL, LANDSCAPE_MODEL, MATTING_MODEL, SELFIE_MODEL
+from vcam.config import DEPTH_MODEL, LANDSCAPE_MODEL, MATTING_MODEL, PRODUCT_MODEL, SELFIE_MODEL
 from vcam.errors import VcamError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif")   # an animated GIF is a video
 # The bundled models (models/, installed as vcam.models), by model name: the two selfie
-# segmenters and MODNet's photographic portrait matting (models/NOTICE-modnet.md).
+# segmenters, MODNet's photographic portrait matting (models/NOTICE-modnet.md) and U^2-Net small
+# for products (models/NOTICE-u2netp.md).
 BUNDLED_MODELS = {SELFIE_MODEL: "selfie_segmentation.onnx", LANDSCAPE_MODEL: "selfie_segmentation_landscape.onnx",
-                  MATTING_MODEL: "modnet_photographic_portrait_matting.onnx"}
+                  MATTING_MODEL: "modnet_photographic_portrait_matting.onnx", PRODUCT_MODEL: "u2netp.onnx"}
 # ... and the bundled networks that are not segmenters: TCMonoDepth's small network, the room's
 # depth for the portrait blur and --effect depth (models/LICENSE-tcmonodepth.txt).
 BUNDLED_DEPTH_MODELS = {DEPTH_MODEL: "tcmonodepth_tcsmallnet_192x320.onnx"}
