@@ -25,11 +25,12 @@ unmixing makes it the room's colour: a light rim on a bright wall. Where the pic
 the edge is, it is used: the pixel's colour is projected on the line from ``B0`` to ``F0``, which
 gives the share of the person it holds, ``ac = (I - B0).(F0 - B0) / |F0 - B0|^2``, and the
 matte is pulled in to ``ac`` (plus ``PULL_SLACK``), never pushed out, where ``ac`` is far below
-what the matte says (``PULL_RATIO``), that line explains the pixel (its distance from the line within the room's spread, ``PULL_FIT``) and the person
-stands out from the room by far more than the room's own texture (``PULL_CONTRAST``). So on a
-plain or bright wall the rim goes, and a strand of hair keeps the share of it the picture shows;
-on a busy room, a white shirt on a white wall, or skin beside dark hair (a colour off that line),
-the matte stays as the model made it.
+what the matte says (``PULL_RATIO``), that line explains the pixel (its distance from the line
+within the room's spread, ``PULL_FIT``), the person stands out from the room by far more than the
+room's own texture (``PULL_CONTRAST``) and room is near (``PULL_ROOM_WEIGHT``). So on a plain or
+bright wall the rim goes, and a strand of hair keeps the share of it the picture shows; on a busy
+room, a white shirt on a white wall, or skin beside dark hair (a colour off that line), the
+matte stays as the model made it.
 """
 from __future__ import annotations
 
