@@ -347,7 +347,7 @@ def test_threads_and_provider_are_checked_settings():
     assert 1 <= default_threads() <= 4
     assert OnnxSegmenter(onnx_settings(model="landscape", threads=1, provider="cpu")).threads == 1
     for bad in (dict(threads=-1), dict(threads=1.5), dict(threads=True), dict(provider="gpu"),
-                dict(model_type="u2net")):
+                dict(model_type="birefnet")):
         with pytest.raises(VcamError):
             onnx_settings(**bad)
 
