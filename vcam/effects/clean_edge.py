@@ -219,21 +219,26 @@ def unmix(fg, alpha, small_alpha, back, person, room_weight, x0s, x1s, wxs, sums
             sb = max(acc_b / n_b if n_b >= least else fallback_b, np.float32(SPREAD_FLOOR))
             sf = max(acc_f / n_f if n_f >= least else fallback_f, np.float32(PERSON_SPREAD_FLOOR))
             xs, xe = (bx * w) // bw, ((bx + 1) * w) // bw
-            c_lo = (np.float32(PULL_CONTRAST[0] ** 2) + np.float32(PULL_TEXTURE) * sb
-                    if room_weight[by, bx] >= np.float32(PULL_ROOM_WEIGHT) else np.float32(np.inf))
+            c_lo = np.float32(PULL_CONTRAST[0] ** 2) + np.float32(PULL_TEXTURE) * sb
+            block_dd = np.float32(0.0)   # the block's own contrast: none near the threshold, no pull-in
+            for c in range(3):
+                d = np.float32(person[by, bx, c]) - np.float32(back[by, bx, c])
+                block_dd += d * d
+            pull = room_weight[by, bx] >= np.float32(PULL_ROOM_WEIGHT) and block_dd > np.float32(0.5) * c_lo
             c_span = np.float32(PULL_CONTRAST[1] ** 2 - PULL_CONTRAST[0] ** 2)
             fit = np.float32(PULL_FIT) * sb + np.float32(3.0 * PULL_NOISE ** 2)
             for y in range(ys, ye):
                 _rows(back, person, y, sy, x0s[xs], x1s[xe - 1], row_b, row_f)
                 for x in range(xs, xe):
                     a8 = alpha[y, x]
-                    if a8 < SURE_LOW:
-                        continue
-                    c0, c1, wx = x0s[x], x1s[x], wxs[x]
-                    a8 = _pull_in(fg, y, x, a8, row_b, row_f, c0, c1, wx, c_lo, c_span, fit)
-                    alpha[y, x] = a8
                     if a8 < SURE_LOW or a8 > SURE_HIGH:
                         continue
+                    c0, c1, wx = x0s[x], x1s[x], wxs[x]
+                    if pull:
+                        a8 = _pull_in(fg, y, x, a8, row_b, row_f, c0, c1, wx, c_lo, c_span, fit)
+                        alpha[y, x] = a8
+                        if a8 < SURE_LOW:
+                            continue
                     a = np.float32(a8) * np.float32(1.0 / 255.0)
                     b = np.float32(1.0) - a
                     k = a * sf / (a * a * sf + b * b * sb)
