@@ -132,6 +132,26 @@ def test_smooth_matte_damps_a_small_change_and_passes_a_large_one():
     assert out[0, 1] == 204
 
 
+def test_smooth_matte_holds_a_still_outline_through_the_models_small_changes():
+    """Issue 40: smoothing spreads a step of the model's matte over frames but follows all of it,
+    so a model that settles a little differently each time moved a still outline as much as
+    without smoothing. Where the picture is still, a change under ``hold`` is not followed at
+    all, a larger one only by what exceeds it; where the picture moves, nothing is held."""
+    state = np.full((1, 4), 0.5, np.float32)
+    out = np.zeros(state.shape, np.uint8)
+    still, moving = np.zeros(state.shape, np.float32), np.ones(state.shape, np.float32)
+    for raw in (0.53, 0.47, 0.54, 0.46) * 5:      # the model's flicker about the outline
+        kernels.smooth_matte(np.full(state.shape, raw, np.float32), state, still, out, 0.0, 0.25, 0.5, 1.0, True, 0.06)
+        assert np.all(state == 0.5)
+    kernels.smooth_matte(np.full(state.shape, 0.8, np.float32), state, still, out, 0.0, 0.25, 0.5, 1.0, True, 0.06)
+    assert state[0, 0] == pytest.approx(0.74, abs=1e-6)                        # only what exceeds the hold
+    kernels.smooth_matte(np.full(state.shape, 0.77, np.float32), state, moving, out, 0.9, 0.25, 0.5, 1.0, True, 0.06)
+    assert state[0, 0] == pytest.approx(0.77, abs=1e-6)                        # moving: all of it, at once
+    state[...] = 0.5                                 # without a hold (the default), every change is followed
+    kernels.smooth_matte(np.full(state.shape, 0.53, np.float32), state, still, out, 0.0, 0.25, 0.5, 1.0, True)
+    assert state[0, 0] == pytest.approx(0.53, abs=1e-6)
+
+
 def test_smooth_matte_output_stays_in_range_for_random_sequences():
     g = rng(14)
     state = np.clip(g.random((H, W), dtype=np.float32), 0, 1)

@@ -52,7 +52,7 @@ def image_change(small, previous, gain, inv_tau, noise_share, noise_min, noise_m
 
 
 @njit(**JIT)
-def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_picture):
+def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_picture, hold=0.0):
     """Temporal smoothing of a low-resolution matte, in place in ``state``.
 
     A still pixel moves only part of the way to the new value (``keep`` is the share of the old
@@ -65,6 +65,12 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_
     linear on each side of ``threshold``, so a sure background (0) stays 0 and a sure person (1)
     stays 1 whatever the threshold; a ``softness`` below 1 steepens the ramp, above 1 flattens it
     around the edge (a power curve, the ends still fixed).
+
+    ``hold`` (alpha units): where the picture is still, a change of the matte smaller than this
+    is not followed at all, and a larger one only by what exceeds it (less as the picture moves:
+    nothing is held where it moves in full). Smoothing alone spreads a step of the model's matte
+    over frames but follows all of it, so a model that settles a little differently each time it
+    runs moves a still outline as much as without smoothing.
     """
     h, w = raw.shape
     inv_motion = 1.0 / motion
@@ -78,7 +84,15 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_
             else:
                 d = abs(r - s) * inv_motion
                 g = min(d * d, 1.0)
-            s = s + (r - s) * (1.0 - keep * (1.0 - g))
+            step = r - s
+            held = hold * (1.0 - g)
+            if step > held:
+                step -= held
+            elif step < -held:
+                step += held
+            else:
+                step = 0.0
+            s = s + step * (1.0 - keep * (1.0 - g))
             state[y, x] = s
             e = (s - threshold) * (below if s < threshold else above)   # the edge at 0, in [-0.5, 0.5]
             if softness > 1.0:

@@ -31,6 +31,9 @@ PICTURE_WIDTH = 320
 NOISE_SHARE = 0.75
 NOISE_MIN = 1.0
 NOISE_MAX = 3.0
+# Where the picture is still, changes of the matte under this (alpha units) are not followed
+# (kernels.smooth_matte's ``hold``), at smoothing 1; in proportion below.
+HOLD = 0.06
 
 
 class Matte:
@@ -96,7 +99,7 @@ class Matte:
             by_picture = self._picture_change(frame, raw.shape, halvings) and not fresh
         keep = (MAX_KEEP_PICTURE if by_picture else MAX_KEEP) * m.smoothing
         kernels.smooth_matte(raw, self._state, self._change, self._small_u8, keep, m.motion,
-                             m.threshold, m.softness, by_picture)
+                             m.threshold, m.softness, by_picture, HOLD * m.smoothing if by_picture else 0.0)
         if not scaled:
             return self._small_u8
         w, h = size
