@@ -68,7 +68,9 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_
 
     ``hold`` (alpha units): where the picture is still, a change of the matte smaller than this
     is not followed at all, and a larger one only by what exceeds it (less as the picture moves:
-    nothing is held where it moves in full). Smoothing alone spreads a step of the model's matte
+    nothing is held where it moves in full), except where the new value is within ``hold`` of
+    sure (0 or 1): there it is followed, so a faint rim of the held matte never stays round the
+    person. Smoothing alone spreads a step of the model's matte
     over frames but follows all of it, so a model that settles a little differently each time it
     runs moves a still outline as much as without smoothing.
     """
@@ -85,7 +87,7 @@ def smooth_matte(raw, state, change, out, keep, motion, threshold, softness, by_
                 d = abs(r - s) * inv_motion
                 g = min(d * d, 1.0)
             step = r - s
-            held = hold * (1.0 - g)
+            held = hold * (1.0 - g) if hold < r < 1.0 - hold else 0.0   # sure ends: followed, to 0 and 1
             if step > held:
                 step -= held
             elif step < -held:
