@@ -101,7 +101,8 @@ def _segment_args(p: argparse.ArgumentParser, effects: tuple[str, ...], effect: 
                         "map of the room")
     p.add_argument("--no-clean-edges", dest="clean_edges", action="store_false",
                    help="for a new background, a colour or a cut-out: keep the camera's colour at the soft edge "
-                        "instead of taking the old background out of it")
+                        "instead of taking the old background out of it, and (with a matte too) the model's edge "
+                        "where the picture shows it reaches onto the room")
     for flag, name, metavar, text in (
             ("--low-light", "low_light", "0..1",
              "bring a dark or backlit face to a good exposure, never touching a well-lit one; 0 is off"),
@@ -315,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--queue", type=int, default=None,
                        help="requests that may wait for a worker; more are refused with 429 (default: four a worker)")
     serve.add_argument("--max-bytes", type=int, default=22_000_000,
-                       help="largest request body in bytes, refused before it is read (default: 22000000, "
-                            "a 16 MB picture in base64)")
+                       help="largest request body in bytes, refused before it is read; the default, a 16 MB "
+                            "picture in base64 (default: 22000000)")
     serve.add_argument("--max-pixels", type=int, default=25_000_000,
                        help="largest picture in pixels, refused from its header before decoding (default: 25000000)")
     serve.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take in all (default: 60)")

@@ -21,6 +21,9 @@ ALPHA_EFFECTS = ("matte", "cutout")             # files only: the alpha is (part
 DEPTH_EFFECT = "depth"                          # files only: the picture's depth as grey, near = white
 AS_IS_EFFECTS = ("none", "cutout")              # the camera's picture itself (a cut-out adds the alpha)
 CLEAN_EDGE_EFFECTS = NEW_BACKGROUNDS + ("cutout",)   # the old room taken out of the soft edge
+# ... and where the matte is pulled in off the room (clean_edge's "No halo"): a matte written out
+# is the alpha its cut-out has
+PULL_IN_EFFECTS = CLEAN_EDGE_EFFECTS + ("matte",)
 LIVE_EFFECTS = ("none",) + BLUR_EFFECTS + NEW_BACKGROUNDS
 FILE_EFFECTS = LIVE_EFFECTS + ALPHA_EFFECTS + (DEPTH_EFFECT,)
 # `vcam process` without --effect: a picture's cut-out (RGBA PNG, what a picture is most often

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from vcam import kernels, scaling
-from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, CLEAN_EDGE_EFFECTS, DEPTH_EFFECT, SHADOW_EFFECTS, EffectSettings
+from vcam.config import AS_IS_EFFECTS, BLUR_EFFECTS, DEPTH_EFFECT, PULL_IN_EFFECTS, SHADOW_EFFECTS, EffectSettings
 from vcam.effects.background import Background
 from vcam.effects.clean_edge import CleanEdge
 from vcam.effects.defocus import BLUR_SIGMA_SMALL, Defocus
@@ -138,7 +138,7 @@ class Compositor:
         if self._pictured:
             self._bg = gradient(size, settings.color, settings.color_to, settings.gradient, settings.gradient_angle)
         # where the old background is not kept around the person: a cut-out, a new background
-        self._clean = CleanEdge(size) if settings.clean_edges and effect in CLEAN_EDGE_EFFECTS else None
+        self._clean = CleanEdge(size) if settings.clean_edges and effect in PULL_IN_EFFECTS else None
         if effect == "replace":
             self._background = Background(settings.background, size)
             self._bg = self._background.image
@@ -206,7 +206,7 @@ class Compositor:
         if effect == "color" and not self._pictured:
             kernels.blend_color(frame, self._color, alpha, out,
                                 self._shadow.update(alpha) if self._shadow is not None else None)
-        elif effect == "matte":
+        elif effect == "matte":   # (pulled in above, as the cut-out's alpha)
             cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=out)
         elif self._depth is not None:
             self._depth(frame, out)

@@ -28,12 +28,15 @@ class SubjectFinder:
     def __init__(self) -> None:
         self._cascade: Optional[cv2.CascadeClassifier] = None
         folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-        if folder:
-            cascade = cv2.CascadeClassifier(folder + CASCADE)
+        classifier = getattr(cv2, "CascadeClassifier", None)   # from OpenCV 5, contrib builds only
+        if folder and classifier is not None:
+            cascade = classifier(folder + CASCADE)
             if not cascade.empty():
                 self._cascade = cascade
         if self._cascade is None:
-            log.warning("OpenCV's face cascade %s is missing: type=auto takes every picture as a product", CASCADE)
+            log.warning("OpenCV's face cascade %s is missing (OpenCV 5 has it in its contrib builds only: "
+                        "pip install opencv-contrib-python-headless): type=auto takes every picture as a product",
+                        CASCADE)
 
     def person(self, rgb: np.ndarray) -> bool:
         """Whether ``rgb`` (RGB uint8) holds a face of at least ``MIN_FACE`` pixels at ``LOOK_SIDE``."""

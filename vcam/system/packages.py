@@ -16,8 +16,8 @@ from vcam.system import memory
 
 OPENCV = ("opencv-contrib-python", "opencv-python", "opencv-python-headless", "opencv-contrib-python-headless")
 # The one pyproject names: the distribution mediapipe depends on where mediapipe installs (Python
-# 3.12 and older), the smaller headless one (no Qt of its own) where it cannot.
-OPENCV_WANTED = "opencv-contrib-python" if sys.version_info < (3, 13) else "opencv-python-headless"
+# 3.12 and older), its headless build (no Qt of its own) where it cannot.
+OPENCV_WANTED = "opencv-contrib-python" if sys.version_info < (3, 13) else "opencv-contrib-python-headless"
 ONNXRUNTIME = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino",
                "onnxruntime-silicon")
 MEDIAPIPE_WANTED = "0.10.21"              # the last mediapipe with the selfie models and solutions API
