@@ -591,12 +591,16 @@ class AnimationWriter:
             self._pts += self.durations[self.added]
             self._box.mux(self._stream.encode(frame))
         except av.FFmpegError as exc:
-            if isinstance(exc, OSError) and write_errors.told(exc):
-                raise
-            if memory.caused(exc):
-                raise memory.shortage(f"write {self.path}", exc) from None
-            raise VcamError(f"cannot write {self.path}: FFmpeg's {codec} encoder failed ({exc})",
-                            "write .tif instead") from None
+            self._encoder_failed(exc, f"FFmpeg's {codec} encoder")
+
+    def _encoder_failed(self, exc: Exception, what: str) -> None:
+        """Raise what FFmpeg's ``exc`` means: a write error vcam names (re-raised), a lack of memory,
+        or the encoder's failure with another format to try."""
+        if isinstance(exc, OSError) and write_errors.told(exc):
+            raise exc
+        if memory.caused(exc):
+            raise memory.shortage(f"write {self.path}", exc) from None
+        raise VcamError(f"cannot write {self.path}: {what} failed ({exc})", "write .tif instead") from None
 
     def finish(self) -> None:
         """Every frame given: the file finished, read back and renamed over ``path``."""
@@ -609,12 +613,7 @@ class AnimationWriter:
                     self._box.mux(self._stream.encode())
                     self._box.close()
                 except av.FFmpegError as exc:
-                    if isinstance(exc, OSError) and write_errors.told(exc):
-                        raise
-                    if memory.caused(exc):
-                        raise memory.shortage(f"write {self.path}", exc) from None
-                    raise VcamError(f"cannot write {self.path}: FFmpeg's encoder failed ({exc})",
-                                    "write .tif instead") from None
+                    self._encoder_failed(exc, "FFmpeg's encoder")
                 self._box = None
             self._file.close()
             if self.kind == "webp":
